@@ -9,3 +9,4 @@ export * from './episode.ts';
 export * from './preference.ts';
 export * from './stages.ts';
 export * from './progress.ts';
+export * from './world.ts';
