@@ -48,3 +48,13 @@ export function printJson(obj: unknown): void {
 /** Common zod pieces for numeric flags given as strings by commander. */
 export const intFlag = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 export const numFlag = (min = -Infinity, max = Infinity) => z.coerce.number().min(min).max(max);
+
+/**
+ * The parent command `name` (e.g. `train`), created on first use, so several command files can add
+ * subcommands to it (`train policy`, `train dpo`, `train reward`).
+ */
+export function parentCommand(program: import('commander').Command, name: string, description: string) {
+  const found = program.commands.find((c) => c.name() === name);
+  if (found) return found;
+  return program.command(name).description(description);
+}
