@@ -24,7 +24,11 @@ export async function buildProgram(): Promise<Command> {
     if (typeof mod.register !== 'function') throw new Error(`src/stack/commands/${f} does not export register(program)`);
     mod.register(program);
   }
-  for (const c of program.commands) c.exitOverride();
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 
