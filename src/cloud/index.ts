@@ -2,3 +2,4 @@
 export * from './metrics.ts';
 export * from './spatial-grid.ts';
 export * from './assignment.ts';
+export * from "./pointcloud2.ts";
