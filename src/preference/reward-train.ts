@@ -1,0 +1,249 @@
+// Trains an explicit reward model on preference pairs and reports held-out accuracy and log-likelihood.
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../core/rng.ts';
+import { RewardModel, RewardModelConfigSchema, standardise, type PairData, type RewardModelConfig } from './reward-model.ts';
+
+/** Accuracy on strict pairs (y ≠ 0.5) and mean log-likelihood of the labels (ties included as 0.5 targets). */
+export interface PreferenceFit {
+  pairs: number;
+  strictPairs: number;
+  accuracy: number;
+  logLikelihood: number;
+}
+
+export interface RewardTrainReport {
+  model: RewardModelConfig['model'];
+  train: PreferenceFit;
+  val: PreferenceFit | null;
+  /** Epoch of the kept weights (lowest held-out loss; last epoch without a held-out split). */
+  bestEpoch: number;
+  /** Per-epoch training loss and held-out log-likelihood. */
+  curve: { epoch: number; loss: number; valLogLikelihood?: number }[];
+}
+
+/** Splits pair indices into train/val; by `group` when given, so held-out pairs come from unseen states. */
+export function splitPairs(data: PairData, valFraction: number, seed: number): { train: number[]; val: number[] } {
+  const p = data.y.length;
+  const rng = new Rng(seed ^ 0x5eed);
+  const groupOf = (i: number) => (data.group ? data.group[i]! : i);
+  const groups = [...new Set(Array.from({ length: p }, (_, i) => groupOf(i)))];
+  rng.shuffle(groups);
+  const nVal = Math.round(groups.length * valFraction);
+  const valGroups = new Set(groups.slice(0, nVal));
+  const train: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < p; i++) (valGroups.has(groupOf(i)) ? val : train).push(i);
+  return { train, val };
+}
+
+/** One batch of pairs as tensors (standardised), built from pair indices. */
+function batchTensors(model: RewardModel, data: PairData, idx: number[]) {
+  const { rowDim: d, steps: L } = data;
+  const left = new Float32Array(idx.length * L * d);
+  const right = new Float32Array(idx.length * L * d);
+  const y = new Float32Array(idx.length);
+  idx.forEach((p, k) => {
+    left.set(data.left.subarray(p * L * d, (p + 1) * L * d), k * L * d);
+    right.set(data.right.subarray(p * L * d, (p + 1) * L * d), k * L * d);
+    y[k] = data.y[p]!;
+  });
+  const t = {
+    left: standardise(tf.tensor2d(left, [idx.length * L, d]), model.rowNorm),
+    right: standardise(tf.tensor2d(right, [idx.length * L, d]), model.rowNorm),
+    y: tf.tensor1d(y),
+    leftStates: undefined as tf.Tensor2D | undefined,
+    rightStates: undefined as tf.Tensor2D | undefined,
+  };
+  if (data.leftStates && data.rightStates && data.stateDim) {
+    const ds = data.stateDim;
+    const n = (L + 1) * ds;
+    const ls = new Float32Array(idx.length * n);
+    const rs = new Float32Array(idx.length * n);
+    idx.forEach((p, k) => {
+      ls.set(data.leftStates!.subarray(p * n, (p + 1) * n), k * n);
+      rs.set(data.rightStates!.subarray(p * n, (p + 1) * n), k * n);
+    });
+    t.leftStates = standardise(tf.tensor2d(ls, [idx.length * (L + 1), ds]), model.stateNorm);
+    t.rightStates = standardise(tf.tensor2d(rs, [idx.length * (L + 1), ds]), model.stateNorm);
+  }
+  return t;
+}
+
+/** Bernoulli cross-entropy of logits z against soft targets y: −[y log σ(z) + (1−y) log σ(−z)]. */
+export function crossEntropy(z: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D {
+  return tf.neg(y.mul(logSigmoidT(z)).add(tf.sub(1, y).mul(logSigmoidT(tf.neg(z))))) as tf.Tensor1D;
+}
+
+/**
+ * log σ(z) = min(z, 0) − log(1 + e^{−|z|}), stable for any z. tf.logSigmoid's gradient reads a
+ * disposed tensor on the wasm backend, so it is built from elementary ops here.
+ */
+export function logSigmoidT<T extends tf.Tensor>(z: T): T {
+  return tf.minimum(z, 0).sub(tf.log1p(tf.exp(tf.neg(tf.abs(z))))) as T;
+}
+
+/** Fit statistics of `model` on pairs `idx` (robust: using μ). */
+export function evaluatePairs(model: RewardModel, data: PairData, idx: number[]): PreferenceFit {
+  if (idx.length === 0) return { pairs: 0, strictPairs: 0, accuracy: NaN, logLikelihood: NaN };
+  const z = tf.tidy(() => {
+    const b = batchTensors(model, data, idx);
+    return model.logits(b.left as tf.Tensor2D, b.right as tf.Tensor2D, data.steps, {
+      ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
+    });
+  });
+  const zs = z.dataSync();
+  z.dispose();
+  let ll = 0;
+  let strict = 0;
+  let correct = 0;
+  idx.forEach((p, k) => {
+    const y = data.y[p]!;
+    const v = zs[k]!;
+    ll += y * logSig(v) + (1 - y) * logSig(-v);
+    if (y !== 0.5) {
+      strict++;
+      if (v > 0 === y > 0.5) correct++;
+    }
+  });
+  return { pairs: idx.length, strictPairs: strict, accuracy: strict ? correct / strict : NaN, logLikelihood: ll / idx.length };
+}
+
+function logSig(x: number): number {
+  return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+}
+
+function columnNorm(rows: Float32Array, dim: number, out: { mean: Float32Array; std: Float32Array }): void {
+  const n = rows.length / dim;
+  out.mean.fill(0);
+  out.std.fill(0);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out.mean[j]! += rows[i * dim + j]! / n;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < dim; j++) {
+      const d = rows[i * dim + j]! - out.mean[j]!;
+      out.std[j]! += (d * d) / n;
+    }
+  for (let j = 0; j < dim; j++) out.std[j] = Math.max(1e-3, Math.sqrt(out.std[j]!));
+}
+
+/**
+ * Trains a reward model of `config.model` on `data` with Adam; keeps the weights of the epoch with the
+ * lowest held-out loss (training is non-monotone, as Knox et al. note). Deterministic for a seed.
+ */
+export function trainRewardModel(
+  data: PairData,
+  config: Partial<RewardModelConfig> & { model: RewardModelConfig['model'] },
+  opts: { onEpoch?: (epoch: number, loss: number) => void } = {},
+): { model: RewardModel; report: RewardTrainReport } {
+  const cfg = RewardModelConfigSchema.parse(config);
+  checkData(data, cfg);
+  const model = new RewardModel(cfg, data.rowDim, data.stateDim ?? 0);
+  const { train, val } = splitPairs(data, cfg.valFraction, cfg.seed);
+  if (train.length === 0) throw new Error('reward training: no training pairs after the held-out split');
+  // standardise by the training rows only
+  const trainRows = new Float32Array(train.length * 2 * data.steps * data.rowDim);
+  const seg = data.steps * data.rowDim;
+  train.forEach((p, k) => {
+    trainRows.set(data.left.subarray(p * seg, (p + 1) * seg), 2 * k * seg);
+    trainRows.set(data.right.subarray(p * seg, (p + 1) * seg), (2 * k + 1) * seg);
+  });
+  columnNorm(trainRows, data.rowDim, model.rowNorm);
+  if (data.leftStates && data.stateDim) columnNorm(data.leftStates, data.stateDim, model.stateNorm);
+
+  const opt = tf.train.adam(cfg.lr);
+  const rng = new Rng(cfg.seed + 1);
+  const curve: RewardTrainReport['curve'] = [];
+  let best = { loss: Infinity, epoch: 0, weights: null as Float32Array[] | null };
+  const vars = model.variables;
+  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const order = rng.shuffle([...train]);
+    let lossSum = tf.scalar(0);
+    for (let s = 0; s < order.length; s += cfg.batch) {
+      const idx = order.slice(s, s + cfg.batch);
+      const l = tf.tidy(() => {
+        const b = batchTensors(model, data, idx);
+        const noise =
+          cfg.model === 'robust'
+            ? { left: normalTensor(idx.length * data.steps, rng), right: normalTensor(idx.length * data.steps, rng) }
+            : undefined;
+        return opt.minimize(
+          () => {
+            const z = model.logits(b.left as tf.Tensor2D, b.right as tf.Tensor2D, data.steps, {
+              ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
+              ...(noise ? { noise } : {}),
+            });
+            let loss = crossEntropy(z, b.y).mean();
+            if (cfg.model === 'robust') loss = loss.add(robustKl(model, b.left as tf.Tensor2D, b.right as tf.Tensor2D, cfg).mul(cfg.klWeight));
+            if (cfg.model === 'regret' && cfg.bellmanWeight > 0 && b.leftStates)
+              loss = loss.add(bellmanHinge(model, b, data.steps).mul(cfg.bellmanWeight));
+            if (cfg.weightDecay > 0) loss = loss.add(tf.addN(vars.filter((_, i) => i % 2 === 0).map((w) => tf.sum(tf.square(w)))).mul(cfg.weightDecay));
+            return loss as tf.Scalar;
+          },
+          true,
+          vars,
+        )!.mul(idx.length / order.length);
+      });
+      const next = lossSum.add(l) as tf.Scalar;
+      lossSum.dispose();
+      l.dispose();
+      lossSum = next;
+    }
+    const loss = lossSum.dataSync()[0]!;
+    lossSum.dispose();
+    opts.onEpoch?.(epoch, loss);
+    const point: RewardTrainReport['curve'][number] = { epoch, loss };
+    const monitor = val.length > 0 ? -evaluatePairs(model, data, val).logLikelihood : loss;
+    if (val.length > 0) point.valLogLikelihood = -monitor;
+    curve.push(point);
+    if (monitor < best.loss || val.length === 0) best = { loss: monitor, epoch, weights: vars.map((v) => v.dataSync().slice() as Float32Array) };
+  }
+  opt.dispose();
+  if (best.weights) vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(best.weights![i]!, v.shape))));
+  const report: RewardTrainReport = {
+    model: cfg.model,
+    train: evaluatePairs(model, data, train),
+    val: val.length ? evaluatePairs(model, data, val) : null,
+    bestEpoch: best.epoch,
+    curve,
+  };
+  return { model, report };
+}
+
+function normalTensor(n: number, rng: Rng): tf.Tensor1D {
+  return tf.tensor1d(rng.fillNormal(new Float32Array(n)) as Float32Array);
+}
+
+/** Mean KL(N(μ,σ²) ‖ N(μ,σ₀²)) = log(σ₀/σ) + σ²/(2σ₀²) − ½ over the batch rows. */
+function robustKl(model: RewardModel, left: tf.Tensor2D, right: tf.Tensor2D, cfg: RewardModelConfig): tf.Scalar {
+  const ls = tf.concat([model.rowOutputs(left).logStd!, model.rowOutputs(right).logStd!]);
+  const s0 = cfg.sigma0;
+  return tf.mean(tf.sub(Math.log(s0), ls).add(tf.exp(ls.mul(2)).div(2 * s0 * s0)).sub(0.5)) as tf.Scalar;
+}
+
+/** Mean relu(r_t + V(s_{t+1}) − V(s_t)) over every step of both segments: V must dominate one-step lookahead. */
+function bellmanHinge(model: RewardModel, b: ReturnType<typeof batchTensors>, steps: number): tf.Scalar {
+  const side = (x: tf.Tensor2D, s: tf.Tensor2D) => {
+    const r = model.rowOutputs(x).mean.reshape([-1, steps]);
+    const v = model.value(s).reshape([-1, steps + 1]);
+    const vNext = v.slice([0, 1], [-1, steps]);
+    const vNow = v.slice([0, 0], [-1, steps]);
+    return tf.relu(r.add(vNext).sub(vNow)).mean() as tf.Scalar;
+  };
+  return side(b.left as tf.Tensor2D, b.leftStates!).add(side(b.right as tf.Tensor2D, b.rightStates!)).div(2) as tf.Scalar;
+}
+
+function checkData(d: PairData, cfg: RewardModelConfig): void {
+  const p = d.y.length;
+  const seg = d.steps * d.rowDim;
+  if (d.left.length !== p * seg) throw new Error(`pairs.left: expected ${p * seg} numbers (pairs × steps × rowDim), received ${d.left.length}`);
+  if (d.right.length !== p * seg) throw new Error(`pairs.right: expected ${p * seg} numbers, received ${d.right.length}`);
+  for (let i = 0; i < p; i++) {
+    const y = d.y[i]!;
+    if (!(y >= 0 && y <= 1)) throw new Error(`pairs.y[${i}]: expected a probability in [0, 1], received ${y}`);
+  }
+  if (cfg.model === 'regret') {
+    const ds = d.stateDim ?? 0;
+    const n = p * (d.steps + 1) * ds;
+    if (!ds || d.leftStates?.length !== n || d.rightStates?.length !== n)
+      throw new Error(`regret model: leftStates/rightStates must hold pairs × (steps+1) × stateDim = ${n} numbers`);
+  }
+}
