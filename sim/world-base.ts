@@ -1,0 +1,313 @@
+// The shared body of every simulated task: MuJoCo model and data, mocap motion, grasps, the depth
+// camera, save/restore and the workspace check. Task classes add the scene, reset, primitive and metrics.
+import type { MainModule, MjData, MjModel } from 'mujoco-js';
+import {
+  PRIMITIVE_POINT_NAMES,
+  PrimitiveRefusedError,
+  workspaceViolation,
+  type ExecuteResult,
+  type Metrics,
+  type PointCloud,
+  type Primitive,
+  type PrimitiveKind,
+  type Rng,
+  type TaskName,
+  type Vec3,
+  type World,
+  type WorkspaceBox,
+  type WorldState,
+} from '../src/core/index.ts';
+import { DepthCamera, captureCloud, type DepthCameraSpec, type RenderScene } from './camera.ts';
+import { getState, loadModel, nameId, setState } from './mujoco.ts';
+
+/** Options every task accepts. */
+export interface WorldOptions {
+  /** Camera overrides (one entry per camera); default one overhead camera (see camera.ts). */
+  cameras?: Partial<DepthCameraSpec>[];
+  /** Default point budget of observe(). @default 4096 */
+  pointBudget?: number;
+  /** Episode step limit override (defaults: 20 rope, 15 granular, 10 cloth). */
+  stepLimit?: number;
+}
+
+/** Observation options; additive to the World seam's `{ seed }`. */
+export interface ObserveOptions {
+  /** Noise/dropout seed; default derived from the episode seed and step, so a state always looks the same. */
+  seed?: number;
+  /** Keep the table plane (raw sensor). @default false (object points only, cropped to the workspace). */
+  table?: boolean;
+  /** Point budget (0 = all). @default the world's pointBudget */
+  budget?: number;
+}
+
+/** Table top extent, table frame [xmin, ymin, xmax, ymax] (m). */
+export const TABLE_EXTENT: [number, number, number, number] = [-0.5, -0.4, 0.5, 0.4];
+
+/** The reach box of the arm(s) in the table frame, m. */
+export const DEFAULT_WORKSPACE: WorkspaceBox = { min: [-0.4, -0.3, 0], max: [0.4, 0.3, 0.5] };
+
+/** Where a parked gripper waits, out of the camera's view of the table. */
+const PARK_Z = 0.7;
+
+export abstract class MujocoWorld implements World {
+  abstract readonly task: TaskName;
+  abstract readonly primitive: PrimitiveKind;
+  readonly workspace: WorkspaceBox = DEFAULT_WORKSPACE;
+  readonly stepLimit: number;
+  protected readonly mj: MainModule;
+  protected readonly model: MjModel;
+  protected readonly data: MjData;
+  protected readonly cameras: DepthCamera[];
+  protected readonly pointBudget: number;
+  protected episodeSeed = 0;
+  protected steps = 0;
+  /** Extra state a task keeps outside MuJoCo (e.g. nothing for now); saved with the MuJoCo state. */
+  #initialState: Float64Array;
+  #disposed = false;
+  /** Frame callback period (sim seconds). */
+  protected framePeriod = 1 / 30;
+
+  protected constructor(mj: MainModule, xml: string, name: string, stepLimit: number, opts: WorldOptions) {
+    this.mj = mj;
+    const { model, data } = loadModel(mj, xml, name);
+    this.model = model;
+    this.data = data;
+    this.stepLimit = opts.stepLimit ?? stepLimit;
+    this.pointBudget = opts.pointBudget ?? 4096;
+    this.cameras = (opts.cameras ?? [{}]).map((c, i) => new DepthCamera({ name: `camera_${i}`, ...c }));
+    mj.mj_forward(model, data);
+    this.#initialState = getState(mj, model, data);
+  }
+
+  // ---- World seam ----
+
+  reset(seed: number): void {
+    this.#checkAlive();
+    setState(this.mj, this.model, this.data, this.#initialState);
+    this.episodeSeed = seed >>> 0;
+    this.steps = 0;
+    this.randomize(seed >>> 0);
+  }
+
+  observe(opts: ObserveOptions = {}): PointCloud {
+    this.#checkAlive();
+    const seed = opts.seed ?? (Math.imul(this.episodeSeed ^ 0x9e3779b9, 31) + this.steps * 1013 + 17) >>> 0;
+    return captureCloud(this.cameras, this.renderScene(), {
+      seed,
+      table: opts.table ?? false,
+      crop: this.workspace,
+      budget: opts.budget ?? this.pointBudget,
+      stamp: this.data.time,
+    });
+  }
+
+  checkPrimitive(p: Primitive): string | null {
+    return this.violation(p)?.message ?? null;
+  }
+
+  /** The first limit `p` violates: `bound` names it (e.g. "workspace max.x", "kind", "reach.separation"). */
+  violation(p: Primitive): { bound: string; message: string } | null {
+    if (p.kind !== this.primitive)
+      return { bound: 'kind', message: `primitive kind: expected ${this.primitive} for ${this.task}, received ${p.kind}` };
+    const [na, nb] = PRIMITIVE_POINT_NAMES[p.kind];
+    const ws = workspaceViolation(p.a, this.workspace, na) ?? workspaceViolation(p.b, this.workspace, nb);
+    if (ws) {
+      const m = /workspace (min|max)\.[xyz]/.exec(ws);
+      return { bound: m ? m[0] : 'workspace', message: ws };
+    }
+    return this.reachViolation(p);
+  }
+
+  async execute(p: Primitive, opts: { onFrame?: (t: number) => void } = {}): Promise<ExecuteResult> {
+    this.#checkAlive();
+    const why = this.violation(p);
+    if (why) throw new PrimitiveRefusedError(why.bound, `primitive refused: ${why.message}`);
+    const t0 = this.data.time;
+    const w0 = performance.now();
+    this.onFrame = opts.onFrame;
+    this.nextFrame = t0;
+    try {
+      this.runPrimitive(p);
+    } finally {
+      this.onFrame = undefined;
+    }
+    this.steps++;
+    return { duration: this.data.time - t0, wall: (performance.now() - w0) / 1000 };
+  }
+
+  abstract metrics(): Metrics;
+  abstract success(): boolean;
+  abstract expertActions(k: number, rng: Rng): Primitive[];
+
+  saveState(): WorldState {
+    const s = getState(this.mj, this.model, this.data);
+    const data = new Float64Array(s.length + 2);
+    data[0] = this.episodeSeed;
+    data[1] = this.steps;
+    data.set(s, 2);
+    return { task: this.task, data };
+  }
+
+  restoreState(s: WorldState): void {
+    this.#checkAlive();
+    if (s.task !== this.task) throw new Error(`state: saved for task ${s.task}, this world runs ${this.task}`);
+    setState(this.mj, this.model, this.data, s.data.subarray(2));
+    this.episodeSeed = s.data[0]!;
+    this.steps = s.data[1]!;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.data.delete();
+    this.model.delete();
+  }
+
+  /** Steps taken in this episode. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Simulated time, s. */
+  get simTime(): number {
+    return this.data.time;
+  }
+
+  /** Physics timestep, s. */
+  get timestep(): number {
+    return this.model.opt.timestep;
+  }
+
+  // ---- for task classes ----
+
+  /** Seeded initial state: called after the model's initial state is restored. */
+  protected abstract randomize(seed: number): void;
+  /** What the camera sees now. */
+  protected abstract renderScene(): RenderScene;
+  /** Runs the physical motion of an accepted primitive. */
+  protected abstract runPrimitive(p: Primitive): void;
+  /** Reach limits beyond the workspace box (e.g. grasp separation), or null. */
+  protected reachViolation(_p: Primitive): { bound: string; message: string } | null {
+    return null;
+  }
+
+  protected onFrame: ((t: number) => void) | undefined;
+  protected nextFrame = 0;
+
+  /** Advances physics n steps, calling the frame callback at about 30 Hz of sim time. */
+  protected stepPhysics(n: number): void {
+    const { mj, model, data } = this;
+    for (let i = 0; i < n; i++) {
+      mj.mj_step(model, data);
+      if (this.onFrame && data.time >= this.nextFrame) {
+        this.nextFrame = data.time + this.framePeriod;
+        this.onFrame(data.time);
+      }
+    }
+  }
+
+  /** Steps for `seconds` of sim time. */
+  protected settle(seconds: number): void {
+    this.stepPhysics(Math.max(1, Math.round(seconds / this.model.opt.timestep)));
+  }
+
+  protected bodyId(name: string): number {
+    return nameId(this.mj, this.model, 'body', name);
+  }
+
+  protected equalityId(name: string): number {
+    return nameId(this.mj, this.model, 'equality', name);
+  }
+
+  /** Index into mocap_pos of a mocap body. */
+  protected mocapIndex(body: string): number {
+    const id = this.bodyId(body);
+    const m = (this.model.body_mocapid as Int32Array)[id]!;
+    if (m < 0) throw new Error(`body "${body}" is not a mocap body`);
+    return m;
+  }
+
+  protected mocapPos(m: number): Vec3 {
+    const p = this.data.mocap_pos as Float64Array;
+    return [p[m * 3]!, p[m * 3 + 1]!, p[m * 3 + 2]!];
+  }
+
+  protected setMocapPos(m: number, v: Vec3): void {
+    const p = this.data.mocap_pos as Float64Array;
+    p[m * 3] = v[0];
+    p[m * 3 + 1] = v[1];
+    p[m * 3 + 2] = v[2];
+  }
+
+  /** Sets a mocap body's yaw (rotation about z), radians. */
+  protected setMocapYaw(m: number, yaw: number): void {
+    const q = this.data.mocap_quat as Float64Array;
+    q[m * 4] = Math.cos(yaw / 2);
+    q[m * 4 + 1] = 0;
+    q[m * 4 + 2] = 0;
+    q[m * 4 + 3] = Math.sin(yaw / 2);
+  }
+
+  /**
+   * Moves mocap bodies together along straight lines to their targets with a minimum-jerk profile;
+   * the duration is set by the slowest at `speed` (peak m/s). Real motion: physics steps every tick.
+   */
+  protected moveMocaps(moves: { mocap: number; to: Vec3 }[], speed: number, minDuration = 0.05): void {
+    const from = moves.map((m) => this.mocapPos(m.mocap));
+    let dist = 0;
+    moves.forEach((m, i) => (dist = Math.max(dist, Math.hypot(m.to[0] - from[i]![0], m.to[1] - from[i]![1], m.to[2] - from[i]![2]))));
+    // Peak speed of the minimum-jerk profile is 1.875 × mean speed.
+    const duration = Math.max(minDuration, (1.875 * dist) / speed);
+    const dt = this.model.opt.timestep;
+    const n = Math.max(1, Math.round(duration / dt));
+    for (let k = 1; k <= n; k++) {
+      const t = k / n;
+      const s = t * t * t * (10 - 15 * t + 6 * t * t);
+      moves.forEach((m, i) => {
+        const f = from[i]!;
+        this.setMocapPos(m.mocap, [f[0] + (m.to[0] - f[0]) * s, f[1] + (m.to[1] - f[1]) * s, f[2] + (m.to[2] - f[2]) * s]);
+      });
+      this.stepPhysics(1);
+    }
+  }
+
+  /** Parks a gripper high above the table centre (out of the picture). */
+  protected parkPosition(offsetX = 0): Vec3 {
+    return [offsetX, -0.35, PARK_Z];
+  }
+
+  #checkAlive(): void {
+    if (this.#disposed) throw new Error(`world ${this.task} was disposed`);
+  }
+}
+
+/** Row-major positions of the flex's vertices, [n, 3], copied out of WASM memory. */
+export function flexVertices(data: MjData, model: MjModel, flex = 0): Float64Array {
+  const adr = (model.flex_vertadr as Int32Array)[flex]!;
+  const num = (model.flex_vertnum as Int32Array)[flex]!;
+  return new Float64Array((data.flexvert_xpos as Float64Array).subarray(adr * 3, (adr + num) * 3));
+}
+
+/** Uniform point spacing samples along a polyline [n,3] (xy plane at height z), for metrics. */
+export function resamplePolyline(pts: ArrayLike<number>, n: number, count: number, z: number, closed = false): Float32Array {
+  const segs = closed ? n : n - 1;
+  const cum = new Float64Array(segs + 1);
+  for (let i = 0; i < segs; i++) {
+    const j = (i + 1) % n;
+    cum[i + 1] = cum[i]! + Math.hypot(pts[j * 3]! - pts[i * 3]!, pts[j * 3 + 1]! - pts[i * 3 + 1]!);
+  }
+  const total = cum[segs]!;
+  const out = new Float32Array(count * 3);
+  let s = 0;
+  for (let k = 0; k < count; k++) {
+    const d = closed ? (total * k) / count : (total * k) / Math.max(1, count - 1);
+    while (s < segs - 1 && cum[s + 1]! < d) s++;
+    const len = cum[s + 1]! - cum[s]!;
+    const t = len > 0 ? (d - cum[s]!) / len : 0;
+    const j = (s + 1) % n;
+    out[k * 3] = pts[s * 3]! + (pts[j * 3]! - pts[s * 3]!) * t;
+    out[k * 3 + 1] = pts[s * 3 + 1]! + (pts[j * 3 + 1]! - pts[s * 3 + 1]!) * t;
+    out[k * 3 + 2] = z;
+  }
+  return out;
+}
