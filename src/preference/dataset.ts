@@ -1,0 +1,116 @@
+// Preference datasets on disk: states.jsonl (cloud + candidates + oracle scores) and rankings.jsonl.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ValidationError } from '../core/errors.ts';
+import { WorkspaceBoxSchema, type WorkspaceBox } from '../core/geometry.ts';
+import { makeCloud, type PointCloud } from '../core/pointcloud.ts';
+import { RankingSchema, type Ranking } from '../core/preference.ts';
+import { PrimitiveSchema, type Primitive } from '../core/primitive.ts';
+import { TaskNameSchema, type TaskName } from '../core/task.ts';
+
+export const STATES_FILE = 'states.jsonl';
+export const RANKINGS_FILE = 'rankings.jsonl';
+
+/**
+ * One recorded decision state: the observed object cloud (`table` frame, float32 xyz as base64),
+ * the N candidates proposed there, and (from sim) each candidate's oracle score, higher is better
+ * (−Infinity stored as null: refused). `demos` are expert actions for the state, when recorded.
+ */
+export const CandidateStateSchema = z.strictObject({
+  stateId: z.string().min(1),
+  task: TaskNameSchema,
+  workspace: WorkspaceBoxSchema,
+  cloud: z.strictObject({ n: z.number().int().min(0), points: z.string() }),
+  candidates: z.array(PrimitiveSchema).min(1),
+  oracle: z.array(z.number().nullable()).optional(),
+  demos: z.array(PrimitiveSchema).optional(),
+  episode: z.number().int().optional(),
+  step: z.number().int().optional(),
+});
+export type CandidateStateRecord = z.infer<typeof CandidateStateSchema>;
+
+/** A decoded state: typed cloud and oracle scores (refused = −Infinity). */
+export interface CandidateState {
+  stateId: string;
+  task: TaskName;
+  workspace: WorkspaceBox;
+  cloud: PointCloud;
+  candidates: Primitive[];
+  oracle?: number[];
+  demos?: Primitive[];
+  episode?: number;
+  step?: number;
+}
+
+export function encodeState(s: CandidateState): CandidateStateRecord {
+  const rec: CandidateStateRecord = {
+    stateId: s.stateId,
+    task: s.task,
+    workspace: s.workspace,
+    cloud: { n: s.cloud.points.length / 3, points: Buffer.from(s.cloud.points.buffer, s.cloud.points.byteOffset, s.cloud.points.byteLength).toString('base64') },
+    candidates: s.candidates,
+  };
+  if (s.oracle) rec.oracle = s.oracle.map((v) => (Number.isFinite(v) ? v : null));
+  if (s.demos) rec.demos = s.demos;
+  if (s.episode !== undefined) rec.episode = s.episode;
+  if (s.step !== undefined) rec.step = s.step;
+  return rec;
+}
+
+export function decodeState(r: CandidateStateRecord): CandidateState {
+  const b = Buffer.from(r.cloud.points, 'base64');
+  if (b.byteLength !== r.cloud.n * 12) throw new Error(`state ${r.stateId}: cloud.points holds ${b.byteLength} bytes, expected ${r.cloud.n * 12}`);
+  const pts = new Float32Array(r.cloud.n * 3);
+  new Uint8Array(pts.buffer).set(b);
+  const s: CandidateState = { stateId: r.stateId, task: r.task, workspace: r.workspace, cloud: makeCloud(pts, 'table'), candidates: r.candidates };
+  if (r.oracle) {
+    if (r.oracle.length !== r.candidates.length)
+      throw new Error(`state ${r.stateId}: oracle has ${r.oracle.length} scores for ${r.candidates.length} candidates`);
+    s.oracle = r.oracle.map((v) => (v === null ? -Infinity : v));
+  }
+  if (r.demos) s.demos = r.demos;
+  if (r.episode !== undefined) s.episode = r.episode;
+  if (r.step !== undefined) s.step = r.step;
+  return s;
+}
+
+/** Reads a JSONL file with `schema`; an error names file, line and field. */
+export function readJsonl<S extends z.ZodType>(path: string, schema: S): z.infer<S>[] {
+  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  const out: z.infer<S>[] = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch (e) {
+        throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+      }
+      const r = schema.safeParse(v);
+      if (!r.success) throw new ValidationError(`${path}:${i + 1}`, r.error.issues);
+      out.push(r.data);
+    });
+  return out;
+}
+
+/** Writes records as JSONL atomically. */
+export function writeJsonl(path: string, records: unknown[]): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(`${path}.tmp`, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readStates(dir: string): CandidateState[] {
+  return readJsonl(join(dir, STATES_FILE), CandidateStateSchema).map(decodeState);
+}
+
+export function writeStates(dir: string, states: CandidateState[]): void {
+  writeJsonl(join(dir, STATES_FILE), states.map(encodeState));
+}
+
+export function readRankings(path: string): Ranking[] {
+  return readJsonl(path, RankingSchema);
+}
