@@ -1,0 +1,185 @@
+// Farthest-point sampling to K points with an incremental min-distance array, pruned by spatial cells.
+import { FieldError } from '../core/errors.ts';
+import { Rng } from '../core/rng.ts';
+import { SpatialGrid } from './spatial-grid.ts';
+
+/** Parameters of `farthestPointSample`. */
+export interface FpsParams {
+  /** Points to keep (DeformPAM: 3000; DP3: 512 or 1024). */
+  k: number;
+  /** First point's index; by default drawn from `seed`. */
+  start?: number;
+  /** @default 0 */
+  seed?: number;
+  /**
+   * `cells`: points bucketed in grid cells with tight boxes; a cell is touched only when the new
+   * point can lower some of its distances, and the farthest point is found from per-cell maxima.
+   * `exhaustive`: the textbook O(n·K) loop over every point. Both give identical indices.
+   * @default 'cells'
+   */
+  method?: 'cells' | 'exhaustive';
+}
+
+/**
+ * Greedy farthest-point sampling: starts at `start` and repeatedly adds the point farthest from those
+ * chosen. Returns the chosen points ([min(k, n), 3], in choice order) and their input indices. With
+ * k ≥ n every point is returned (in FPS order). Ties go to the lowest index, so it is deterministic.
+ */
+export function farthestPointSample(points: Float32Array, params: FpsParams): { points: Float32Array; indices: Uint32Array } {
+  const { k } = params;
+  if (points.length % 3 !== 0) throw new FieldError('points.length', 'a multiple of 3 ([n, 3] xyz)', points.length);
+  if (!Number.isInteger(k) || k < 1) throw new FieldError('k', 'an integer >= 1', k);
+  const method = params.method ?? 'cells';
+  if (method !== 'cells' && method !== 'exhaustive') throw new FieldError('method', "'cells' or 'exhaustive'", method);
+  const n = points.length / 3;
+  const m = Math.min(k, n);
+  if (m === 0) return { points: new Float32Array(0), indices: new Uint32Array(0) };
+  const start = params.start ?? new Rng(params.seed ?? 0).int(n);
+  if (!Number.isInteger(start) || start < 0 || start >= n) throw new FieldError('start', `an integer in [0, ${n - 1}]`, start);
+  for (let i = 0; i < points.length; i++) if (!Number.isFinite(points[i]!)) throw new FieldError(`points[${(i / 3) | 0}]`, 'finite coordinates', points[i]);
+  const indices = method === 'cells' && n > 256 ? fpsCells(points, n, m, start) : fpsExhaustive(points, n, m, start);
+  const out = new Float32Array(3 * m);
+  for (let s = 0; s < m; s++) {
+    const i = indices[s]!;
+    out[3 * s] = points[3 * i]!;
+    out[3 * s + 1] = points[3 * i + 1]!;
+    out[3 * s + 2] = points[3 * i + 2]!;
+  }
+  return { points: out, indices };
+}
+
+function fpsExhaustive(points: Float32Array, n: number, m: number, start: number): Uint32Array {
+  const xs = new Float64Array(n), ys = new Float64Array(n), zs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xs[i] = points[3 * i]!;
+    ys[i] = points[3 * i + 1]!;
+    zs[i] = points[3 * i + 2]!;
+  }
+  const indices = new Uint32Array(m);
+  const minD = new Float64Array(n).fill(Infinity);
+  let cur = start;
+  for (let s = 0; s < m; s++) {
+    indices[s] = cur;
+    if (s + 1 === m) break;
+    const cx = xs[cur]!, cy = ys[cur]!, cz = zs[cur]!;
+    let best = -1, bestI = 0;
+    for (let i = 0; i < n; i++) {
+      const dx = xs[i]! - cx, dy = ys[i]! - cy, dz = zs[i]! - cz;
+      const d = dx * dx + dy * dy + dz * dz;
+      let md = minD[i]!;
+      if (d < md) {
+        md = d;
+        minD[i] = d;
+      }
+      if (md > best) {
+        best = md;
+        bestI = i;
+      }
+    }
+    cur = bestI;
+  }
+  return indices;
+}
+
+/** Points per occupied cell the bucketed FPS aims for. */
+const FPS_CELL_POINTS = 16;
+
+function fpsCells(points: Float32Array, n: number, m: number, start: number): Uint32Array {
+  const grid = gridWithOccupancy(points, n, FPS_CELL_POINTS);
+  const { cellStart, order, sorted } = grid;
+  // Occupied cells, each with its range in grid order and the tight box of its points.
+  let occ = 0;
+  for (let c = 0; c + 1 < cellStart.length; c++) if (cellStart[c + 1]! > cellStart[c]!) occ++;
+  const lo = new Int32Array(occ), hi = new Int32Array(occ);
+  const box = new Float64Array(6 * occ);
+  for (let c = 0, o = 0; c + 1 < cellStart.length; c++) {
+    const a = cellStart[c]!, b = cellStart[c + 1]!;
+    if (a === b) continue;
+    lo[o] = a;
+    hi[o] = b;
+    let x0 = Infinity, y0 = Infinity, z0 = Infinity, x1 = -Infinity, y1 = -Infinity, z1 = -Infinity;
+    for (let p = a; p < b; p++) {
+      const x = sorted[3 * p]!, y = sorted[3 * p + 1]!, z = sorted[3 * p + 2]!;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      if (z < z0) z0 = z;
+      if (z > z1) z1 = z;
+    }
+    box.set([x0, y0, z0, x1, y1, z1], 6 * o);
+    o++;
+  }
+  // Grid-order columns (counting sort keeps input order inside a cell, so ties resolve by index).
+  const xs = new Float64Array(n), ys = new Float64Array(n), zs = new Float64Array(n);
+  const pos = new Uint32Array(n); // input index → grid position
+  for (let p = 0; p < n; p++) {
+    xs[p] = sorted[3 * p]!;
+    ys[p] = sorted[3 * p + 1]!;
+    zs[p] = sorted[3 * p + 2]!;
+    pos[order[p]!] = p;
+  }
+  const minD = new Float64Array(n).fill(Infinity);
+  const cellMax = new Float64Array(occ).fill(Infinity);
+  const cellArg = new Int32Array(occ); // grid position of the cell's farthest point
+  for (let o = 0; o < occ; o++) cellArg[o] = lo[o]!;
+  const indices = new Uint32Array(m);
+  let cur = pos[start]!;
+  for (let s = 0; s < m; s++) {
+    indices[s] = order[cur]!;
+    if (s + 1 === m) break;
+    const cx = xs[cur]!, cy = ys[cur]!, cz = zs[cur]!;
+    let best = -1, bestP = 0;
+    for (let o = 0; o < occ; o++) {
+      let cm = cellMax[o]!;
+      // Squared distance from the new point to the cell's box: no point inside is closer.
+      const b6 = 6 * o;
+      const ex = Math.max(box[b6]! - cx, 0, cx - box[b6 + 3]!);
+      const ey = Math.max(box[b6 + 1]! - cy, 0, cy - box[b6 + 4]!);
+      const ez = Math.max(box[b6 + 2]! - cz, 0, cz - box[b6 + 5]!);
+      if (ex * ex + ey * ey + ez * ez < cm) {
+        cm = -1;
+        let arg = lo[o]!;
+        for (let p = lo[o]!, e = hi[o]!; p < e; p++) {
+          const dx = xs[p]! - cx, dy = ys[p]! - cy, dz = zs[p]! - cz;
+          const d = dx * dx + dy * dy + dz * dz;
+          let md = minD[p]!;
+          if (d < md) {
+            md = d;
+            minD[p] = d;
+          }
+          if (md > cm) {
+            cm = md;
+            arg = p;
+          }
+        }
+        cellMax[o] = cm;
+        cellArg[o] = arg;
+      }
+      if (cm > best || (cm === best && order[cellArg[o]!]! < order[bestP]!)) {
+        best = cm;
+        bestP = cellArg[o]!;
+      }
+    }
+    cur = bestP;
+  }
+  return indices;
+}
+
+/** A grid with about `perCell` points per occupied cell: built coarse, rescaled as for a surface. */
+function gridWithOccupancy(points: Float32Array, n: number, perCell: number): SpatialGrid {
+  let x0 = Infinity, y0 = Infinity, z0 = Infinity, x1 = -Infinity, y1 = -Infinity, z1 = -Infinity;
+  for (let i = 0; i < points.length; i += 3) {
+    x0 = Math.min(x0, points[i]!);
+    x1 = Math.max(x1, points[i]!);
+    y0 = Math.min(y0, points[i + 1]!);
+    y1 = Math.max(y1, points[i + 1]!);
+    z0 = Math.min(z0, points[i + 2]!);
+    z1 = Math.max(z1, points[i + 2]!);
+  }
+  const ext = Math.max(x1 - x0, y1 - y0, z1 - z0, 1e-9);
+  const coarse = new SpatialGrid(points, ext / 16);
+  const have = n / Math.max(1, coarse.occupiedCells());
+  const cs = coarse.cellSize * Math.min(1, Math.max(1 / 64, Math.sqrt(perCell / have)));
+  return new SpatialGrid(points, cs);
+}
