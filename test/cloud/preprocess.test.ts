@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { preprocessChain } from '../../src/cloud/preprocess.ts';
+import { preprocessChain, type PreprocessParamsInput } from '../../src/cloud/preprocess.ts';
 import { tableScene } from './_scenes.ts';
 
 describe('preprocessChain', () => {
   const scene = tableScene({ normal: [0, 0, 1], nPlane: 30000, nObject: 12000, noise: 0.002, seed: 8 });
   const far = Float32Array.of(5, 5, 5, -3, 0, 0); // outside the box
   const points = new Float32Array([...scene.points, ...far]);
-  const params = { box: { min: [-1, -1, -0.1], max: [1, 1, 1] }, fps: { k: 500 }, seed: 3 } as const;
+  const params: PreprocessParamsInput = { box: { min: [-1, -1, -0.1], max: [1, 1, 1] }, fps: { k: 500 }, seed: 3 };
 
   it('runs every stage, shrinking the cloud, and keeps the object only', () => {
     const r = preprocessChain(points, params);
