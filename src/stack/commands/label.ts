@@ -1,0 +1,100 @@
+// `pamstack label`: scripted rankings for recorded candidate states (and, with --collect, record them in sim first).
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Rng } from '../../core/rng.ts';
+import { startProgress } from '../../core/progress.ts';
+import { TaskNameSchema } from '../../core/task.ts';
+import { collectCandidateStates, noisyExpertProposer } from '../../preference/collect.ts';
+import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../preference/dataset.ts';
+import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
+import { teacherPreset, TEACHER_PRESETS, type TeacherConfig } from '../../preference/teachers.ts';
+import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+
+const Flags = z.strictObject({
+  data: z.string().min(1),
+  teacher: z.enum(TEACHER_PRESETS).default('mistake'),
+  beta: numFlag().optional(),
+  mistake: numFlag(0, 1).optional(),
+  equal: numFlag(0).optional(),
+  skip: numFlag().optional(),
+  seed: intFlag(0).default(0),
+  collect: z.boolean().default(false),
+  task: TaskNameSchema.default('rope-circle'),
+  states: intFlag(1, 100000).default(100),
+  candidates: intFlag(2, 32).default(8),
+  noise: numFlag(0, 1).default(0.03),
+  execute: z.enum(['best', 'random', 'first']).default('random'),
+  demos: intFlag(0, 32).default(0),
+  json: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  program
+    .command('label')
+    .description('scripted (B-Pref-style) rankings of recorded candidate states; --collect records states in sim first')
+    .requiredOption('--data <dir>', 'dataset folder: reads/writes states.jsonl, writes rankings.jsonl')
+    .option('--teacher <name>', `teacher preset: ${TEACHER_PRESETS.join('|')}`, 'mistake')
+    .option('--beta <x>', 'Boltzmann rationality (≤ 0: rational); overrides the preset')
+    .option('--mistake <p>', 'probability of a random pick at each place; overrides the preset')
+    .option('--equal <x>', 'oracle-score spread below which the remaining candidates are tied')
+    .option('--skip <x>', 'skip states whose best oracle score is at or below this')
+    .option('--seed <n>', 'seed for the teacher (and the rollouts with --collect)', '0')
+    .option('--collect', 'first roll out in sim and record states (candidates scored by the candidate oracle)')
+    .option('--task <task>', 'with --collect: the task', 'rope-circle')
+    .option('--states <n>', 'with --collect: states to record', '100')
+    .option('--candidates <n>', 'with --collect: candidates per state', '8')
+    .option('--noise <m>', 'with --collect: std (m) of the jitter on the expert actions that serve as candidates', '0.03')
+    .option('--execute <how>', 'with --collect: best|random|first candidate executed to move on', 'random')
+    .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
+    .option('--json', 'print one JSON summary object')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(Flags, raw);
+        if (f.collect) {
+          const { createWorld } = await import('../../../sim/index.ts');
+          const world = await createWorld(f.task);
+          const bar = startProgress('collect', f.states, { quiet: f.json });
+          try {
+            const states = await collectCandidateStates(world, {
+              states: f.states,
+              seed: f.seed,
+              candidates: f.candidates,
+              execute: f.execute,
+              demos: f.demos,
+              propose: noisyExpertProposer(f.noise),
+              onState: () => bar.tick(),
+            });
+            writeStates(f.data, states);
+          } finally {
+            bar.stop();
+            world.dispose();
+          }
+        }
+        const states = readStates(f.data);
+        const cfg: Partial<TeacherConfig> = { ...teacherPreset(f.teacher, 0.1) };
+        if (f.beta !== undefined) cfg.beta = f.beta;
+        if (f.mistake !== undefined) cfg.mistake = f.mistake;
+        if (f.equal !== undefined) cfg.equal = f.equal;
+        if (f.skip !== undefined) cfg.skip = f.skip;
+        const ranker = scriptedRanker(cfg, f.teacher);
+        const rng = new Rng(f.seed + 17);
+        const rankings = [];
+        let skipped = 0;
+        for (const s of states) {
+          if (!s.oracle) throw new CliError(`state ${s.stateId} has no oracle scores; record it with --collect (sim) first`);
+          const r = ranker.rank(s.oracle, rng);
+          if (!r) {
+            skipped++;
+            continue;
+          }
+          rankings.push(scriptedRanking(s.stateId, s.candidates.length, r, { annotator: `scripted:${f.teacher}`, time: Date.now() }));
+        }
+        const out = join(f.data, RANKINGS_FILE);
+        writeJsonl(out, rankings);
+        const summary = { states: states.length, rankings: rankings.length, skipped, teacher: f.teacher, config: cfg, out };
+        if (f.json) printJson(summary);
+        else console.log(`labelled ${rankings.length} of ${states.length} states (${skipped} skipped) with teacher ${f.teacher} → ${out}`);
+      }),
+    );
+}

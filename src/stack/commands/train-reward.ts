@@ -1,0 +1,91 @@
+// `pamstack train reward`: Bradley–Terry, robust Gaussian or regret reward model from preference data.
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { initBackend } from '../../nn/backend.ts';
+import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
+import { DeliveryGrid, regretSegmentPairs } from '../../preference/delivery-grid.ts';
+import { FeatureConfigSchema } from '../../preference/features.ts';
+import { candidatePairData } from '../../preference/pair-data.ts';
+import { saveRewardModel } from '../../preference/reward-io.ts';
+import { REWARD_MODELS } from '../../preference/reward-model.ts';
+import { trainRewardModel, type RewardTrainReport } from '../../preference/reward-train.ts';
+import { action, CliError, intFlag, numFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
+
+const widths = z
+  .string()
+  .regex(/^(\d+(,\d+)*)?$/, { message: 'expected comma-separated widths, e.g. 64,64 (empty for linear)' })
+  .transform((s) => (s ? s.split(',').map(Number) : []));
+
+const Flags = z.strictObject({
+  model: z.enum(REWARD_MODELS),
+  data: z.string().min(1),
+  rankings: z.string().optional(),
+  out: z.string().min(1).optional(),
+  epochs: intFlag(1, 100000).default(200),
+  lr: numFlag(1e-6, 1).default(3e-3),
+  hidden: widths.default([64, 64]),
+  seed: intFlag(0).default(0),
+  valFraction: numFlag(0, 0.9).default(0.2),
+  pairs: intFlag(10, 1_000_000).default(2000),
+  ties: z.boolean().default(false),
+  json: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  parentCommand(program, 'train', 'train a policy, a DPO fine-tune or a reward model')
+    .command('reward')
+    .description('train an explicit reward model on preferences; reports held-out accuracy and log-likelihood')
+    .requiredOption('--model <kind>', `bt | robust | regret`)
+    .requiredOption('--data <dir|delivery>', 'dataset folder (states.jsonl + rankings.jsonl), or "delivery" for synthetic regret-teacher segments')
+    .option('--rankings <file>', 'rankings file (default <data>/rankings.jsonl)')
+    .option('--out <dir>', 'where to write reward.json')
+    .option('--epochs <n>', 'training epochs', '200')
+    .option('--lr <x>', 'Adam learning rate', '0.003')
+    .option('--hidden <widths>', 'hidden widths of the reward net, e.g. 64,64 (empty: linear)', '64,64')
+    .option('--seed <n>', 'seed (weights, split, batches)', '0')
+    .option('--val-fraction <x>', 'held-out fraction of states', '0.2')
+    .option('--pairs <n>', 'with --data delivery: segment pairs to generate', '2000')
+    .option('--ties', 'also train on tied candidates (target 0.5)')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(Flags, raw);
+        await initBackend({ log: f.json ? null : undefined });
+        const base = { epochs: f.epochs, lr: f.lr, seed: f.seed, valFraction: f.valFraction };
+        if (f.data === 'delivery') {
+          // Knox et al.'s comparison: the same regret-teacher labels fitted by partial return and by regret.
+          const grid = new DeliveryGrid(8, f.seed);
+          const data = regretSegmentPairs(grid, { pairs: f.pairs, steps: 3, greedy: 0.5, seed: f.seed + 1, teacher: { beta: 1 } });
+          const reports: Record<string, RewardTrainReport> = {};
+          for (const m of f.model === 'regret' ? (['bt', 'regret'] as const) : ([f.model] as const)) {
+            const { model, report } = trainRewardModel(data, { ...base, model: m, hidden: [] });
+            reports[m === 'bt' ? 'partial_return' : m] = report;
+            if (f.out && m === f.model) saveRewardModel(f.out, model, { command: process.argv.slice(2).join(' '), features: null, report });
+            model.dispose();
+          }
+          const table = Object.entries(reports).map(([k, r]) => ({ model: k, val_accuracy: r.val?.accuracy, val_log_likelihood: r.val?.logLikelihood, train_log_likelihood: r.train.logLikelihood }));
+          if (f.json) printJson({ data: 'delivery', pairs: data.y.length, results: table });
+          else console.table(table);
+          return;
+        }
+        if (f.model === 'regret')
+          throw new CliError('--model regret needs segment data with state values; use --data delivery (recorded sim segments are not supported yet)');
+        const states = readStates(f.data);
+        const rankings = readRankings(f.rankings ?? join(f.data, RANKINGS_FILE));
+        const features = FeatureConfigSchema.parse({});
+        const data = candidatePairData(states, rankings, features, { ties: f.ties });
+        if (data.y.length === 0) throw new CliError(`${f.data}: the rankings hold no strict preference pairs`);
+        const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden }, {});
+        const out = f.out ?? join(f.data, `reward-${f.model}`);
+        saveRewardModel(out, model, { command: process.argv.slice(2).join(' '), features, report });
+        model.dispose();
+        const summary = { model: f.model, states: data.states, pairs: data.y.length, train: report.train, val: report.val, best_epoch: report.bestEpoch, out };
+        if (f.json) printJson(summary);
+        else {
+          console.log(`${f.model}: ${data.states} states, ${data.y.length} pairs (both orders), best epoch ${report.bestEpoch} → ${out}`);
+          console.table({ train: report.train, val: report.val ?? {} });
+        }
+      }),
+    );
+}
