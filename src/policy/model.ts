@@ -1,0 +1,170 @@
+// The primitive diffusion model: a point-cloud encoder and an ε-predicting denoiser over one primitive's 6 numbers.
+import * as tf from '@tensorflow/tfjs';
+import { PRIMITIVE_KINDS, type PrimitiveKind } from '../core/primitive.ts';
+import { parseOrThrow } from '../core/errors.ts';
+import { dense, linear } from '../nn/dense.ts';
+import { mish } from '../nn/mish.ts';
+import { ParamSet, type ParamArray, type ParamSpec } from '../nn/params.ts';
+import { pointNetEncode, pointNetParamSpecs } from '../nn/point-encoder.ts';
+import { timestepEmbedding } from '../nn/timestep-embedding.ts';
+import { ACTION_DIM, PolicyConfigSchema, type PolicyConfig, type PolicyConfigInput } from './config.ts';
+import { squaredCosCapV2, type NoiseSchedule } from './schedule.ts';
+
+/**
+ * The denoiser bound to one batch of encodings: the condition's share of the first layer and the
+ * timestep table are computed once and reused by every call (every DDIM step, every noise draw).
+ */
+export interface BoundDenoiser {
+  /** Rows of x_t per encoding row (candidates, or noise draws × candidates). */
+  readonly group: number;
+  /**
+   * ε̂(x_t, t | cloud) for x_t [b·group, 6] (rows grouped per encoding row, like repeat_interleave);
+   * `t` is one timestep shared by all rows or one per row (integers in [0, T)).
+   */
+  predict(xt: tf.Tensor2D, t: number | Int32Array): tf.Tensor2D;
+  /** Frees the cached tensors (not needed inside a tf.tidy). */
+  dispose(): void;
+}
+
+/**
+ * Encoder (PointNet, DP3-style) + MLP denoiser. The denoiser computes exactly
+ * Linear([x_t ‖ emb(t) ‖ c (‖ onehot(kind))]) → Mish → … → Linear(6), with its first weight kept as
+ * blocks (x, t, c, kind) so the cloud and timestep parts can be computed once per decision.
+ */
+export class PrimitiveDiffusionModel {
+  readonly config: PolicyConfig;
+  readonly params: ParamSet;
+  readonly schedule: NoiseSchedule;
+  #tembTable: tf.Tensor2D;
+
+  private constructor(config: PolicyConfig, params: ParamSet) {
+    this.config = config;
+    this.params = params;
+    this.schedule = squaredCosCapV2(config.diffusion.T);
+    const T = config.diffusion.T;
+    const steps = Int32Array.from({ length: T }, (_, i) => i);
+    this.#tembTable = tf.keep(tf.tensor2d(timestepEmbedding(steps, config.denoiser.timeEmbedding), [T, config.denoiser.timeEmbedding]));
+  }
+
+  /** A freshly initialised model (PyTorch's default initialisation, drawn from `seed`). */
+  static create(config: PolicyConfigInput = {}, seed = 0): PrimitiveDiffusionModel {
+    const cfg = parseOrThrow(PolicyConfigSchema, config, 'policy config');
+    return new PrimitiveDiffusionModel(cfg, ParamSet.create(PrimitiveDiffusionModel.paramSpecs(cfg), seed));
+  }
+
+  /** A model from stored weights; refuses missing, extra or mis-shaped parameters by name. */
+  static fromArrays(config: PolicyConfig, arrays: ReadonlyMap<string, ParamArray>, trainable = true): PrimitiveDiffusionModel {
+    const cfg = parseOrThrow(PolicyConfigSchema, config, 'policy config');
+    return new PrimitiveDiffusionModel(cfg, ParamSet.fromArrays(PrimitiveDiffusionModel.paramSpecs(cfg), arrays, trainable));
+  }
+
+  /** Every parameter of a configuration, in a fixed order. */
+  static paramSpecs(cfg: PolicyConfig): ParamSpec[] {
+    const specs = pointNetParamSpecs('enc', cfg.encoder);
+    const H = cfg.denoiser.hidden;
+    const E = cfg.denoiser.timeEmbedding;
+    const C = cfg.encoder.out;
+    const K = cfg.kinds.length > 1 ? cfg.kinds.length : 0;
+    const fanIn = ACTION_DIM + E + C + K;
+    const u = { kind: 'uniform', fanIn } as const;
+    specs.push({ name: 'den.in.wx', shape: [ACTION_DIM, H], init: u });
+    specs.push({ name: 'den.in.wt', shape: [E, H], init: u });
+    specs.push({ name: 'den.in.wc', shape: [C, H], init: u });
+    if (K) specs.push({ name: 'den.in.wk', shape: [K, H], init: u });
+    specs.push({ name: 'den.in.b', shape: [H], init: u });
+    for (let i = 1; i < cfg.denoiser.layers; i++) {
+      specs.push({ name: `den.h${i}.w`, shape: [H, H], init: { kind: 'uniform', fanIn: H } });
+      specs.push({ name: `den.h${i}.b`, shape: [H], init: { kind: 'uniform', fanIn: H } });
+    }
+    specs.push({ name: 'den.out.w', shape: [H, ACTION_DIM], init: { kind: 'uniform', fanIn: H } });
+    specs.push({ name: 'den.out.b', shape: [ACTION_DIM], init: { kind: 'uniform', fanIn: H } });
+    return specs;
+  }
+
+  /** Index of a primitive kind among this policy's kinds; throws naming the allowed ones. */
+  kindIndex(kind: PrimitiveKind): number {
+    const i = this.config.kinds.indexOf(kind);
+    if (i < 0) throw new Error(`kind: this policy proposes ${this.config.kinds.join(', ')}, received ${kind} (known kinds: ${PRIMITIVE_KINDS.join(', ')})`);
+    return i;
+  }
+
+  /** Condition vectors [b, out] for object-frame clouds [b, n, 3]. One pass for the whole batch. */
+  encode(clouds: tf.Tensor3D): tf.Tensor2D {
+    if (clouds.shape[2] !== 3) throw new Error(`encode: clouds must be [b, n, 3], received [${clouds.shape}]`);
+    return pointNetEncode(this.params, 'enc', this.config.encoder, clouds);
+  }
+
+  /**
+   * Binds the denoiser to encodings [b, C]; `group` rows of x_t per encoding row; `kinds` gives each
+   * encoding row's primitive kind index (required when the policy has several kinds).
+   */
+  denoiser(encoding: tf.Tensor2D, opts: { group?: number; kinds?: ArrayLike<number> } = {}): BoundDenoiser {
+    const group = opts.group ?? 1;
+    const cfg = this.config;
+    const p = this.params;
+    const [b, C] = encoding.shape;
+    if (C !== cfg.encoder.out) throw new Error(`denoiser: encoding has width ${C}, this policy's encoder gives ${cfg.encoder.out}`);
+    if (!Number.isInteger(group) || group < 1) throw new Error(`group: expected an integer ≥ 1, received ${group}`);
+    const K = cfg.kinds.length;
+    const T = cfg.diffusion.T;
+    const H = cfg.denoiser.hidden;
+    const w = (n: string) => p.get(n) as tf.Tensor2D;
+    const bias = (n: string) => p.get(n) as tf.Tensor1D;
+    // c·W_c + b (+ onehot(kind)·W_k): [b, H]
+    let cond = tf.add(linear(encoding, w('den.in.wc')), bias('den.in.b')) as tf.Tensor2D;
+    if (K > 1) {
+      if (!opts.kinds || opts.kinds.length !== b)
+        throw new Error(`kinds: this policy has ${K} primitive kinds, so each of the ${b} encodings needs a kind index`);
+      const oh = tf.cast(tf.oneHot(tf.tensor1d(Array.from(opts.kinds), 'int32'), K), 'float32') as tf.Tensor2D;
+      cond = tf.add(cond, linear(oh, w('den.in.wk')));
+    }
+    // emb(t)·W_t for every t: [T, H]
+    const timeTable = linear(this.#tembTable, w('den.in.wt'));
+    const hidden: [tf.Tensor2D, tf.Tensor1D][] = [];
+    for (let i = 1; i < cfg.denoiser.layers; i++) hidden.push([w(`den.h${i}.w`), bias(`den.h${i}.b`)]);
+    const outW = w('den.out.w');
+    const outB = bias('den.out.b');
+    const wx = w('den.in.wx');
+    return {
+      group,
+      predict(xt: tf.Tensor2D, t: number | Int32Array): tf.Tensor2D {
+        return tf.tidy(() => {
+          const m = xt.shape[0];
+          if (m !== b * group) throw new Error(`predict: x_t has ${m} rows, expected ${b} encodings × ${group}`);
+          let h = linear(xt, wx);
+          if (typeof t === 'number') {
+            if (!Number.isInteger(t) || t < 0 || t >= T) throw new Error(`t: expected an integer in [0, ${T}), received ${t}`);
+            h = tf.add(h, tf.slice(timeTable, [t, 0], [1, H]));
+          } else {
+            if (t.length !== m) throw new Error(`t: expected ${m} timesteps, received ${t.length}`);
+            const oh = tf.cast(tf.oneHot(tf.tensor1d(t, 'int32'), T), 'float32') as tf.Tensor2D;
+            h = tf.add(h, linear(oh, timeTable));
+          }
+          h = group === 1 ? tf.add(h, cond) : (tf.reshape(tf.add(tf.reshape(h, [b, group, H]), tf.reshape(cond, [b, 1, H])), [m, H]) as tf.Tensor2D);
+          h = mish(h);
+          for (const [hw, hb] of hidden) h = mish(dense(h, hw, hb));
+          return dense(h, outW, outB);
+        });
+      },
+      dispose() {
+        cond.dispose();
+        timeTable.dispose();
+      },
+    };
+  }
+
+  /** ε̂ for x_t [b·group, 6] at timesteps t, conditioned on encodings [b, C] (binds and frees a denoiser). */
+  predictNoise(encoding: tf.Tensor2D, xt: tf.Tensor2D, t: number | Int32Array, opts: { kinds?: ArrayLike<number> } = {}): tf.Tensor2D {
+    return tf.tidy(() => this.denoiser(encoding, { group: xt.shape[0] / encoding.shape[0], ...opts }).predict(xt, t));
+  }
+
+  /** An independent copy; `trainable: false` freezes it (the reference of Diffusion-DPO). */
+  clone(opts: { trainable?: boolean } = {}): PrimitiveDiffusionModel {
+    return new PrimitiveDiffusionModel(this.config, this.params.clone(opts));
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.#tembTable.dispose();
+  }
+}
