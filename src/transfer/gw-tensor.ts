@@ -1,0 +1,93 @@
+// The tensor-product decomposition of the GW loss (Peyré, Cuturi & Solomon 2016, Prop. 1), as in POT.
+import { type MatmulKernel, frobeniusDot, jsMatmulKernel } from './dense.ts';
+import type { GwLoss } from './gw-problem.ts';
+
+/**
+ * L(a, b) = f1(a) + f2(b) − h1(a)·h2(b), so for T with marginals p, q:
+ * L⊗T = constC − h1(C1)·T·h2(C2)ᵀ, where constC = f1(C1)·p·1ᵀ + 1·qᵀ·f2(C2)ᵀ.
+ * Cost per product: O(n²m + nm²); the n²m² tensor is never formed.
+ */
+export interface GwTensor {
+  n: number;
+  m: number;
+  loss: GwLoss;
+  /** `[n, m]` */
+  constC: Float64Array;
+  /** h1(C1) `[n, n]` */
+  hC1: Float64Array;
+  /** h2(C2)ᵀ `[m, m]` (transposed once so the second product is a plain A·B) */
+  hC2T: Float64Array;
+  kernel: MatmulKernel;
+  /** scratch `[n, m]` for h1(C1)·T */
+  scratch: Float64Array;
+}
+
+/** POT adds this inside the logs of kl_loss so log(0) stays finite. */
+const KL_FLOOR = 1e-15;
+
+/** Builds constC, h1(C1), h2(C2)ᵀ for `loss` (POT's init_matrix). */
+export function initGwTensor(
+  C1: Float64Array,
+  C2: Float64Array,
+  p: Float64Array,
+  q: Float64Array,
+  loss: GwLoss,
+  kernel: MatmulKernel = jsMatmulKernel,
+): GwTensor {
+  const n = p.length, m = q.length;
+  const square = loss === 'square_loss';
+  const f1 = square ? (a: number) => a * a : (a: number) => a * Math.log(a + KL_FLOOR) - a;
+  const f2 = square ? (b: number) => b * b : (b: number) => b;
+  const h2 = square ? (b: number) => 2 * b : (b: number) => Math.log(b + KL_FLOOR);
+  // constC1_i = Σ_k f1(C1_ik) p_k ; constC2_j = Σ_l q_l f2(C2_jl)
+  const c1 = new Float64Array(n), c2 = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += f1(C1[i * n + k]) * p[k];
+    c1[i] = s;
+  }
+  for (let j = 0; j < m; j++) {
+    let s = 0;
+    for (let l = 0; l < m; l++) s += q[l] * f2(C2[j * m + l]);
+    c2[j] = s;
+  }
+  const constC = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) constC[i * m + j] = c1[i] + c2[j];
+  const hC1 = Float64Array.from(C1); // h1(a) = a for both losses
+  const hC2T = new Float64Array(m * m);
+  for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) hC2T[l * m + j] = h2(C2[j * m + l]);
+  return { n, m, loss, constC, hC1, hC2T, kernel, scratch: new Float64Array(n * m) };
+}
+
+/** `out = h1(C1)·T·h2(C2)ᵀ` `[n, m]`: the only O(n²m + nm²) part. */
+export function gwProductInto(t: GwTensor, T: Float64Array, out: Float64Array): Float64Array {
+  t.kernel.matmul(t.hC1, T, t.scratch, t.n, t.n, t.m);
+  t.kernel.matmul(t.scratch, t.hC2T, out, t.n, t.m, t.m);
+  return out;
+}
+
+/** `out = L⊗T = constC − product` from a product computed by {@link gwProductInto}. */
+export function tensorFromProductInto(t: GwTensor, product: Float64Array, out: Float64Array): Float64Array {
+  const c = t.constC;
+  for (let i = 0; i < c.length; i++) out[i] = c[i] - product[i];
+  return out;
+}
+
+/** GW loss ⟨L⊗T, T⟩ given the product h1(C1)·T·h2(C2)ᵀ of the same T. */
+export function gwLossFromProduct(t: GwTensor, T: Float64Array, product: Float64Array): number {
+  return frobeniusDot(t.constC, T) - frobeniusDot(product, T);
+}
+
+/** GW loss ⟨L⊗T, T⟩ (POT's gwloss). Exact only for T with marginals p, q. */
+export function gwLoss(t: GwTensor, T: Float64Array): number {
+  const prod = new Float64Array(t.n * t.m);
+  return gwLossFromProduct(t, T, gwProductInto(t, T, prod));
+}
+
+/** `out = ∇E(T) = 2·(L⊗T)` (POT's gwggrad; C symmetric), using `product` as scratch. */
+export function gwGradInto(t: GwTensor, T: Float64Array, out: Float64Array, product: Float64Array): Float64Array {
+  gwProductInto(t, T, product);
+  const c = t.constC;
+  for (let i = 0; i < c.length; i++) out[i] = 2 * (c[i] - product[i]);
+  return out;
+}

@@ -1,0 +1,222 @@
+// Entropic OT (Sinkhorn–Knopp) with POT 0.8.2's iterates and stopping rule, stabilised by absorption.
+//
+// POT's `sinkhorn_knopp` iterates v = b ⊘ Kᵀu, u = a ⊘ Kv from u = 1/n with K = exp(−M/reg), and
+// every 10th iteration stops once ‖colsums(T) − b‖₂ < stopThr. Here u = ũ·exp(α/reg),
+// v = ṽ·exp(β/reg) and K̃ = exp((α ⊕ β − M)/reg): the same iterates in exact arithmetic, but the
+// potentials α, β absorb whatever would underflow in exp(−M/reg), so small reg cannot zero the plan.
+
+/** Options of {@link sinkhornInto}. */
+export interface SinkhornOptions {
+  /** Iteration cap. @default 1000 (POT) */
+  maxIter?: number;
+  /** Stop when ‖colsums(T) − b‖₂ falls below this. @default 1e-9 (POT) */
+  stopThr?: number;
+  /** Check the stopping rule at iterations 0, k, 2k, … @default 10 (POT) */
+  checkEvery?: number;
+  /** Absorb the scalings into the potentials when one leaves [1/tau, tau]. @default 1e50 */
+  tau?: number;
+  /**
+   * Row potentials α `[n]` to start from (u = exp(α/reg)) instead of POT's u = 1/n; they are
+   * updated in place to the final ones, so the next solve can warm-start from them.
+   */
+  potentials?: Float64Array;
+}
+
+/** What one solve did. */
+export interface SinkhornReport {
+  iterations: number;
+  /** ‖colsums(T) − b‖₂ at the last check. */
+  error: number;
+  converged: boolean;
+  /** How often the scalings were absorbed into the potentials (each costs n·m exps). */
+  absorptions: number;
+}
+
+/** Row sums below this are treated as underflowed and recomputed in the log domain. */
+const TINY = 1e-280;
+
+/**
+ * Writes the entropic plan diag(u)·K·diag(v) for cost M `[n, m]` and marginals a `[n]`, b `[m]` into
+ * `out` `[n, m]` (also used as the kernel's storage). M is not modified.
+ */
+export function sinkhornInto(
+  a: Float64Array,
+  b: Float64Array,
+  M: Float64Array,
+  reg: number,
+  out: Float64Array,
+  options: SinkhornOptions = {},
+): SinkhornReport {
+  const n = a.length, m = b.length;
+  const maxIter = options.maxIter ?? 1000;
+  const stopThr = options.stopThr ?? 1e-9;
+  const checkEvery = options.checkEvery ?? 10;
+  const tau = options.tau ?? 1e50;
+  const K = out;
+  const alpha = options.potentials ?? new Float64Array(n).fill(reg * Math.log(1 / n));
+  const beta = new Float64Array(m);
+  const u = new Float64Array(n).fill(1);
+  const v = new Float64Array(m).fill(1);
+  const colAcc = new Float64Array(m);
+  const colMax = new Float64Array(m);
+  let absorptions = 0;
+
+  // Start: β_j puts each column's largest kernel entry at 1, so Kᵀu cannot underflow at step one.
+  for (let j = 0; j < m; j++) colMax[j] = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const ai = alpha[i], o = i * m;
+    for (let j = 0; j < m; j++) {
+      const x = ai - M[o + j];
+      if (x > colMax[j]) colMax[j] = x;
+    }
+  }
+  for (let j = 0; j < m; j++) beta[j] = -colMax[j];
+  rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+
+  let err = Infinity;
+  let it = 0;
+  let converged = false;
+  for (; it < maxIter; it++) {
+    // v = b ⊘ Kᵀu
+    let vBad = false;
+    let vMax = 0, vMin = Infinity;
+    for (let j = 0; j < m; j++) {
+      const bj = b[j];
+      if (bj > 0) {
+        const c = colAcc[j];
+        if (!(c > TINY)) {
+          vBad = true;
+          break;
+        }
+        const x = bj / c;
+        v[j] = x;
+        if (x > vMax) vMax = x;
+        if (x < vMin) vMin = x;
+      } else v[j] = 0;
+    }
+    if (vBad || vMax > tau || vMin < 1 / tau) {
+      absorb(u, alpha, reg);
+      logStepV(alpha, beta, M, reg, b, colAcc, colMax);
+      rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+      absorptions++;
+    }
+    // u = a ⊘ Kv, accumulating the next Kᵀu while row i is hot.
+    colAcc.fill(0);
+    let uBad = false;
+    let uMax = 0, uMin = Infinity;
+    for (let i = 0; i < n; i++) {
+      const o = i * m;
+      const ai = a[i];
+      if (!(ai > 0)) {
+        u[i] = 0;
+        continue;
+      }
+      let s = 0;
+      for (let j = 0; j < m; j++) s += K[o + j] * v[j];
+      if (!(s > TINY)) {
+        uBad = true;
+        break;
+      }
+      const x = ai / s;
+      u[i] = x;
+      if (x > uMax) uMax = x;
+      if (x < uMin) uMin = x;
+      for (let j = 0; j < m; j++) colAcc[j] += x * K[o + j];
+    }
+    if (uBad || uMax > tau || uMin < 1 / tau) {
+      absorb(v, beta, reg);
+      if (uBad) logStepU(alpha, beta, M, reg, a);
+      else absorb(u, alpha, reg);
+      rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+      absorptions++;
+    }
+    if (it % checkEvery === 0) {
+      let e = 0;
+      for (let j = 0; j < m; j++) {
+        const d = v[j] * colAcc[j] - b[j];
+        e += d * d;
+      }
+      err = Math.sqrt(e);
+      if (err < stopThr) {
+        converged = true;
+        break;
+      }
+    }
+  }
+  // T = diag(u)·K̃·diag(v), in place; leave the row potentials for a warm start.
+  for (let i = 0; i < n; i++) {
+    const ui = u[i], o = i * m;
+    for (let j = 0; j < m; j++) K[o + j] *= ui * v[j];
+  }
+  if (options.potentials) absorb(u, alpha, reg); // exp(α/reg) is now the final u: the next solve starts from it
+  return { iterations: converged ? it + 1 : maxIter, error: err, converged, absorptions };
+}
+
+/** K̃ = exp((α_i + β_j − M_ij)/reg) with u = v = 1 absorbed; colAcc = K̃ᵀ·1. */
+function rebuildKernel(
+  alpha: Float64Array, beta: Float64Array, M: Float64Array, reg: number,
+  K: Float64Array, colAcc: Float64Array, u: Float64Array, v: Float64Array,
+): void {
+  const n = alpha.length, m = beta.length;
+  colAcc.fill(0);
+  for (let i = 0; i < n; i++) {
+    const ai = alpha[i], o = i * m;
+    for (let j = 0; j < m; j++) {
+      const x = Math.exp((ai + beta[j] - M[o + j]) / reg);
+      K[o + j] = x;
+      colAcc[j] += x;
+    }
+  }
+  u.fill(1);
+  v.fill(1);
+}
+
+/** potential += reg·log(scaling): the scaling's information moves into the potential. */
+function absorb(scaling: Float64Array, potential: Float64Array, reg: number): void {
+  for (let i = 0; i < scaling.length; i++) potential[i] += reg * Math.log(scaling[i]);
+}
+
+/** β_j = reg·log b_j − reg·LSE_i((α_i − M_ij)/reg): the v step done exactly in the log domain. */
+function logStepV(
+  alpha: Float64Array, beta: Float64Array, M: Float64Array, reg: number,
+  b: Float64Array, colAcc: Float64Array, colMax: Float64Array,
+): void {
+  const n = alpha.length, m = beta.length;
+  colMax.fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    const ai = alpha[i], o = i * m;
+    if (ai === -Infinity) continue;
+    for (let j = 0; j < m; j++) {
+      const x = ai - M[o + j];
+      if (x > colMax[j]) colMax[j] = x;
+    }
+  }
+  colAcc.fill(0);
+  for (let i = 0; i < n; i++) {
+    const ai = alpha[i], o = i * m;
+    if (ai === -Infinity) continue;
+    for (let j = 0; j < m; j++) colAcc[j] += Math.exp((ai - M[o + j] - colMax[j]) / reg);
+  }
+  for (let j = 0; j < m; j++)
+    beta[j] = b[j] > 0 ? reg * Math.log(b[j]) - colMax[j] - reg * Math.log(colAcc[j]) : -Infinity;
+}
+
+/** α_i = reg·log a_i − reg·LSE_j((β_j − M_ij)/reg): the u step done exactly in the log domain. */
+function logStepU(alpha: Float64Array, beta: Float64Array, M: Float64Array, reg: number, a: Float64Array): void {
+  const n = alpha.length, m = beta.length;
+  for (let i = 0; i < n; i++) {
+    if (!(a[i] > 0)) {
+      alpha[i] = -Infinity;
+      continue;
+    }
+    const o = i * m;
+    let mx = -Infinity;
+    for (let j = 0; j < m; j++) {
+      const x = beta[j] - M[o + j];
+      if (x > mx) mx = x;
+    }
+    let s = 0;
+    for (let j = 0; j < m; j++) s += Math.exp((beta[j] - M[o + j] - mx) / reg);
+    alpha[i] = reg * Math.log(a[i]) - mx - reg * Math.log(s);
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { entropicGromovWasserstein, marginalErrors } from '../../src/transfer/index.ts';
+import { loadPotFixtures, maxAbsDiff, problemOf } from './pot-fixtures.ts';
+
+const fixtures = loadPotFixtures('entropic');
+// POT's own plan is a coupling only where its inner Sinkhorn converged.
+const converged = fixtures.filter((fx) => fx.pot_marginal_error.cols < 1e-8);
+
+describe('entropicGromovWasserstein vs POT 0.8.2', () => {
+  it('has fixtures of several sizes, both losses and some capped inner solves', () => {
+    expect(converged.length).toBeGreaterThanOrEqual(4);
+    expect(fixtures.some((fx) => fx.input.loss === 'kl_loss')).toBe(true);
+    expect(fixtures.length - converged.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each(converged.map((fx) => [fx.name, fx] as const))('%s: T within 1e-6, gw within 1e-6 relative', (_, fx) => {
+    const r = entropicGromovWasserstein(problemOf(fx), { epsilon: fx.input.epsilon!, loss: fx.input.loss });
+    expect(maxAbsDiff(r.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(r.gw - fx.pot.gw) / Math.abs(fx.pot.gw)).toBeLessThanOrEqual(1e-6);
+    // POT logs one error per 10 outer iterations: same count of checks.
+    expect(Math.ceil(r.iterations / 10) * 10).toBe(fx.pot.iterations);
+  });
+
+  it.each(fixtures.map((fx) => [fx.name, fx] as const))('%s: unprojected iterates are POT’s to 1e-9', (_, fx) => {
+    const r = entropicGromovWasserstein(problemOf(fx), { epsilon: fx.input.epsilon!, loss: fx.input.loss, project: false });
+    expect(maxAbsDiff(r.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-9);
+  });
+
+  it.each(fixtures.map((fx) => [fx.name, fx] as const))('%s: marginals hold to 1e-9 after the final projection', (_, fx) => {
+    const prob = problemOf(fx);
+    const r = entropicGromovWasserstein(prob, { epsilon: fx.input.epsilon!, loss: fx.input.loss });
+    const e = marginalErrors(r.T, prob.p, prob.q);
+    expect(e.rows).toBeLessThanOrEqual(1e-9);
+    expect(e.cols).toBeLessThanOrEqual(1e-9);
+    for (const x of r.T) expect(x).toBeGreaterThanOrEqual(0);
+  });
+
+  it('warm-started inner solves reach the same plan where POT converged', () => {
+    for (const fx of converged) {
+      const r = entropicGromovWasserstein(problemOf(fx), { epsilon: fx.input.epsilon!, loss: fx.input.loss, warmStart: true });
+      expect(maxAbsDiff(r.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
+    }
+  });
+});
+
+describe('entropicGromovWasserstein', () => {
+  it('recovers a permutation between a space and its relabelling', () => {
+    // A graph metric relabelled by P: C2 = C1[P][:, P], so row P[j] of T must peak at column j.
+    const fx = loadPotFixtures('cg').find((f) => f.permutation)!;
+    const r = entropicGromovWasserstein(problemOf(fx), { epsilon: 0.005 });
+    const n = r.n;
+    fx.permutation!.forEach((pj, j) => {
+      const row = Array.from(r.T.subarray(pj * n, pj * n + n));
+      expect(row.indexOf(Math.max(...row))).toBe(j);
+    });
+  });
+
+  it('stays finite with an epsilon that underflows exp(−M/ε) (where POT returns a zero plan)', () => {
+    const fx = fixtures.find((f) => f.name.startsWith('entropic-40x40'))!;
+    const prob = problemOf(fx);
+    const r = entropicGromovWasserstein(prob, { epsilon: 1e-4, maxIter: 30 });
+    for (const x of r.T) expect(Number.isFinite(x)).toBe(true);
+    const e = marginalErrors(r.T, prob.p, prob.q);
+    expect(Math.max(e.rows, e.cols)).toBeLessThanOrEqual(1e-9);
+    expect(r.inner!.absorptions).toBeGreaterThan(0);
+    expect(r.gw).toBeGreaterThan(0);
+  });
+
+  it('is deterministic', () => {
+    const fx = fixtures[0]!;
+    const a = entropicGromovWasserstein(problemOf(fx), { epsilon: fx.input.epsilon! });
+    const b = entropicGromovWasserstein(problemOf(fx), { epsilon: fx.input.epsilon! });
+    expect(Array.from(a.T)).toEqual(Array.from(b.T));
+  });
+});

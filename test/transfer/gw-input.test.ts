@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  cgGromovWasserstein,
+  entropicGromovWasserstein,
+  gwOutputFrom,
+  gwRequestFrom,
+  parseGwJson,
+  solveGwRequest,
+} from '../../src/transfer/index.ts';
+
+const good = () => ({
+  C1: [
+    [0, 1, 2],
+    [1, 0, 1],
+    [2, 1, 0],
+  ],
+  C2: [
+    [0, 1],
+    [1, 0],
+  ],
+  p: [0.2, 0.3, 0.5],
+  q: [0.5, 0.5],
+  epsilon: 0.1,
+  loss: 'square_loss',
+  solver: 'entropic',
+});
+
+type Spec = ReturnType<typeof good> & Record<string, unknown>;
+const bad: [string, (s: Spec) => void, RegExp][] = [
+  ['ragged C1', (s) => (s.C1[1] = [1, 0]), /^C1: expected a square matrix \(3 rows of 3 numbers\), received "row 1 with 2 entries"/],
+  ['non-square C2', (s) => (s.C2 = [[0, 1, 2], [1, 0, 3]]), /^C2: expected a square matrix/],
+  ['asymmetric C1', (s) => (s.C1[0]![2] = 3), /^C1\[0\]\[2\]: expected a symmetric matrix \(C1\[2\]\[0\] = 2\), received 3/],
+  ['asymmetric C2', (s) => (s.C2[1]![0] = 0.5), /^C2\[0\]\[1\]: expected a symmetric matrix/],
+  ['p not summing to 1', (s) => (s.p = [0.2, 0.3, 0.4]), /^p: expected weights summing to 1 \(±0\.000001\), received "sum 0\.9/],
+  ['q not summing to 1', (s) => (s.q = [0.5, 0.6]), /^q: expected weights summing to 1/],
+  ['p of the wrong length', (s) => (s.p = [0.5, 0.5]), /^p: expected length 3 \(C1 is 3×3\), received "length 2"/],
+  ['q of the wrong length', (s) => (s.q = [1 / 3, 1 / 3, 1 / 3]), /^q: expected length 2 \(C2 is 2×2\), received "length 3"/],
+  ['negative weight', (s) => (s.p = [-0.2, 0.7, 0.5]), /^p\[0\]: expected a non-negative weight, received -0\.2/],
+  ['negative epsilon', (s) => (s.epsilon = -0.1), /^epsilon: expected a finite number > 0, received -0\.1/],
+  ['zero epsilon', (s) => (s.epsilon = 0), /^epsilon: expected a finite number > 0, received 0/],
+  ['negative epsilon with cg', (s) => ((s.epsilon = -1), (s.solver = 'cg')), /^epsilon: expected a finite number > 0/],
+  ['missing epsilon (entropic)', (s) => delete (s as Partial<Spec>).epsilon, /^epsilon: expected a finite number > 0 \(solver "entropic"\)/],
+  ['NaN in C1', (s) => ((s.C1[2] as unknown[])[1] = 'NaN'), /^C1\[2\]\[1\]: expected a finite number, received NaN/],
+  ['a string in q', (s) => ((s.q as unknown[])[0] = 'half'), /^q\[0\]: expected a finite number, received "half"/],
+  ['an unknown loss', (s) => ((s as Record<string, unknown>).loss = 'l1'), /loss/],
+  ['an unknown key', (s) => ((s as Record<string, unknown>).eps = 1), /Unrecognized key: "eps"/],
+];
+
+describe('gwRequestFrom', () => {
+  it('accepts the contract', () => {
+    const req = gwRequestFrom(good());
+    expect(req.problem.C1.length).toBe(9);
+    const { result, ms } = solveGwRequest(req);
+    const out = gwOutputFrom(result, ms);
+    expect(Object.keys(out).sort()).toEqual(['T', 'gw', 'iterations', 'ms']);
+    expect(out.T.length).toBe(3);
+    expect(out.T[0]!.length).toBe(2);
+  });
+
+  it.each(bad)('refuses %s, naming it', (_, mutate, message) => {
+    const s = good() as Spec;
+    mutate(s);
+    expect(() => gwRequestFrom(s)).toThrow(message);
+  });
+
+  it('names a bare NaN token in the JSON text', () => {
+    const text = JSON.stringify(good()).replace('[0,1,2]', '[0,NaN,2]');
+    expect(() => gwRequestFrom(parseGwJson(text))).toThrow(/^C1\[0\]\[1\]: expected a finite number, received NaN/);
+  });
+
+  it('the solvers themselves refuse NaN and bad marginals', () => {
+    const C = Float64Array.from([0, 1, 1, 0]);
+    const w = Float64Array.from([0.5, 0.5]);
+    expect(() => entropicGromovWasserstein({ C1: Float64Array.from([0, NaN, NaN, 0]), C2: C, p: w, q: w }, { epsilon: 0.1 })).toThrow(
+      /^C1\[0\]\[1\]: expected a finite number, received NaN/,
+    );
+    expect(() => cgGromovWasserstein({ C1: C, C2: C, p: w, q: Float64Array.from([0.5, 0.4]) })).toThrow(/^q: expected weights summing to 1/);
+    expect(() => cgGromovWasserstein({ C1: C.subarray(1), C2: C, p: w, q: w })).toThrow(/^C1: expected a non-empty square matrix/);
+    expect(() => entropicGromovWasserstein({ C1: C, C2: C, p: w, q: w }, { epsilon: Number.NaN })).toThrow(/^epsilon: expected a finite number > 0/);
+  });
+});
+
+describe('pamstack gw', () => {
+  const bin = new URL('../../bin/pamstack.js', import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), 'pamstack-gw-'));
+  const file = (name: string, spec: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof spec === 'string' ? spec : JSON.stringify(spec));
+    return path;
+  };
+
+  it('prints { T, gw, iterations, ms } as the last line with --json', () => {
+    for (const solver of ['entropic', 'cg']) {
+      const r = spawnSync('node', [bin, 'gw', '--in', file(`ok-${solver}.json`, { ...good(), solver }), '--json'], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      const out = JSON.parse(lines[lines.length - 1]!);
+      expect(out.T.length).toBe(3);
+      expect(out.T.flat().reduce((s: number, x: number) => s + x, 0)).toBeCloseTo(1, 12);
+      expect(typeof out.gw).toBe('number');
+      expect(out.iterations).toBeGreaterThan(0);
+      expect(out.ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it.each([
+    ['asymmetric', (s: Spec) => (s.C1[0]![2] = 3), /C1\[0\]\[2\]: expected a symmetric matrix/],
+    ['bad sum', (s: Spec) => (s.q = [0.5, 0.6]), /q: expected weights summing to 1/],
+    ['negative epsilon', (s: Spec) => (s.epsilon = -1), /epsilon: expected a finite number > 0/],
+  ])('exits 2 on %s input, naming the field', (name, mutate, message) => {
+    const s = good() as Spec;
+    mutate(s);
+    const r = spawnSync('node', [bin, 'gw', '--in', file(`${name}.json`, s)], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 2 on a missing file and on NaN in the text', () => {
+    expect(spawnSync('node', [bin, 'gw', '--in', join(dir, 'nope.json')], { encoding: 'utf8' }).stderr).toMatch(/--in: cannot read/);
+    const text = JSON.stringify(good()).replace('"p":[0.2,0.3,0.5]', '"p":[0.2,NaN,0.5]');
+    const r = spawnSync('node', [bin, 'gw', '--in', file('nan.json', text)], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/p\[1\]: expected a finite number, received NaN/);
+  });
+});
