@@ -1,7 +1,7 @@
 // A static kd-tree over a Float32Array cloud for exact k-nearest-neighbour queries (typed arrays only).
 import { FieldError } from '../core/errors.ts';
 
-/** Points per leaf: small enough to prune well, large enough that leaves are scanned linearly. */
+/** Points per leaf by default: small enough to prune well, large enough that leaves are scanned linearly. */
 const LEAF = 10;
 
 /**
@@ -23,14 +23,19 @@ export class KdTree {
   readonly #stackLo: Int32Array;
   readonly #stackHi: Int32Array;
   readonly #stackBound: Float64Array;
+  readonly #stackOff: Float64Array;
+  readonly #q = new Float64Array(3);
+  readonly #leaf: number;
 
-  /** @param points [n, 3] xyz, finite. */
-  constructor(points: Float32Array) {
+  /** @param points [n, 3] xyz, finite. @param leafSize most points in a leaf (default 10). */
+  constructor(points: Float32Array, leafSize = LEAF) {
+    if (!Number.isInteger(leafSize) || leafSize < 1) throw new FieldError('leafSize', 'an integer >= 1', leafSize);
+    this.#leaf = leafSize;
     if (points.length % 3 !== 0) throw new FieldError('points.length', 'a multiple of 3 ([n, 3] xyz)', points.length);
     const n = points.length / 3;
     this.n = n;
     let depth = 0;
-    while ((n >> depth) > LEAF) depth++;
+    while (Math.ceil(n / 2 ** depth) > leafSize) depth++;
     const nodes = 2 << depth;
     this.#dim = new Uint8Array(nodes);
     this.#split = new Float64Array(nodes);
@@ -48,7 +53,7 @@ export class KdTree {
     const sN: number[] = [0], sL: number[] = [0], sH: number[] = [n];
     while (sN.length) {
       const node = sN.pop()!, lo = sL.pop()!, hi = sH.pop()!;
-      if (hi - lo <= LEAF) continue;
+      if (hi - lo <= leafSize) continue;
       let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity, z0 = Infinity, z1 = -Infinity;
       for (let p = lo; p < hi; p++) {
         const i = perm[p]!;
@@ -85,6 +90,7 @@ export class KdTree {
     this.#stackLo = new Int32Array(stack);
     this.#stackHi = new Int32Array(stack);
     this.#stackBound = new Float64Array(stack);
+    this.#stackOff = new Float64Array(3 * stack);
   }
 
   /**
@@ -97,40 +103,48 @@ export class KdTree {
     if (want <= 0) return 0;
     const xs = this.#xs, ys = this.#ys, zs = this.#zs, dimOf = this.#dim, split = this.#split, perm = this.perm;
     const sNode = this.#stackNode, sLo = this.#stackLo, sHi = this.#stackHi, sBound = this.#stackBound;
+    const sOff = this.#stackOff;
+    const leaf = this.#leaf;
+    const q = this.#q;
+    q[0] = x;
+    q[1] = y;
+    q[2] = z;
     let found = 0;
     let worst = Infinity;
-    let sp = 0;
+    // Each stack entry keeps the per-axis offsets from the query to its node's region (Arya & Mount's
+    // incremental distance), so a far child's bound is the full squared distance to its region.
     sNode[0] = 0;
     sLo[0] = 0;
     sHi[0] = this.n;
     sBound[0] = 0;
-    sp = 1;
+    sOff[0] = sOff[1] = sOff[2] = 0;
+    let sp = 1;
     while (sp > 0) {
       sp--;
-      if (sBound[sp]! >= worst) continue;
+      const rd = sBound[sp]!;
+      if (rd >= worst) continue;
       let node = sNode[sp]!, lo = sLo[sp]!, hi = sHi[sp]!;
-      const bound = sBound[sp]!;
-      while (hi - lo > LEAF) {
+      let o0 = sOff[3 * sp]!, o1 = sOff[3 * sp + 1]!, o2 = sOff[3 * sp + 2]!;
+      while (hi - lo > leaf) {
         const mid = (lo + hi) >> 1;
         const d = dimOf[node]!;
-        const diff = (d === 0 ? x : d === 1 ? y : z) - split[node]!;
-        const b = Math.max(bound, diff * diff);
+        const diff = q[d]! - split[node]!;
+        const old = d === 0 ? o0 : d === 1 ? o1 : o2;
+        const far = rd - old * old + diff * diff;
+        if (far < worst) {
+          sLo[sp] = diff < 0 ? mid : lo;
+          sHi[sp] = diff < 0 ? hi : mid;
+          sNode[sp] = diff < 0 ? 2 * node + 2 : 2 * node + 1;
+          sBound[sp] = far;
+          sOff[3 * sp] = d === 0 ? diff : o0;
+          sOff[3 * sp + 1] = d === 1 ? diff : o1;
+          sOff[3 * sp + 2] = d === 2 ? diff : o2;
+          sp++;
+        }
         if (diff < 0) {
-          if (b < worst) {
-            sNode[sp] = 2 * node + 2;
-            sLo[sp] = mid;
-            sHi[sp] = hi;
-            sBound[sp++] = b;
-          }
           node = 2 * node + 1;
           hi = mid;
         } else {
-          if (b < worst) {
-            sNode[sp] = 2 * node + 1;
-            sLo[sp] = lo;
-            sHi[sp] = mid;
-            sBound[sp++] = b;
-          }
           node = 2 * node + 2;
           lo = mid;
         }
