@@ -10,6 +10,10 @@ import { candidatePairData } from '../../preference/pair-data.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { REWARD_MODELS } from '../../preference/reward-model.ts';
 import { trainRewardModel, type RewardTrainReport } from '../../preference/reward-train.ts';
+import { Rng } from '../../core/rng.ts';
+import { startProgress } from '../../core/progress.ts';
+import { TaskNameSchema } from '../../core/task.ts';
+import { firstScorer, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer, runEpisodes, type EpisodeSummary } from '../ras-agent.ts';
 import { action, CliError, intFlag, numFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 const widths = z
@@ -29,6 +33,12 @@ const Flags = z.strictObject({
   valFraction: numFlag(0, 0.9).default(0.2),
   pairs: intFlag(10, 1_000_000).default(2000),
   ties: z.boolean().default(false),
+  evalEpisodes: intFlag(0, 1000).default(0),
+  evalSeed: intFlag(0).default(5000),
+  task: TaskNameSchema.default('rope-circle'),
+  noise: numFlag(0, 1).default(0.03),
+  candidates: intFlag(2, 32).default(8),
+  lcb: numFlag(0).default(0),
   json: z.boolean().default(false),
 });
 
@@ -47,6 +57,12 @@ export function register(program: Command): void {
     .option('--val-fraction <x>', 'held-out fraction of states', '0.2')
     .option('--pairs <n>', 'with --data delivery: segment pairs to generate', '2000')
     .option('--ties', 'also train on tied candidates (target 0.5)')
+    .option('--eval-episodes <n>', 'then evaluate in sim: SL-first, random-of-N and RAS with this reward (episodes each)', '0')
+    .option('--eval-seed <n>', 'first evaluation seed (unseen by training)', '5000')
+    .option('--task <task>', 'evaluation task', 'rope-circle')
+    .option('--noise <m>', 'evaluation proposer: jitter (m) on expert actions standing in for policy samples', '0.03')
+    .option('--candidates <n>', 'evaluation candidates per state', '8')
+    .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
     .option('--json', 'print one JSON object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -79,12 +95,31 @@ export function register(program: Command): void {
         const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden }, {});
         const out = f.out ?? join(f.data, `reward-${f.model}`);
         saveRewardModel(out, model, { command: process.argv.slice(2).join(' '), features, report });
+        let evaluation: Record<string, EpisodeSummary> | undefined;
+        if (f.evalEpisodes > 0) {
+          const { createWorld } = await import('../../../sim/index.ts');
+          const world = await createWorld(f.task);
+          try {
+            const proposer = noisyExpertActionProposer(world, f.noise);
+            const scorers = { first: firstScorer(), random: randomScorer(), [`ras-${f.model}`]: rewardModelScorer(model, features, world.workspace) };
+            evaluation = {};
+            for (const [name, scorer] of Object.entries(scorers)) {
+              const agent = new RasAgent({ proposer, scorer, n: f.candidates, lcb: name.startsWith('ras') ? f.lcb : 0 });
+              const bar = startProgress(`eval ${name}`, f.evalEpisodes, { quiet: f.json });
+              evaluation[name] = await runEpisodes(world, agent, { episodes: f.evalEpisodes, seed: f.evalSeed, rng: new Rng(f.evalSeed), onEpisode: () => bar.tick() });
+              bar.stop();
+            }
+          } finally {
+            world.dispose();
+          }
+        }
         model.dispose();
-        const summary = { model: f.model, states: data.states, pairs: data.y.length, train: report.train, val: report.val, best_epoch: report.bestEpoch, out };
+        const summary = { model: f.model, states: data.states, pairs: data.y.length, train: report.train, val: report.val, best_epoch: report.bestEpoch, out, ...(evaluation ? { evaluation } : {}) };
         if (f.json) printJson(summary);
         else {
           console.log(`${f.model}: ${data.states} states, ${data.y.length} pairs (both orders), best epoch ${report.bestEpoch} → ${out}`);
           console.table({ train: report.train, val: report.val ?? {} });
+          if (evaluation) console.table(evaluation);
         }
       }),
     );

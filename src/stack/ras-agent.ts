@@ -1,0 +1,152 @@
+// The RAS agent for eval: sample N candidates from the policy, score them with a reward, pick the best safe one.
+import type { Candidate } from '../core/episode.ts';
+import type { PointCloud } from '../core/pointcloud.ts';
+import type { Primitive } from '../core/primitive.ts';
+import type { Rng } from '../core/rng.ts';
+import type { ActionProposer, CandidateScorer } from '../core/stages.ts';
+import type { World } from '../core/world.ts';
+import { candidateFeatures, type FeatureConfig } from '../preference/features.ts';
+import type { RewardModel } from '../preference/reward-model.ts';
+import { selectAction, type SafetyConfig } from '../select/index.ts';
+
+/** The rewards RAS can rank by. */
+export const RAS_REWARDS = ['implicit', 'bt', 'robust'] as const;
+export type RasReward = (typeof RAS_REWARDS)[number];
+
+/** What an agent answers at one state: the primitive to run (null: hold) and every candidate with its verdict. */
+export interface AgentAction {
+  primitive: Primitive | null;
+  candidates: Candidate[];
+  holdReason?: string;
+}
+
+/** The eval seam (structurally the `Agent` of src/stack/agents.ts). */
+export interface RasAgentLike {
+  readonly name: string;
+  act(world: World, obs: PointCloud, rng: Rng): Promise<AgentAction>;
+}
+
+/**
+ * @default n 8; lcb 0 (robust reward: rank by μ − lcb·σ); safety: table clearance 0
+ */
+export interface RasAgentOptions {
+  proposer: ActionProposer;
+  scorer: CandidateScorer;
+  n?: number;
+  lcb?: number;
+  safety?: Partial<SafetyConfig>;
+}
+
+/** Reward-guided action selection: propose N, score, filter unsafe ones (workspace, reach, table, world veto), best first. */
+export class RasAgent implements RasAgentLike {
+  readonly name: string;
+  readonly #o: RasAgentOptions;
+
+  constructor(o: RasAgentOptions) {
+    this.#o = o;
+    this.name = `ras(${o.proposer.name}, ${o.scorer.name})`;
+  }
+
+  async act(world: World, obs: PointCloud, rng: Rng): Promise<AgentAction> {
+    const seed = rng.nextU32();
+    const cands = await this.#o.proposer.propose(obs, this.#o.n ?? 8, seed);
+    const scores = cands.length ? await this.#o.scorer.score(obs, cands, seed) : [];
+    const d = selectAction(cands, scores, {
+      workspace: world.workspace,
+      check: (p) => world.checkPrimitive(p),
+      ...(this.#o.safety ? { safety: this.#o.safety } : {}),
+      ...(this.#o.lcb ? { lcb: this.#o.lcb } : {}),
+    });
+    const out: AgentAction = { primitive: d.chosen === null ? null : cands[d.chosen]!, candidates: d.candidates };
+    if (d.holdReason) out.holdReason = d.holdReason;
+    return out;
+  }
+}
+
+/** A CandidateScorer from an explicit reward model (bt: reward; robust: μ with σ as std) over table-frame features. */
+export function rewardModelScorer(model: RewardModel, features: FeatureConfig, workspace: World['workspace']): CandidateScorer {
+  return {
+    name: model.config.model,
+    score: async (cloud, candidates) => model.score(candidateFeatures(cloud, workspace, candidates, features)),
+  };
+}
+
+/** A CandidateScorer that scores uniformly at random (the random-of-N baseline through the same safety filter). */
+export function randomScorer(): CandidateScorer {
+  return {
+    name: 'random',
+    score: async (_c, candidates, seed) => {
+      let x = seed >>> 0 || 1;
+      return candidates.map(() => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return { score: (x >>> 0) / 4294967296 };
+      });
+    },
+  };
+}
+
+/** A CandidateScorer preferring earlier candidates (SL-only: the first safe sample). */
+export function firstScorer(): CandidateScorer {
+  return { name: 'first', score: async (_c, candidates) => candidates.map((_, i) => ({ score: -i })) };
+}
+
+/** Success rate, mean steps and mean final metrics over episodes on seeds seed, seed+1, … */
+export interface EpisodeSummary {
+  episodes: number;
+  success_rate: number;
+  mean_steps: number;
+  iou: number;
+  holds: number;
+}
+
+/** Runs `episodes` episodes of `agent` in `world` (reset per seed) up to the step limit or success. */
+export async function runEpisodes(world: World, agent: RasAgentLike, opts: { episodes: number; seed: number; rng: Rng; onEpisode?: (i: number) => void }): Promise<EpisodeSummary> {
+  let succ = 0;
+  let steps = 0;
+  let iou = 0;
+  let holds = 0;
+  for (let e = 0; e < opts.episodes; e++) {
+    world.reset(opts.seed + e);
+    let k = 0;
+    for (; k < world.stepLimit && !world.success(); k++) {
+      const a = await agent.act(world, world.observe(), opts.rng);
+      if (!a.primitive) {
+        holds++;
+        break;
+      }
+      await world.execute(a.primitive);
+    }
+    if (world.success()) succ++;
+    steps += k;
+    iou += world.metrics().iou ?? NaN;
+    opts.onEpisode?.(e);
+  }
+  const n = opts.episodes;
+  return { episodes: n, success_rate: succ / n, mean_steps: steps / n, iou: iou / n, holds };
+}
+
+/**
+ * The stand-in proposer when no policy is given: the world's scripted expert actions with each point
+ * jittered by N(0, noise²) in x and y (m), so some candidates are poor. Holds a reference to `world`.
+ */
+export function noisyExpertActionProposer(world: World, noise: number): ActionProposer {
+  return {
+    name: `expert±${noise}`,
+    propose: async (_cloud, n, seed) => {
+      const { Rng } = await import('../core/rng.ts');
+      const rng = new Rng(seed);
+      const base = world.expertActions(n, rng);
+      if (base.length === 0) return [];
+      return Array.from({ length: n }, (_, i) => {
+        const p = base[i % base.length]!;
+        return {
+          kind: p.kind,
+          a: [p.a[0] + rng.normal(0, noise), p.a[1] + rng.normal(0, noise), p.a[2]],
+          b: [p.b[0] + rng.normal(0, noise), p.b[1] + rng.normal(0, noise), p.b[2]],
+        } as Primitive;
+      });
+    },
+  };
+}
