@@ -46,8 +46,8 @@ export const TABLE_EXTENT: [number, number, number, number] = [-0.5, -0.4, 0.5, 
 /** The reach box of the arm(s) in the table frame, m. */
 export const DEFAULT_WORKSPACE: WorkspaceBox = { min: [-0.4, -0.3, 0], max: [0.4, 0.3, 0.5] };
 
-/** Where a parked gripper waits, out of the camera's view of the table. */
-const PARK_Z = 0.7;
+/** Where a parked tool waits: in front of the table, below the camera, out of its view. */
+const PARK: Vec3 = [0, -0.45, 0.3];
 
 export abstract class MujocoWorld implements World {
   abstract readonly task: TaskName;
@@ -271,9 +271,9 @@ export abstract class MujocoWorld implements World {
     }
   }
 
-  /** Parks a gripper high above the table centre (out of the picture). */
+  /** Where a tool parks between primitives (out of the camera's view). */
   protected parkPosition(offsetX = 0): Vec3 {
-    return [offsetX, -0.35, PARK_Z];
+    return [PARK[0] + offsetX, PARK[1], PARK[2]];
   }
 
   #checkAlive(): void {

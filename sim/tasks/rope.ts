@@ -24,7 +24,7 @@ export const ROPE = {
 /** Gripper motion of pick_place (speeds are peak m/s; heights above the table, m). */
 export const PICK_PLACE_MOTION = {
   hover: 0.08,
-  travelSpeed: 1.0,
+  travelSpeed: 1.5,
   descendSpeed: 0.3,
   transportSpeed: 0.4,
   /**
@@ -281,7 +281,7 @@ function ropeXml(): string {
   <default><joint damping="${ROPE.damping}"/></default>
   <worldbody>
     <geom name="table" type="plane" size="${TABLE_EXTENT[2]} ${TABLE_EXTENT[3]} 0.01" friction="${ROPE.friction} 0.005 0.0001"/>
-    <body name="gripper" mocap="true" pos="0 -0.35 0.7">
+    <body name="gripper" mocap="true" pos="0 -0.45 0.3">
       <geom type="box" size="0.01 0.02 0.03" contype="0" conaffinity="0" rgba="0.3 0.3 0.3 1"/>
     </body>
     <flexcomp name="rope" type="grid" count="${ROPE.vertices} 1 1" spacing="${ROPE.segment} ${ROPE.segment} ${ROPE.segment}"
