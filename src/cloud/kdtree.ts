@@ -97,8 +97,11 @@ export class KdTree {
    * The k nearest points to (x, y, z), ascending: input indices into `outIndex`, squared distances
    * into `outDist2`. A point at the query position is included (distance 0), as Open3D's SearchKNN
    * does. Returns min(k, n).
+   *
+   * `limit`, when given, must be a squared distance within which at least k points are known to lie
+   * (e.g. from a neighbouring query's answer): it prunes from the start instead of after k are found.
    */
-  knn(x: number, y: number, z: number, k: number, outIndex: Int32Array | Uint32Array, outDist2: Float64Array): number {
+  knn(x: number, y: number, z: number, k: number, outIndex: Int32Array | Uint32Array, outDist2: Float64Array, limit = Infinity): number {
     const want = Math.min(k, this.n);
     if (want <= 0) return 0;
     const xs = this.#xs, ys = this.#ys, zs = this.#zs, dimOf = this.#dim, split = this.#split, perm = this.perm;
@@ -110,7 +113,8 @@ export class KdTree {
     q[1] = y;
     q[2] = z;
     let found = 0;
-    let worst = Infinity;
+    // Inflated by a hair so a point exactly at `limit` is still taken (tests are `>= worst`).
+    let worst = limit === Infinity ? Infinity : limit * (1 + 1e-12) + 1e-300;
     // Each stack entry keeps the per-axis offsets from the query to its node's region (Arya & Mount's
     // incremental distance), so a far child's bound is the full squared distance to its region.
     sNode[0] = 0;

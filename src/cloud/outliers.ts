@@ -36,8 +36,23 @@ export function removeStatisticalOutliers(points: Float32Array, params: OutlierP
   const d2 = new Float64Array(k);
   const avg = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const found = tree.knn(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!, k, idx, d2);
+  let found = 0;
+  // Queries in tree order: the previous query's k neighbours are near, and their farthest distance
+  // from this query bounds its k-th neighbour distance, so the search prunes from the first leaf.
+  for (let p = 0; p < n; p++) {
+    const i = tree.perm[p]!;
+    const x = points[3 * i]!, y = points[3 * i + 1]!, z = points[3 * i + 2]!;
+    let limit = Infinity;
+    if (found === Math.min(k, n)) {
+      limit = 0;
+      for (let j = 0; j < found; j++) {
+        const q = 3 * idx[j]!;
+        const dx = points[q]! - x, dy = points[q + 1]! - y, dz = points[q + 2]! - z;
+        const dd = dx * dx + dy * dy + dz * dz;
+        if (dd > limit) limit = dd;
+      }
+    }
+    found = tree.knn(x, y, z, k, idx, d2, limit);
     let s = 0;
     for (let j = 0; j < found; j++) s += Math.sqrt(d2[j]!);
     avg[i] = s / found;

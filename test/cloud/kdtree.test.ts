@@ -46,6 +46,27 @@ describe('exact kNN structures', () => {
     }
   });
 
+  it.each([[1, 1], [11, 10], [21, 10], [41, 3], [333, 1], [1000, 7]])('handles n = %i with leaf size %i (odd splits)', (n, leaf) => {
+    const pts = points.subarray(0, 3 * n);
+    const tree = new KdTree(pts, leaf);
+    const k = Math.min(5, n);
+    const idx = new Int32Array(k), d2 = new Float64Array(k);
+    for (const q of queries.slice(0, 6)) {
+      expect(tree.knn(q[0], q[1], q[2], k, idx, d2)).toBe(k);
+      expect(Array.from(d2)).toEqual(bruteKnn(pts, q, k).map((v) => expect.closeTo(v, 12)));
+    }
+  });
+
+  it('a limit known to hold k points gives the same answer, and a point exactly at the limit is kept', () => {
+    const tree = new KdTree(points);
+    const idx = new Int32Array(8), d2 = new Float64Array(8);
+    for (const q of queries) {
+      const want = bruteKnn(points, q, 8);
+      expect(tree.knn(q[0], q[1], q[2], 8, idx, d2, want[7]!)).toBe(8);
+      expect(Array.from(d2)).toEqual(want.map((v) => expect.closeTo(v, 12)));
+    }
+  });
+
   it('returns fewer than k when the cloud is smaller', () => {
     const tree = new KdTree(Float32Array.of(0, 0, 0, 1, 1, 1));
     const idx = new Int32Array(5), d2 = new Float64Array(5);
