@@ -8,3 +8,5 @@ export * from './entropic-gw.ts';
 export * from './network-simplex.ts';
 export * from './cg-gw.ts';
 export * from './gw-input.ts';
+export * from './trajectory-distance.ts';
+export * from './label-transfer.ts';
