@@ -111,8 +111,17 @@ export function sinkhornInto(
         u[i] = 0;
         continue;
       }
-      let s = 0;
-      for (let j = 0; j < m; j++) s += K[o + j] * v[j];
+      // four accumulators: the dot product is latency-bound with one
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let j = 0;
+      for (; j + 3 < m; j += 4) {
+        s0 += K[o + j] * v[j];
+        s1 += K[o + j + 1] * v[j + 1];
+        s2 += K[o + j + 2] * v[j + 2];
+        s3 += K[o + j + 3] * v[j + 3];
+      }
+      let s = s0 + s1 + (s2 + s3);
+      for (; j < m; j++) s += K[o + j] * v[j];
       if (!(s > TINY)) {
         uBad = true;
         break;
@@ -121,7 +130,13 @@ export function sinkhornInto(
       u[i] = x;
       if (x > uMax) uMax = x;
       if (x < uMin) uMin = x;
-      for (let j = 0; j < m; j++) colAcc[j] += x * K[o + j];
+      for (j = 0; j + 3 < m; j += 4) {
+        colAcc[j] += x * K[o + j];
+        colAcc[j + 1] += x * K[o + j + 1];
+        colAcc[j + 2] += x * K[o + j + 2];
+        colAcc[j + 3] += x * K[o + j + 3];
+      }
+      for (; j < m; j++) colAcc[j] += x * K[o + j];
     }
     if (uBad || uMax > tau || uMin < 1 / tau) {
       absorb(v, beta, reg);
