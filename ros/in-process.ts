@@ -1,0 +1,368 @@
+// In-process RosPort for CI and the sim launch without ROS: a topic graph where every message is
+// serialized to CDR with the distro's real definitions and deserialized for each subscriber, with
+// ROS's QoS matching, KEEP_LAST queues and TRANSIENT_LOCAL replay. Timers run on an injected clock.
+import { parse as parseYaml } from 'yaml';
+import { qosMismatch, RosMessageCodec, type MessageOf, type MessageTypeName, type QosProfile, type RosDistro } from '../src/record/index.ts';
+import {
+  resolveParams,
+  type ParamSpec,
+  type ParamValues,
+  type RosLogger,
+  type RosNode,
+  type RosPort,
+  type RosPublisher,
+  type RosSubscription,
+  type RosTimer,
+} from './port.ts';
+
+/** Time source: seconds, and periodic callbacks. */
+export interface Clock {
+  now(): number;
+  every(periodSeconds: number, cb: () => void): { cancel(): void };
+}
+
+/** The wall clock (Date.now) with setInterval timers. */
+export class SystemClock implements Clock {
+  now(): number {
+    return Date.now() / 1000;
+  }
+  every(periodSeconds: number, cb: () => void): { cancel(): void } {
+    const h = setInterval(cb, Math.max(1, periodSeconds * 1000));
+    return { cancel: () => clearInterval(h) };
+  }
+}
+
+/** A clock that only moves when told (`advance`), firing due timers in time order. */
+export class ManualClock implements Clock {
+  #t: number;
+  #timers = new Set<{ period: number; next: number; cb: () => void }>();
+  constructor(start = 1_700_000_000) {
+    this.#t = start;
+  }
+  now(): number {
+    return this.#t;
+  }
+  every(periodSeconds: number, cb: () => void): { cancel(): void } {
+    const t = { period: periodSeconds, next: this.#t + periodSeconds, cb };
+    this.#timers.add(t);
+    return { cancel: () => this.#timers.delete(t) };
+  }
+  /** Moves time forward by `dt` seconds, firing each timer as its time comes. */
+  advance(dt: number): void {
+    const end = this.#t + dt;
+    for (;;) {
+      let due: { period: number; next: number; cb: () => void } | null = null;
+      for (const t of this.#timers) if (t.next <= end + 1e-12 && (!due || t.next < due.next)) due = t;
+      if (!due) break;
+      this.#t = due.next;
+      due.next += due.period;
+      due.cb();
+    }
+    this.#t = end;
+  }
+}
+
+interface Endpoint {
+  node: string;
+  type: string;
+  qos: QosProfile;
+}
+interface Sub extends Endpoint {
+  queue: Uint8Array[];
+  cb: (msg: never) => void;
+  alive: boolean;
+}
+interface Pub extends Endpoint {
+  history: Uint8Array[];
+  alive: boolean;
+}
+
+/** Something seen on the wire: for recording a run (the in-process `ros2 bag record`). */
+export interface WireMessage {
+  topic: string;
+  type: string;
+  qos: QosProfile;
+  bytes: Uint8Array;
+  /** Seconds, the publisher's clock. */
+  time: number;
+}
+
+/** A topic graph shared by the nodes of one or more InProcessPorts. */
+export class InProcessGraph {
+  readonly codec: RosMessageCodec;
+  readonly clock: Clock;
+  #pubs = new Map<string, Pub[]>();
+  #subs = new Map<string, Sub[]>();
+  #pending = new Set<Sub>();
+  #scheduled = false;
+  #taps = new Set<(m: WireMessage) => void>();
+  /** Errors thrown by subscription callbacks (a node bug); tests assert this stays empty. */
+  readonly callbackErrors: { topic: string; node: string; error: unknown }[] = [];
+  /** Counts, for tests: messages serialized, and delivered per topic. */
+  readonly stats = { published: 0, delivered: new Map<string, number>() };
+
+  constructor(o: { distro?: RosDistro; clock?: Clock } = {}) {
+    this.codec = RosMessageCodec.for(o.distro ?? 'jazzy');
+    this.clock = o.clock ?? new SystemClock();
+  }
+
+  /** Calls `fn` with every message published (bytes are the CDR on the wire). */
+  tap(fn: (m: WireMessage) => void): () => void {
+    this.#taps.add(fn);
+    return () => this.#taps.delete(fn);
+  }
+
+  addPublisher(topic: string, e: Endpoint): Pub {
+    this.#checkType(topic, e);
+    const p: Pub = { ...e, history: [], alive: true };
+    list(this.#pubs, topic).push(p);
+    return p;
+  }
+
+  addSubscription(topic: string, e: Endpoint, cb: (msg: never) => void): Sub {
+    this.#checkType(topic, e);
+    const s: Sub = { ...e, cb, queue: [], alive: true };
+    list(this.#subs, topic).push(s);
+    // TRANSIENT_LOCAL: a late subscriber gets what matching latched publishers kept.
+    if (e.qos.durability === 'transient_local')
+      for (const p of this.#pubs.get(topic) ?? []) if (p.alive && !qosMismatch(p.qos, e.qos)) for (const b of p.history) this.#enqueue(s, b);
+    return s;
+  }
+
+  publish(topic: string, pub: Pub, msg: unknown): void {
+    if (!pub.alive) throw new Error(`${pub.node}: publisher on ${topic} was destroyed`);
+    const bytes = this.codec.serialize(pub.type, msg);
+    this.stats.published++;
+    if (pub.qos.durability === 'transient_local') {
+      pub.history.push(bytes);
+      if (pub.history.length > pub.qos.depth) pub.history.shift();
+    }
+    for (const fn of this.#taps) fn({ topic, type: pub.type, qos: pub.qos, bytes, time: this.clock.now() });
+    for (const s of this.#subs.get(topic) ?? []) if (s.alive && !qosMismatch(pub.qos, s.qos)) this.#enqueue(s, bytes);
+  }
+
+  /** Why no subscriber of `topic` would hear `pub` (QoS), for diagnostics; null when all match. */
+  mismatches(topic: string): string[] {
+    const out: string[] = [];
+    for (const p of this.#pubs.get(topic) ?? [])
+      for (const s of this.#subs.get(topic) ?? []) {
+        const why = qosMismatch(p.qos, s.qos);
+        if (why) out.push(`${p.node} → ${s.node}: ${why}`);
+      }
+    return out;
+  }
+
+  /** Resolves once every queued message has been delivered (and callbacks' follow-ups too). */
+  async idle(maxRounds = 1000): Promise<void> {
+    for (let i = 0; i < maxRounds; i++) {
+      await new Promise((r) => setImmediate(r));
+      if (this.#pending.size === 0 && !this.#scheduled) {
+        await new Promise((r) => setImmediate(r));
+        if (this.#pending.size === 0 && !this.#scheduled) return;
+      }
+    }
+    throw new Error('in-process graph did not go idle (a node keeps publishing in response to itself?)');
+  }
+
+  #checkType(topic: string, e: Endpoint): void {
+    const others = [...(this.#pubs.get(topic) ?? []), ...(this.#subs.get(topic) ?? [])].filter((x) => x.type !== e.type);
+    if (others.length)
+      throw new Error(`${e.node}: topic ${topic} has type ${others[0]!.type} (${others[0]!.node}), not ${e.type}`);
+    this.codec.definitions(e.type); // fails now if the distro lacks the type
+  }
+
+  #enqueue(s: Sub, bytes: Uint8Array): void {
+    s.queue.push(bytes);
+    if (s.qos.history === 'keep_last' && s.queue.length > s.qos.depth) s.queue.shift();
+    this.#pending.add(s);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#deliver());
+    }
+  }
+
+  /** Like an executor's spin: each pending subscription takes its queue, one callback per message. */
+  #deliver(): void {
+    this.#scheduled = false;
+    const subs = [...this.#pending];
+    this.#pending.clear();
+    for (const s of subs) {
+      const q = s.queue;
+      s.queue = [];
+      for (const bytes of q) {
+        if (!s.alive) break;
+        const topic = this.#topicOf(s);
+        const msg = this.codec.deserialize(s.type, bytes);
+        this.stats.delivered.set(topic, (this.stats.delivered.get(topic) ?? 0) + 1);
+        try {
+          s.cb(msg as never);
+        } catch (error) {
+          this.callbackErrors.push({ topic, node: s.node, error });
+        }
+      }
+    }
+  }
+
+  #topicOf(s: Sub): string {
+    for (const [t, l] of this.#subs) if (l.includes(s)) return t;
+    return '?';
+  }
+}
+
+function list<T>(m: Map<string, T[]>, k: string): T[] {
+  let l = m.get(k);
+  if (!l) m.set(k, (l = []));
+  return l;
+}
+
+/** Per-node parameter overrides, as a ROS params file has them: `{ node: { ros__parameters: {...} } }`. */
+export type ParamOverrides = Record<string, Record<string, unknown>>;
+
+/**
+ * Reads a ROS 2 parameters YAML (`node_name:` or `/**:` → `ros__parameters:` → values) into
+ * per-node overrides. `/**` applies to every node; a node's own entry wins.
+ */
+export function parseParamsYaml(text: string, file = 'params'): ParamOverrides {
+  const doc: unknown = parseYaml(text);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping of node names`);
+  const out: ParamOverrides = {};
+  for (const [node, body] of Object.entries(doc as Record<string, unknown>)) {
+    const params = (body as { ros__parameters?: unknown } | null)?.ros__parameters;
+    if (params === null || typeof params !== 'object' || Array.isArray(params))
+      throw new Error(`${file}: ${node}: expected a ros__parameters mapping`);
+    out[node.replace(/^\//, '')] = params as Record<string, unknown>;
+  }
+  return out;
+}
+
+/** A RosPort on an InProcessGraph. */
+export class InProcessPort implements RosPort {
+  readonly kind = 'in-process';
+  readonly graph: InProcessGraph;
+  get distro(): RosDistro {
+    return this.graph.codec.distro;
+  }
+  #overrides: ParamOverrides;
+  #nodes = new Set<InProcessNode>();
+  /** Log lines (`[LEVEL] [node]: message`), also passed to `sink` when given (e.g. stderr). */
+  readonly log: string[] = [];
+  readonly sink: ((line: string) => void) | null;
+
+  constructor(graph = new InProcessGraph(), overrides: ParamOverrides = {}, sink: ((line: string) => void) | null = null) {
+    this.graph = graph;
+    this.#overrides = overrides;
+    this.sink = sink;
+  }
+
+  createNode(name: string, namespace = ''): InProcessNode {
+    const n = new InProcessNode(this, name, namespace, this.#overrides[name] ?? {}, this.#overrides['**'] ?? {});
+    this.#nodes.add(n);
+    return n;
+  }
+
+  /** Sets parameters on a live node as `ros2 param set` would; returns the refusal reason or null. */
+  setParameters(node: string, values: Record<string, unknown>): string | null {
+    const n = [...this.#nodes].find((x) => x.name === node);
+    if (!n) return `no node ${node}`;
+    return n.setParameters(values);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const n of this.#nodes) n.destroy();
+    this.#nodes.clear();
+  }
+}
+
+export class InProcessNode implements RosNode {
+  readonly name: string;
+  readonly namespace: string;
+  readonly logger: RosLogger;
+  #port: InProcessPort;
+  #given: Record<string, unknown>;
+  #wild: Record<string, unknown>;
+  #pubs: { alive: boolean }[] = [];
+  #subs: { alive: boolean }[] = [];
+  #timers: RosTimer[] = [];
+  #params: { spec: ParamSpec; values: Record<string, unknown>; onChange?: (v: never) => void } | null = null;
+
+  /** `given`: this node's overrides (an undeclared name is an error); `wild`: `/**` ones (applied where declared). */
+  constructor(port: InProcessPort, name: string, namespace: string, given: Record<string, unknown>, wild: Record<string, unknown> = {}) {
+    this.#port = port;
+    this.name = name;
+    this.namespace = namespace.replace(/\/+$/, '');
+    this.#given = given;
+    this.#wild = wild;
+    const line = (lvl: string) => (msg: string) => {
+      const text = `[${lvl}] [${name}]: ${msg}`;
+      port.log.push(text);
+      port.sink?.(text);
+    };
+    this.logger = { info: line('INFO'), warn: line('WARN'), error: line('ERROR') };
+  }
+
+  now(): number {
+    return this.#port.graph.clock.now();
+  }
+
+  /** Relative names resolve under the namespace; absolute ones are kept. */
+  resolve(topic: string): string {
+    if (topic.startsWith('/')) return topic;
+    return `${this.namespace}/${topic}`.replace(/^(?!\/)/, '/');
+  }
+
+  createPublisher<T extends MessageTypeName>(type: T, topic: string, qos: QosProfile): RosPublisher<MessageOf<T>> {
+    const full = this.resolve(topic);
+    const p = this.#port.graph.addPublisher(full, { node: this.name, type, qos });
+    this.#pubs.push(p);
+    const graph = this.#port.graph;
+    return { topic: full, publish: (msg) => graph.publish(full, p, msg) };
+  }
+
+  createSubscription<T extends MessageTypeName>(
+    type: T,
+    topic: string,
+    qos: QosProfile,
+    cb: (msg: MessageOf<T>) => void,
+  ): RosSubscription {
+    const full = this.resolve(topic);
+    const s = this.#port.graph.addSubscription(full, { node: this.name, type, qos }, cb as (m: never) => void);
+    this.#subs.push(s);
+    return { topic: full };
+  }
+
+  createTimer(periodSeconds: number, cb: () => void): RosTimer {
+    if (!(periodSeconds > 0)) throw new Error(`${this.name}: timer period must be > 0 s, received ${periodSeconds}`);
+    const t = this.#port.graph.clock.every(periodSeconds, cb);
+    this.#timers.push(t);
+    return t;
+  }
+
+  declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
+    if (this.#params) throw new Error(`${this.name}: parameters were already declared`);
+    const wild = Object.fromEntries(Object.entries(this.#wild).filter(([k]) => k in spec));
+    const values = resolveParams(this.name, spec, { ...wild, ...this.#given });
+    this.#params = { spec, values, onChange: onChange as ((v: never) => void) | undefined };
+    return values;
+  }
+
+  setParameters(values: Record<string, unknown>): string | null {
+    if (!this.#params) return `${this.name} declares no parameters`;
+    for (const k of Object.keys(values))
+      if (this.#params.spec[k]?.readOnly) return `${this.name}: parameter ${k} is read-only`;
+    try {
+      const next = resolveParams(this.name, this.#params.spec, { ...this.#params.values, ...values });
+      this.#params.onChange?.(next as never); // may refuse a combination (throws)
+      this.#params.values = next;
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  destroy(): void {
+    for (const p of this.#pubs) p.alive = false;
+    for (const s of this.#subs) s.alive = false;
+    for (const t of this.#timers) t.cancel();
+    this.#timers = [];
+  }
+}

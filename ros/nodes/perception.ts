@@ -1,0 +1,142 @@
+// perception node: camera PointCloud2s (sensor-data QoS) → fused in the table frame → preprocessed
+// object cloud. A thin wrapper over src/cloud (unpackPointCloud2, fuseCamerasToTable, preprocessChain).
+import { fuseCamerasToTable, type CameraView } from '../../src/cloud/fusion.ts';
+import { packPointCloud2, unpackPointCloud2 } from '../../src/cloud/pointcloud2.ts';
+import { preprocessChain, type PreprocessParamsInput } from '../../src/cloud/preprocess.ts';
+import { FieldError } from '../../src/core/errors.ts';
+import type { FrameName } from '../../src/core/geometry.ts';
+import type { PointCloud } from '../../src/core/pointcloud.ts';
+import { EPISODE_TOPICS, QOS, type PointCloud2 } from '../../src/record/index.ts';
+import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
+import { WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
+
+const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+
+export const PERCEPTION_PARAMS = {
+  camera_topics: {
+    type: 'string_array',
+    description: 'sensor_msgs/PointCloud2 topics, one per camera (subscribed best effort)',
+    default: ['camera/points'],
+    length: [1, 8],
+  },
+  camera_frames: {
+    type: 'string_array',
+    description: 'frame of each camera cloud: camera_<name>, or table for a cloud already in the table frame',
+    default: ['table'],
+    length: [1, 8],
+  },
+  camera_extrinsics: {
+    type: 'double_array',
+    description: '16 numbers per camera: row-major 4x4 transform camera -> table (metres)',
+    default: IDENTITY,
+    length: [16, 128],
+    range: { from: -100, to: 100 },
+  },
+  fuse_tolerance: { type: 'double', description: 'largest stamp difference of fused clouds, s', default: 0.05, range: { from: 0, to: 1 } },
+  ...WORKSPACE_PARAMS,
+  plane_distance: { type: 'double', description: 'RANSAC table-plane threshold, m (0 = keep the plane)', default: 0.01, range: { from: 0, to: 0.1 } },
+  voxel_size: { type: 'double', description: 'voxel edge, m (0 = no downsampling)', default: 0.005, range: { from: 0, to: 0.1 } },
+  outlier_neighbors: { type: 'integer', description: 'statistical outlier removal k (0 = off)', default: 20, range: { from: 0, to: 200 } },
+  outlier_std: { type: 'double', description: 'outlier std ratio', default: 2, range: { from: 0, to: 10 } },
+  num_points: { type: 'integer', description: 'farthest-point sample size (0 = keep all)', default: 3000, range: { from: 0, to: 100000 } },
+  min_points: { type: 'integer', description: 'publish nothing below this many object points', default: 50, range: { from: 0, to: 100000 } },
+  seed: { type: 'integer', description: 'seeds RANSAC and FPS', default: 0, range: { from: 0, to: 2147483647 } },
+} as const satisfies ParamSpec;
+
+export type PerceptionParams = ParamValues<typeof PERCEPTION_PARAMS>;
+
+const FRAME_RE = /^(table|camera_[A-Za-z0-9_]+)$/;
+
+/** Checks the per-camera parameters agree in count and form; throws naming the parameter. */
+export function cameraViewsSpec(p: PerceptionParams): { topic: string; frame: FrameName; matrix: Float64Array }[] {
+  const n = p.camera_topics.length;
+  if (p.camera_frames.length !== n)
+    throw new FieldError('perception.camera_frames', `${n} frames (one per camera topic)`, p.camera_frames.length);
+  if (p.camera_extrinsics.length !== 16 * n)
+    throw new FieldError('perception.camera_extrinsics', `16 · ${n} = ${16 * n} numbers (one 4x4 per camera)`, p.camera_extrinsics.length);
+  return p.camera_topics.map((topic, i) => {
+    const frame = p.camera_frames[i]!;
+    if (!FRAME_RE.test(frame)) throw new FieldError(`perception.camera_frames[${i}]`, 'table or camera_<name>', frame);
+    return { topic, frame: frame as FrameName, matrix: Float64Array.from(p.camera_extrinsics.slice(16 * i, 16 * i + 16)) };
+  });
+}
+
+/** The src/cloud chain parameters from the node's parameters. */
+export function preprocessFrom(p: PerceptionParams): PreprocessParamsInput {
+  return {
+    box: workspaceFrom('perception', p.workspace_min, p.workspace_max),
+    plane: p.plane_distance > 0 ? { distanceThreshold: p.plane_distance } : null,
+    voxel: p.voxel_size > 0 ? { voxelSize: p.voxel_size } : null,
+    outliers: p.outlier_neighbors > 0 ? { neighbors: p.outlier_neighbors, stdRatio: p.outlier_std } : null,
+    fps: p.num_points > 0 ? { k: p.num_points } : null,
+    seed: p.seed,
+  };
+}
+
+/**
+ * Starts the node. Each camera keeps its latest cloud; a new cloud schedules one fuse+preprocess
+ * pass on the next turn of the event loop (bursts coalesce: latest wins), so callbacks return at once.
+ */
+export function startPerception(port: RosPort, name = 'perception', namespace = ''): PamstackNode & { processed: () => number } {
+  const node = port.createNode(name, namespace);
+  let p = node.declareParameters(PERCEPTION_PARAMS, (next) => {
+    cameraViewsSpec(next);
+    preprocessFrom(next);
+    p = next;
+  });
+  const cams = cameraViewsSpec(p);
+  preprocessFrom(p);
+  const pub = node.createPublisher(EPISODE_TOPICS.objectCloud.type, EPISODE_TOPICS.objectCloud.name, EPISODE_TOPICS.objectCloud.qos);
+  const latest: (PointCloud | null)[] = cams.map(() => null);
+  let scheduled = false;
+  let stopped = false;
+  let processed = 0;
+
+  const run = (): void => {
+    scheduled = false;
+    if (stopped) return;
+    const views: CameraView[] = [];
+    cams.forEach((c, i) => {
+      const cloud = latest[i];
+      if (cloud) views.push({ cloud, extrinsics: { from: c.frame, to: 'table', matrix: c.matrix } });
+    });
+    if (views.length === 0) return;
+    try {
+      const fused = fuseCamerasToTable(views, { toleranceS: p.fuse_tolerance });
+      if (fused.fused.length < cams.length) return; // wait until every camera has a cloud close in time
+      const r = preprocessChain(fused.cloud.points, preprocessFrom(p));
+      if (r.points.length / 3 < p.min_points) {
+        node.logger.warn(`object cloud has ${r.points.length / 3} points (< min_points ${p.min_points}); not published`);
+        return;
+      }
+      pub.publish(packPointCloud2({ points: r.points, frame: 'table', stamp: fused.cloud.stamp }) as PointCloud2);
+      processed++;
+    } catch (e) {
+      node.logger.error(`perception failed: ${(e as Error).message}`);
+    }
+  };
+
+  cams.forEach((c, i) => {
+    node.createSubscription('sensor_msgs/msg/PointCloud2', c.topic, QOS.sensorData, (msg) => {
+      try {
+        latest[i] = unpackPointCloud2(msg, { frame: c.frame });
+      } catch (e) {
+        node.logger.error(`${c.topic}: dropped a malformed cloud: ${(e as Error).message}`);
+        return;
+      }
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(run);
+      }
+    });
+  });
+
+  return {
+    node,
+    processed: () => processed,
+    async shutdown() {
+      stopped = true;
+      node.destroy();
+    },
+  };
+}

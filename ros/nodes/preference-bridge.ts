@@ -1,0 +1,133 @@
+// preference bridge: records what the robot (or sim bridge) saw, proposed and did. Every decision's
+// cloud and candidates become a rank item in the annotation store (src/store, what `pamstack serve`
+// shows annotators), and every episode is written as a ROS 2 MCAP bag (src/record) for training.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unpackPointCloud2 } from '../../src/cloud/pointcloud2.ts';
+import type { PointCloud } from '../../src/core/pointcloud.ts';
+import { TaskNameSchema, taskFamily, FAMILY_PRIMITIVE, type TaskName } from '../../src/core/task.ts';
+import {
+  absoluteTopic,
+  EPISODE_TOPICS,
+  markerArrayToCandidates,
+  QOS,
+  Ros2BagWriter,
+  timeToNanoseconds,
+} from '../../src/record/index.ts';
+import type { Store } from '../../src/store/store.ts';
+import { makeRankItem } from '../../src/store/items.ts';
+import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
+import { EPISODE_END_TOPIC } from './sim-bridge.ts';
+import { WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
+
+export const PREFERENCE_BRIDGE_PARAMS = {
+  task: { type: 'string', description: 'task name stored with each rank item', default: 'rope-circle', readOnly: true },
+  output_dir: { type: 'string', description: 'episode bags go here (empty = no bags)', default: 'runs/robot-episodes', readOnly: true },
+  db: { type: 'string', description: 'annotation store (SQLite) to add rank items to (empty = none)', default: '', readOnly: true },
+  min_annotations: { type: 'integer', description: 'answers after which an item leaves the queue', default: 3, range: { from: 1, to: 100 } },
+  ...WORKSPACE_PARAMS,
+} as const satisfies ParamSpec;
+export type PreferenceBridgeParams = ParamValues<typeof PREFERENCE_BRIDGE_PARAMS>;
+
+/** Opens the store; the entry point passes src/store's Store (tests may pass a temp one). */
+export type StoreFactory = (path: string) => Store;
+
+export async function startPreferenceBridge(
+  port: RosPort,
+  openStore: StoreFactory | null,
+  name = 'preference_bridge',
+  namespace = '',
+): Promise<PamstackNode & { bags: () => string[]; items: () => number }> {
+  const node = port.createNode(name, namespace);
+  const p = node.declareParameters(PREFERENCE_BRIDGE_PARAMS);
+  const task = TaskNameSchema.safeParse(p.task);
+  if (!task.success) throw new Error(`${name}: parameter task: ${task.error.issues[0]!.message}, received ${JSON.stringify(p.task)}`);
+  const workspace = workspaceFrom(name, p.workspace_min, p.workspace_max);
+  const store = p.db && openStore ? openStore(p.db) : null;
+  if (p.db && !openStore) node.logger.warn(`db ${p.db} given but no store is available; rank items are not stored`);
+  if (p.output_dir) await mkdir(p.output_dir, { recursive: true });
+  const run = `${Math.round(node.now() * 1000)}`;
+
+  const topics = [EPISODE_TOPICS.objectCloud, EPISODE_TOPICS.candidates, EPISODE_TOPICS.executed, EPISODE_TOPICS.stepMetrics];
+  let bag: Ros2BagWriter | null = null;
+  let bagFile = '';
+  let episode = 0;
+  let items = 0;
+  const bags: string[] = [];
+  const clouds = new Map<bigint, PointCloud>(); // recent clouds by stamp, to pair with candidates
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const openBag = async (): Promise<Ros2BagWriter | null> => {
+    if (!p.output_dir) return null;
+    if (bag) return bag;
+    bagFile = join(p.output_dir, `${task.data}_${run}_ep${String(episode).padStart(3, '0')}.mcap`);
+    bag = await Ros2BagWriter.create(bagFile, { distro: port.distro });
+    await Promise.all(topics.map((t) => bag!.addTopic({ topic: absoluteTopic(t.name, namespace), type: t.type, qos: t.qos })));
+    return bag;
+  };
+  const closeBag = async (): Promise<void> => {
+    if (!bag) return;
+    const b = bag;
+    bag = null;
+    await b.close();
+    bags.push(bagFile);
+    node.logger.info(`episode bag written: ${bagFile}`);
+    episode++;
+  };
+  const serial = (fn: () => Promise<unknown>): void => {
+    chain = chain.then(fn).catch((e: unknown) => node.logger.error(`recording failed: ${(e as Error).message}`));
+  };
+  const record = (topic: string, msg: unknown): void =>
+    serial(async () => {
+      const b = await openBag();
+      const t = BigInt(Math.round(node.now() * 1e9));
+      await b?.write(absoluteTopic(topic, namespace), msg, { logTime: t });
+    });
+
+  node.createSubscription(EPISODE_TOPICS.objectCloud.type, EPISODE_TOPICS.objectCloud.name, QOS.sensorData, (msg) => {
+    record(EPISODE_TOPICS.objectCloud.name, msg);
+    try {
+      clouds.set(timeToNanoseconds(msg.header.stamp), unpackPointCloud2(msg, { frame: 'table' }));
+      while (clouds.size > 50) clouds.delete(clouds.keys().next().value!);
+    } catch (e) {
+      node.logger.error(`dropped a malformed cloud: ${(e as Error).message}`);
+    }
+  });
+  node.createSubscription(EPISODE_TOPICS.candidates.type, EPISODE_TOPICS.candidates.name, QOS.default, (msg) => {
+    record(EPISODE_TOPICS.candidates.name, msg);
+    if (!store) return;
+    try {
+      const d = markerArrayToCandidates(msg);
+      if (!d || d.candidates.length < 2) return; // nothing to rank
+      const cloud = clouds.get(timeToNanoseconds(msg.markers[0]!.header.stamp));
+      if (!cloud) return node.logger.warn(`decision ${d.decision}: its cloud was not received; no rank item`);
+      store.addItem(
+        makeRankItem({ stateId: `${run}:${d.decision}`, task: task.data as TaskName, primitive: FAMILY_PRIMITIVE[taskFamily(task.data)], cloud, candidates: d.candidates, workspace }),
+        { minAnnotations: p.min_annotations },
+      );
+      items++;
+    } catch (e) {
+      node.logger.error(`rank item not stored: ${(e as Error).message}`);
+    }
+  });
+  node.createSubscription(EPISODE_TOPICS.executed.type, EPISODE_TOPICS.executed.name, QOS.command, (msg) =>
+    record(EPISODE_TOPICS.executed.name, msg),
+  );
+  node.createSubscription(EPISODE_TOPICS.stepMetrics.type, EPISODE_TOPICS.stepMetrics.name, QOS.default, (msg) => {
+    record(EPISODE_TOPICS.stepMetrics.name, msg);
+    if (msg.values.some((v) => v.key === 'success' && v.value === 'true')) serial(closeBag);
+  });
+  node.createSubscription('std_msgs/msg/Empty', EPISODE_END_TOPIC, QOS.command, () => serial(closeBag));
+
+  return {
+    node,
+    bags: () => [...bags],
+    items: () => items,
+    async shutdown() {
+      node.destroy();
+      serial(closeBag);
+      await chain;
+      store?.close();
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// The RosPort seam: the small part of a ROS 2 client library pamstack's nodes use. Two
+// implementations: InProcessPort (CI; every message through real CDR) and the rclnodejs adapter
+// (robot; loaded only by ros/main.ts with a dynamic import).
+import type { MessageOf, MessageTypeName, QosProfile, RosDistro } from '../src/record/index.ts';
+
+export type { QosProfile } from '../src/record/index.ts';
+export { QOS } from '../src/record/index.ts';
+
+/** Parameter types used here (ROS's PARAMETER_BOOL, _INTEGER, _DOUBLE, _STRING and their arrays). */
+export type ParamType = 'bool' | 'integer' | 'double' | 'string' | 'double_array' | 'string_array';
+export interface ParamValueOf {
+  bool: boolean;
+  integer: number;
+  double: number;
+  string: string;
+  double_array: readonly number[];
+  string_array: readonly string[];
+}
+
+/**
+ * rcl_interfaces/ParameterDescriptor as data: type, description, read-only, and for numbers an
+ * inclusive range [from, to] (step 0 = continuous). Array parameters may fix their length.
+ */
+export interface ParamDescriptor<T extends ParamType = ParamType> {
+  type: T;
+  description: string;
+  default: ParamValueOf[T];
+  readOnly?: boolean;
+  range?: { readonly from: number; readonly to: number; readonly step?: number };
+  /** Arrays: exact length, or [min, max]. */
+  length?: number | readonly [number, number];
+  /** Strings: allowed values. */
+  oneOf?: readonly string[];
+}
+
+export type ParamSpec = Record<string, ParamDescriptor>;
+export type ParamValues<S extends ParamSpec> = { [K in keyof S]: ParamValueOf[S[K]['type']] };
+
+export interface RosPublisher<T> {
+  readonly topic: string;
+  publish(msg: T): void;
+}
+
+export interface RosSubscription {
+  readonly topic: string;
+}
+
+export interface RosTimer {
+  cancel(): void;
+}
+
+export interface RosLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** One ROS node. Times are seconds (ROS time of the node's clock). */
+export interface RosNode {
+  readonly name: string;
+  readonly logger: RosLogger;
+  now(): number;
+  createPublisher<T extends MessageTypeName>(type: T, topic: string, qos: QosProfile): RosPublisher<MessageOf<T>>;
+  /** Callbacks run on the JS main thread and must return quickly (queue long work). */
+  createSubscription<T extends MessageTypeName>(
+    type: T,
+    topic: string,
+    qos: QosProfile,
+    cb: (msg: MessageOf<T>) => void,
+  ): RosSubscription;
+  createTimer(periodSeconds: number, cb: () => void): RosTimer;
+  /**
+   * Declares every parameter with its descriptor (overrides from launch / --params-file applied) and
+   * returns the validated values; throws a ParamError naming the first bad one. Later `ros2 param set`
+   * calls are validated the same way and refused with the reason.
+   */
+  declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S>;
+  destroy(): void;
+}
+
+/** Creates nodes and shuts the client library down. */
+export interface RosPort {
+  /** Which implementation: 'in-process' or 'rclnodejs'. */
+  readonly kind: string;
+  /** The ROS 2 distro whose message definitions apply (ROS_DISTRO on a robot). */
+  readonly distro: RosDistro;
+  createNode(name: string, namespace?: string): RosNode;
+  shutdown(): Promise<void>;
+}
+
+/** A parameter refused: names it, the rule and the value received. */
+export class ParamError extends Error {
+  constructor(
+    readonly node: string,
+    readonly param: string,
+    readonly allowed: string,
+    readonly received: unknown,
+  ) {
+    super(`${node}: parameter ${param}: expected ${allowed}, received ${JSON.stringify(received)}`);
+    this.name = 'ParamError';
+  }
+}
+
+/** Checks one value against its descriptor; returns it normalised (integers as numbers) or throws. */
+export function validateParam(node: string, name: string, d: ParamDescriptor, raw: unknown): ParamValueOf[ParamType] {
+  const fail = (allowed: string): never => {
+    throw new ParamError(node, name, allowed, typeof raw === 'bigint' ? Number(raw) : raw);
+  };
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null);
+  const inRange = (v: number, what: string): number => {
+    if (!Number.isFinite(v)) fail(`a finite ${what}`);
+    const r = d.range;
+    if (r && (v < r.from || v > r.to)) fail(`a ${what} in [${r.from}, ${r.to}]`);
+    if (r?.step && Math.abs((v - r.from) / r.step - Math.round((v - r.from) / r.step)) > 1e-6)
+      fail(`a ${what} in [${r.from}, ${r.to}] in steps of ${r.step}`);
+    return v;
+  };
+  const checkLength = (n: number): void => {
+    const L = d.length;
+    if (L === undefined) return;
+    const [lo, hi] = typeof L === 'number' ? [L, L] : L;
+    if (n < lo || n > hi) fail(`${lo === hi ? `exactly ${lo}` : `${lo} to ${hi}`} items`);
+  };
+  switch (d.type) {
+    case 'bool':
+      return typeof raw === 'boolean' ? raw : fail('true or false');
+    case 'integer': {
+      const v = num(raw);
+      if (v === null || !Number.isInteger(v)) return fail(`an integer${d.range ? ` in [${d.range.from}, ${d.range.to}]` : ''}`);
+      return inRange(v, 'integer');
+    }
+    case 'double': {
+      const v = num(raw);
+      if (v === null) return fail(`a number${d.range ? ` in [${d.range.from}, ${d.range.to}]` : ''}`);
+      return inRange(v, 'number');
+    }
+    case 'string':
+      if (typeof raw !== 'string') return fail('a string');
+      if (d.oneOf && !d.oneOf.includes(raw)) return fail(`one of ${d.oneOf.join(', ')}`);
+      return raw;
+    case 'double_array': {
+      if (!Array.isArray(raw) && !ArrayBuffer.isView(raw)) return fail('an array of numbers');
+      const arr = Array.from(raw as ArrayLike<unknown>, (x) => num(x));
+      if (arr.some((x) => x === null)) return fail('an array of numbers');
+      checkLength(arr.length);
+      return arr.map((x) => inRange(x!, 'number'));
+    }
+    case 'string_array': {
+      if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) return fail('an array of strings');
+      checkLength(raw.length);
+      return [...raw] as string[];
+    }
+  }
+}
+
+/** Validates every value of a spec (defaults where `given` lacks one). */
+export function resolveParams<S extends ParamSpec>(node: string, spec: S, given: Record<string, unknown>): ParamValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(given))
+    if (!(key in spec)) throw new ParamError(node, key, `a declared parameter (${Object.keys(spec).join(', ')})`, given[key]);
+  for (const [name, d] of Object.entries(spec)) out[name] = validateParam(node, name, d, name in given ? given[name] : d.default);
+  return out as ParamValues<S>;
+}

@@ -1,0 +1,168 @@
+// RosPort over rclnodejs, for a robot with ROS 2 sourced. Never imported statically: ros/main.ts loads
+// rclnodejs with a dynamic import() and hands the module in, so CI (no ROS) never touches it.
+import type { MessageOf, MessageTypeName, QosProfile, RosDistro } from '../src/record/index.ts';
+import { ROS_DISTROS } from '../src/record/index.ts';
+import {
+  resolveParams,
+  validateParam,
+  type ParamDescriptor,
+  type ParamSpec,
+  type ParamValues,
+  type RosNode,
+  type RosPort,
+  type RosPublisher,
+  type RosSubscription,
+  type RosTimer,
+} from './port.ts';
+import { RCL_PARAM, RMW, type RclNode, type RclNodejsModule, type RclParameter, type RclQoS } from './rclnodejs-api.ts';
+
+/** The ROS 2 distro from ROS_DISTRO; throws naming the supported ones. */
+export function distroFromEnv(env: NodeJS.ProcessEnv = process.env): RosDistro {
+  const d = env.ROS_DISTRO;
+  if (!d || !(ROS_DISTROS as readonly string[]).includes(d))
+    throw new Error(`ROS_DISTRO: expected one of ${ROS_DISTROS.join(', ')} (source /opt/ros/<distro>/setup.bash), received ${JSON.stringify(d)}`);
+  return d as RosDistro;
+}
+
+export class RclnodejsPort implements RosPort {
+  readonly kind = 'rclnodejs';
+  readonly distro: RosDistro;
+  #rcl: RclNodejsModule;
+  #nodes = new Set<RclnodejsNode>();
+
+  private constructor(rcl: RclNodejsModule, distro: RosDistro) {
+    this.#rcl = rcl;
+    this.distro = distro;
+  }
+
+  /**
+   * Initialises rclnodejs with `argv` (so launch's `--ros-args -r __node:=… --params-file …` apply)
+   * and removes its SIGINT handler: ros/main.ts owns shutdown for SIGINT and SIGTERM.
+   */
+  static async init(rcl: RclNodejsModule, argv: string[], distro = distroFromEnv()): Promise<RclnodejsPort> {
+    await rcl.init(undefined, argv);
+    rcl.removeSignalHandlers();
+    return new RclnodejsPort(rcl, distro);
+  }
+
+  createNode(name: string, namespace = ''): RosNode {
+    const n = new RclnodejsNode(this.#rcl, new this.#rcl.Node(name, namespace));
+    this.#nodes.add(n);
+    return n;
+  }
+
+  async shutdown(): Promise<void> {
+    for (const n of this.#nodes) n.destroy();
+    this.#nodes.clear();
+    if (!this.#rcl.isShutdown()) this.#rcl.shutdown();
+  }
+}
+
+class RclnodejsNode implements RosNode {
+  readonly name: string;
+  readonly logger;
+  #rcl: RclNodejsModule;
+  #node: RclNode;
+  #destroyed = false;
+
+  constructor(rcl: RclNodejsModule, node: RclNode) {
+    this.#rcl = rcl;
+    this.#node = node;
+    this.name = node.name();
+    const log = node.getLogger();
+    this.logger = { info: (m: string) => void log.info(m), warn: (m: string) => void log.warn(m), error: (m: string) => void log.error(m) };
+    node.spin();
+  }
+
+  now(): number {
+    return Number(this.#node.now().nanoseconds) / 1e9;
+  }
+
+  #qos(q: QosProfile): RclQoS {
+    return new this.#rcl.QoS(
+      q.history === 'keep_last' ? RMW.KEEP_LAST : RMW.KEEP_ALL,
+      q.depth,
+      q.reliability === 'reliable' ? RMW.RELIABLE : RMW.BEST_EFFORT,
+      q.durability === 'volatile' ? RMW.VOLATILE : RMW.TRANSIENT_LOCAL,
+    );
+  }
+
+  createPublisher<T extends MessageTypeName>(type: T, topic: string, qos: QosProfile): RosPublisher<MessageOf<T>> {
+    const pub = this.#node.createPublisher(type, topic, { qos: this.#qos(qos) });
+    return { topic, publish: (msg) => pub.publish(msg) };
+  }
+
+  createSubscription<T extends MessageTypeName>(type: T, topic: string, qos: QosProfile, cb: (msg: MessageOf<T>) => void): RosSubscription {
+    // One-argument callback: rclnodejs passes MessageInfo only to callbacks declaring two parameters.
+    this.#node.createSubscription(type, topic, { qos: this.#qos(qos), enableTypedArray: true }, (m: MessageOf<T>) => cb(m));
+    return { topic };
+  }
+
+  createTimer(periodSeconds: number, cb: () => void): RosTimer {
+    return this.#node.createTimer(BigInt(Math.max(1, Math.round(periodSeconds * 1e9))), cb);
+  }
+
+  declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
+    const raw: Record<string, unknown> = {};
+    for (const [name, d] of Object.entries(spec)) {
+      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, d.default)), this.#descriptor(name, d));
+      raw[name] = this.#node.getParameter(name).value ?? p.value;
+    }
+    let values = resolveParams(this.name, spec, raw);
+    this.#node.addOnSetParametersCallback((params: RclParameter[]) => {
+      try {
+        const next: Record<string, unknown> = { ...values };
+        for (const p of params) {
+          const d = spec[p.name];
+          if (!d) continue;
+          if (d.readOnly) return { successful: false, reason: `parameter ${p.name} is read-only` };
+          next[p.name] = validateParam(this.name, p.name, d, p.value);
+        }
+        const resolved = resolveParams(this.name, spec, next);
+        onChange?.(resolved);
+        values = resolved;
+        return { successful: true, reason: '' };
+      } catch (e) {
+        return { successful: false, reason: (e as Error).message };
+      }
+    });
+    return values;
+  }
+
+  #descriptor(name: string, d: ParamDescriptor) {
+    let range;
+    if (d.range && d.type === 'double') range = new this.#rcl.FloatingPointRange(d.range.from, d.range.to, d.range.step ?? 0);
+    if (d.range && d.type === 'integer') range = new this.#rcl.IntegerRange(BigInt(d.range.from), BigInt(d.range.to), BigInt(d.range.step ?? 1));
+    return new this.#rcl.ParameterDescriptor(name, rclType(d), d.description, d.readOnly ?? false, range);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#node.destroy();
+  }
+}
+
+function rclType(d: ParamDescriptor): number {
+  switch (d.type) {
+    case 'bool':
+      return RCL_PARAM.BOOL;
+    case 'integer':
+      return RCL_PARAM.INTEGER;
+    case 'double':
+      return RCL_PARAM.DOUBLE;
+    case 'string':
+      return RCL_PARAM.STRING;
+    case 'double_array':
+      return RCL_PARAM.DOUBLE_ARRAY;
+    case 'string_array':
+      return RCL_PARAM.STRING_ARRAY;
+  }
+}
+
+/** INTEGER parameters are bigint in rclnodejs. */
+function toRcl(d: ParamDescriptor, v: unknown): unknown {
+  if (d.type === 'integer') return BigInt(v as number);
+  if (d.type === 'double_array' || d.type === 'string_array') return [...(v as unknown[])];
+  return v;
+}
