@@ -1,0 +1,74 @@
+// `pamstack demo` (= `npm start`): the simulated stack with the live web viewer.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { TaskNameSchema } from '../../core/task.ts';
+import { SELECT_MODES } from '../agents.ts';
+import { action, intFlag, parseFlags, printJson } from '../command-kit.ts';
+import { runDemo } from '../demo.ts';
+
+const Flags = z.strictObject({
+  task: TaskNameSchema.default('rope-circle'),
+  policy: z.string().min(1).optional(),
+  select: z.enum(SELECT_MODES).default('ras'),
+  episodes: intFlag(0, 1_000_000).default(0),
+  seed: intFlag(0, 2 ** 32 - 1).default(1000),
+  headless: z.boolean().default(false),
+  port: intFlag(0, 65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  db: z.string().min(1).default('data/pamstack.db'),
+  stepDelay: intFlag(0, 60_000).default(600),
+  json: z.boolean().optional(),
+});
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run the simulated stack: episodes with reward-guided selection, served live in the web app')
+    .option('--task <task>', 'rope-circle | rope-<shape> | granular-t | cloth-unfold', 'rope-circle')
+    .option('--policy <policy>', 'expert | random | a policy directory (default: policies/<task> when committed)')
+    .option('--select <mode>', `candidate selection: ${SELECT_MODES.join(' | ')}`, 'ras')
+    .option('--episodes <n>', 'episodes to run; 0 runs until Ctrl-C', '0')
+    .option('--seed <s>', 'first episode seed', '1000')
+    .option('--headless', 'no web server (log only)')
+    .option('--port <n>', 'web app port (0 picks a free one)', '8080')
+    .option('--host <host>', 'interface the web app listens on', '127.0.0.1')
+    .option('--db <file>', 'SQLite store of the web app', 'data/pamstack.db')
+    .option('--step-delay <ms>', 'pause after each step so a person can follow it (web mode)', '600')
+    .option('--json', 'print the episodes summary as one JSON object last')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(Flags, raw);
+        let stop!: () => void;
+        const stopped = new Promise<void>((r) => (stop = r));
+        const onSig = () => {
+          process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
+          stop();
+          process.once('SIGINT', () => process.exit(130));
+        };
+        process.once('SIGINT', onSig);
+        process.once('SIGTERM', onSig);
+        const log = (l: string) => process.stderr.write(`${l}\n`);
+        const out = await runDemo({
+          task: f.task,
+          ...(f.policy ? { policy: f.policy } : {}),
+          select: f.select,
+          episodes: f.episodes,
+          seed: f.seed,
+          headless: f.headless,
+          port: f.port,
+          host: f.host,
+          db: f.db,
+          stepDelayMs: f.stepDelay,
+          log,
+          stop: stopped,
+        });
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+        const r = out.result;
+        log(
+          `\n${r.task}: ${r.episodes} episodes, success rate ${(r.success_rate * 100).toFixed(1)} %, mean steps ${r.mean_steps.toFixed(2)}, metrics ${JSON.stringify(r.metrics)}`,
+        );
+        if (f.json) printJson(r);
+      }),
+    );
+}

@@ -1,0 +1,217 @@
+// The main job (`npm start` = `pamstack demo`): the sim world, the default policy, reward-guided
+// selection and the live web app in one process; an operator's teleop and e-stop reach the same loop.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { EvalResult } from '../core/episode.ts';
+import type { PointCloud } from '../core/pointcloud.ts';
+import { PrimitiveRefusedError, type World } from '../core/world.ts';
+import type { Primitive } from '../core/primitive.ts';
+import type { TaskName } from '../core/task.ts';
+import { startServer, type PamServer } from '../server/index.ts';
+import type { TeleopResult } from '../server/teleop.ts';
+import { createWorld } from '../../sim/index.ts';
+import { resolveAgent, type Agent, type AgentDecision, type SelectMode } from './agents.ts';
+import { aggregate, evaluate, type EpisodeResult } from './evaluate.ts';
+
+export interface DemoOptions {
+  task: TaskName;
+  /** `expert`, `random`, a policy directory, or undefined for the committed default of the task. */
+  policy?: string;
+  select: SelectMode;
+  /** Episodes to run; 0 runs until interrupted. */
+  episodes: number;
+  seed: number;
+  headless: boolean;
+  port: number;
+  host: string;
+  db: string;
+  /** Pause after each decision so a person can see the candidates, ms. */
+  stepDelayMs: number;
+  log: (line: string) => void;
+  /** Resolves to stop the loop after the current step (SIGINT). */
+  stop?: Promise<void>;
+}
+
+/** The committed default policy folder of a task (policies/<task>), when there is one. */
+export function defaultPolicyDir(task: TaskName): string | null {
+  const dir = fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url));
+  return existsSync(`${dir}checkpoint.json`) || existsSync(`${dir}policy/checkpoint.json`) ? dir : null;
+}
+
+interface PendingTeleop {
+  primitive: Primitive;
+  resolve: (r: TeleopResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Wraps the agent so the loop serves people too: publishes every decision to the live view, runs a
+ * queued teleop primitive instead of the policy's choice, and waits while the e-stop is latched.
+ */
+class LiveLoopAgent implements Agent {
+  readonly name: string;
+  episode = -1;
+  step = 0;
+  teleop: PendingTeleop | null = null;
+  current: PendingTeleop | null = null;
+  estopped = false;
+  #estopWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly inner: Agent,
+    readonly publish: (cloud: PointCloud, meta: Record<string, unknown>) => void,
+    readonly stopped: () => boolean,
+  ) {
+    this.name = inner.name;
+  }
+
+  reset(seed: number): void {
+    this.episode++;
+    this.step = 0;
+    this.inner.reset?.(seed);
+  }
+
+  setEstop(on: boolean): void {
+    this.estopped = on;
+    if (!on) for (const w of this.#estopWaiters.splice(0)) w();
+  }
+
+  async act(world: World, obs: PointCloud, rng: import('../core/rng.ts').Rng): Promise<AgentDecision> {
+    while (this.estopped && !this.stopped()) await new Promise<void>((r) => this.#estopWaiters.push(r));
+    if (this.stopped()) return { primitive: null, holdReason: 'stopped by the user' };
+    this.step++;
+    if (this.teleop) {
+      this.current = this.teleop;
+      this.teleop = null;
+      this.publish(obs, { step: this.step, action: this.current.primitive, source: 'teleop', candidates: [], chosen: null });
+      return { primitive: this.current.primitive, candidates: [] };
+    }
+    const d = await this.inner.act(world, obs, rng);
+    const cands = d.candidates ?? [];
+    let chosen: number | null = d.primitive ? cands.findIndex((c) => c.primitive === d.primitive) : null;
+    if (chosen === -1) chosen = null;
+    const meta: Record<string, unknown> = { step: this.step, candidates: cands, chosen, source: this.inner.name };
+    if (d.primitive && chosen === null) meta.action = d.primitive;
+    if (d.holdReason) meta.holdReason = d.holdReason;
+    this.publish(obs, meta);
+    return d;
+  }
+}
+
+/**
+ * Runs the demo loop; returns the aggregate over the episodes run (and the server URL when one ran).
+ * Start-up is logged with timings so "time to first action" can be read off the log.
+ */
+export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; episodes: EpisodeResult[]; url?: string }> {
+  const t0 = performance.now();
+  const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  let stopRequested = false;
+  o.stop?.then(() => (stopRequested = true));
+
+  const policy = o.policy ?? defaultPolicyDir(o.task) ?? 'expert';
+  if (!o.policy && policy === 'expert')
+    o.log(`no trained policy is committed for ${o.task} (policies/${o.task}); running the scripted expert`);
+  const world = await createWorld(o.task);
+  o.log(`world ${o.task} ready (${since()})`);
+  const inner = await resolveAgent(policy, { select: o.select });
+  o.log(`agent: ${inner.name} (select ${o.select}) (${since()})`);
+
+  let server: PamServer | null = null;
+  const agent = new LiveLoopAgent(
+    inner,
+    (cloud, meta) => {
+      if (!server) return;
+      server.publishLive({
+        cloud,
+        task: o.task,
+        primitive: world.primitive,
+        episode: agent.episode,
+        workspace: world.workspace,
+        metrics: world.metrics(),
+        ...meta,
+      });
+    },
+    () => stopRequested,
+  );
+  try {
+    if (!o.headless) {
+      server = await startServer({
+        port: o.port,
+        host: o.host,
+        dbPath: o.db,
+        world,
+        liveFromWorld: false,
+        log: (l) => o.log(`server: ${l}`),
+        onEstop: (on, by) => {
+          o.log(`e-stop ${on ? 'LATCHED' : 'reset'} by ${by}`);
+          agent.setEstop(on);
+        },
+        onTeleop: (primitive) =>
+          new Promise<TeleopResult>((resolve, reject) => {
+            const why = world.checkPrimitive(primitive);
+            if (why) return reject(new PrimitiveRefusedError('workspace', why));
+            agent.teleop = { primitive, resolve, reject };
+          }),
+      });
+      o.log(`web app: ${server.url}  (live view; annotate and teleoperate from the same page) (${since()})`);
+    }
+
+    const all: EpisodeResult[] = [];
+    let firstAction = true;
+    const runOne = async (seed: number) =>
+      evaluate(world, agent, {
+        episodes: 1,
+        seed,
+        quiet: true,
+        onStep: async (s) => {
+          if (firstAction) {
+            o.log(`first action executed (${since()})`);
+            firstAction = false;
+          }
+          const t = agent.current;
+          agent.current = null;
+          if (t) {
+            if (s.refused) t.reject(new PrimitiveRefusedError('workspace', s.refused));
+            else t.resolve({ duration: 0, wall: 0, metrics: s.metrics });
+          }
+          server?.publishLive({
+            cloud: world.observe(),
+            task: o.task,
+            primitive: world.primitive,
+            episode: agent.episode,
+            step: s.step,
+            workspace: world.workspace,
+            metrics: s.metrics,
+            ...(s.primitive ? { action: s.primitive } : {}),
+            source: t ? 'teleop' : inner.name,
+          });
+          o.log(
+            `  episode ${agent.episode} step ${s.step}: ${s.refused ? `refused (${s.refused})` : 'executed'}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
+          );
+          if (o.stepDelayMs > 0 && server) await new Promise((r) => setTimeout(r, o.stepDelayMs));
+        },
+      });
+    for (let e = 0; (o.episodes === 0 || e < o.episodes) && !stopRequested; e++) {
+      const { episodes } = await runOne(o.seed + e);
+      const r = episodes[0]!;
+      all.push(r);
+      const rate = all.filter((x) => x.success).length / all.length;
+      o.log(
+        `episode ${e} (seed ${r.seed}): ${r.success ? 'success' : 'failure'} in ${r.steps} steps, ${fmtMetrics(r.finalMetrics)}; success so far ${(rate * 100).toFixed(0)} % of ${all.length}`,
+      );
+    }
+    const result = aggregate(o.task, o.seed, all);
+    return server ? { result, episodes: all, url: server.url } : { result, episodes: all };
+  } finally {
+    agent.teleop?.reject(new Error('the demo stopped'));
+    await server?.close();
+    world.dispose();
+  }
+}
+
+function fmtMetrics(m: Record<string, number | undefined>): string {
+  return Object.entries(m)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${(v as number).toFixed(3)}`)
+    .join(', ');
+}
