@@ -89,7 +89,7 @@ console.log(`ratio ours/Open3D = ${ratio.toFixed(3)} (goal ≤ 0.5); timings on 
 
 const path = writeBenchResult('perception', {
   name: 'perception',
-  workload: `${flags.points}-point table+cloth cloud: crop to box, RANSAC plane (1 cm, 200 iterations), 5 mm voxel, statistical outliers (20, 2 std), FPS to ${K}`,
+  workload: `${flags.points}-point table+cloth cloud: crop to box, RANSAC plane (1 cm, ≤ 200 iterations, early stop at p = 0.99999999 as Open3D), 5 mm voxel, statistical outliers (20, 2 std), FPS to ${K}`,
   ours_ms: ours.ms,
   anchor: 'Open3D 0.16 (shared/anchors/open3d_prep.py)',
   anchor_ms: anchor.ms,

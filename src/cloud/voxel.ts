@@ -23,7 +23,6 @@ export function voxelDownsample(points: Float32Array, params: { voxelSize: numbe
   x0 -= size / 2;
   y0 -= size / 2;
   z0 -= size / 2;
-  const inv = 1 / size;
   // Open addressing over voxel integer coordinates; capacity a power of two ≥ 2n.
   let cap = 1;
   while (cap < 2 * n) cap <<= 1;
@@ -35,7 +34,8 @@ export function voxelDownsample(points: Float32Array, params: { voxelSize: numbe
   let voxels = 0;
   for (let i = 0; i < points.length; i += 3) {
     const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
-    const ix = Math.floor((x - x0) * inv), iy = Math.floor((y - y0) * inv), iz = Math.floor((z - z0) * inv);
+    // Division (not a reciprocal product) to land on the same voxel as Open3D at exact boundaries.
+    const ix = Math.floor((x - x0) / size), iy = Math.floor((y - y0) / size), iz = Math.floor((z - z0) / size);
     let h = (Math.imul(ix, 73856093) ^ Math.imul(iy, 19349663) ^ Math.imul(iz, 83492791)) & mask;
     let v: number;
     for (;;) {
