@@ -154,12 +154,14 @@ export function readPointCloud2Xyz(msg: PointCloud2): Xyz {
   const fx = field(msg, 'x'), fy = field(msg, 'y'), fz = field(msg, 'z');
   const out = new Float32Array(3 * n);
   const little = !msg.is_bigendian;
-  const data = msg.data;
+  let data = msg.data;
   const step = msg.point_step;
   const f32 = fx.datatype === 7 && fy.datatype === 7 && fz.datatype === 7;
-  const aligned =
-    f32 && little === NATIVE_LITTLE && (data.byteOffset & 3) === 0 && (step & 3) === 0 && (msg.row_step & 3) === 0 &&
-    ((fx.offset | fy.offset | fz.offset) & 3) === 0;
+  const layoutAligned = f32 && little === NATIVE_LITTLE && (step & 3) === 0 && (msg.row_step & 3) === 0 && ((fx.offset | fy.offset | fz.offset) & 3) === 0;
+  // CDR decoders hand out views at any byte offset; one copy to an aligned buffer is far cheaper
+  // than a DataView read per coordinate.
+  if (layoutAligned && (data.byteOffset & 3) !== 0) data = data.slice();
+  const aligned = layoutAligned;
   if (aligned) {
     // Fast path (most drivers): a Float32Array view over the whole buffer, strided reads.
     const view = new Float32Array(data.buffer, data.byteOffset, data.length >> 2);
