@@ -3,11 +3,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EvalResult } from '../core/episode.ts';
+import { FieldError } from '../core/errors.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
 import { startServer, type PamServer } from '../server/index.ts';
+import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld } from '../../sim/index.ts';
 import { resolveAgent, type Agent, type AgentDecision, type SelectMode } from './agents.ts';
@@ -135,7 +137,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   );
   try {
     if (!o.headless) {
-      server = await startServer({
+      server = await listenOrExplain(o.port, o.host, () => startServer({
         port: o.port,
         host: o.host,
         dbPath: o.db,
@@ -152,8 +154,13 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
             if (why) return reject(new PrimitiveRefusedError('workspace', why));
             agent.teleop = { primitive, resolve, reject };
           }),
-      });
-      o.log(`web app: ${server.url}  (live view; annotate and teleoperate from the same page) (${since()})`);
+      }));
+      // A local admin session so a newcomer sees the live view at once; the token is rotated each
+      // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
+      const token = localAdminToken(server.store);
+      const link = `${server.url}#/live&token=${token}`;
+      o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
+      if (!/^(127\.|localhost$|::1$)/.test(o.host)) o.log(`warning: --host ${o.host} is not loopback; the link above grants admin rights`);
     }
 
     const all: EpisodeResult[] = [];
@@ -206,6 +213,23 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
     agent.teleop?.reject(new Error('the demo stopped'));
     await server?.close();
     world.dispose();
+  }
+}
+
+/** Rotates (or creates) the token of the `local-admin` user of the demo's store. */
+function localAdminToken(store: Store): string {
+  const name = 'local-admin';
+  return store.users.byName(name) ? store.users.rotateToken(name) : store.users.add(name, 'admin').token;
+}
+
+/** Turns "address in use" into an error that says which flag to change. */
+async function listenOrExplain<T>(port: number, host: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new FieldError('port', `a free port on ${host} (or 0 to pick one)`, port);
+    throw e;
   }
 }
 
