@@ -235,8 +235,24 @@ export function readPointCloud2Rgb(msg: PointCloud2): Uint8Array | null {
     throw new FieldError(`fields (${JSON.stringify(f.name)}).datatype`, 'a 4-byte packed colour: FLOAT32=7, UINT32=6 or INT32=5', f.datatype);
   const n = msg.width * msg.height;
   const out = new Uint8Array(3 * n);
-  const dv = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   const little = !msg.is_bigendian;
+  if (little === NATIVE_LITTLE && ((msg.point_step | msg.row_step | f.offset) & 3) === 0) {
+    // Fast path: a Uint32Array view (over an aligned copy when the message is an unaligned view).
+    const data = (msg.data.byteOffset & 3) === 0 ? msg.data : msg.data.slice();
+    const u = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    const s = msg.point_step >> 2, rs = msg.row_step >> 2, o = f.offset >> 2;
+    let j = 0;
+    for (let r = 0; r < msg.height; r++) {
+      for (let c = 0, b = r * rs + o; c < msg.width; c++, b += s) {
+        const v = u[b]!;
+        out[j++] = (v >>> 16) & 255;
+        out[j++] = (v >>> 8) & 255;
+        out[j++] = v & 255;
+      }
+    }
+    return out;
+  }
+  const dv = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   for (let k = 0; k < n; k++) {
     const v = dv.getUint32(pointByte(msg, k) + f.offset, little);
     out[3 * k] = (v >>> 16) & 255;
