@@ -233,7 +233,7 @@ export async function trainPolicy(model: PrimitiveDiffusionModel, states: readon
           ),
         );
         step++;
-        progress.tick(1, { epoch, loss: history.at(-1)?.trainLoss ?? NaN });
+        progress.tick(1, history.length ? { epoch, loss: history.at(-1)!.trainLoss } : { epoch });
       }
       // read the epoch's losses once
       const meanT = tf.tidy(() => tf.div(tf.addN(losses), losses.length));

@@ -76,8 +76,12 @@ export function randomAgent(): Agent {
 
 /** The agent for a --policy value: `expert`, `random` (a policy directory branch is added by the policy module). */
 export async function resolveAgent(policy: string, opts: AgentOptions): Promise<Agent> {
-  void opts;
   if (policy === 'expert') return expertAgent();
   if (policy === 'random') return randomAgent();
+  // a policy checkpoint directory (src/stack/policy-agent.ts); ras needs a reward on top of the policy
+  if ((await import('node:fs')).existsSync(`${policy}/policy.json`)) {
+    if (opts.select === 'ras') throw new FieldError('select', 'first or random for a supervised policy directory (ras needs a reward model)', opts.select);
+    return (await import('./policy-agent.ts')).loadPolicyAgent(policy, { select: opts.select, n: opts.candidates ?? 8 });
+  }
   throw new FieldError('policy', 'expert, random or a policy directory', policy);
 }
