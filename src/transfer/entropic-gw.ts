@@ -1,6 +1,7 @@
 // Entropic Gromov–Wasserstein: projected mirror descent with a Sinkhorn projection (POT 0.8.2's rules).
-import { type MatmulKernel, jsMatmulKernel, outerInto } from './dense.ts';
-import { type GwLoss, type GwProblem, assertEpsilon, assertNonNegative, validateGwProblem } from './gw-problem.ts';
+import { type MatmulKernel, frobeniusDot, jsMatmulKernel, outerInto } from './dense.ts';
+import { FieldError } from '../core/index.ts';
+import { type GwLoss, type GwProblem, assertEpsilon, assertFinite, assertNonNegative, validateGwProblem } from './gw-problem.ts';
 import { gwGradInto, gwLoss, initGwTensor } from './gw-tensor.ts';
 import { marginalErrors, projectToMarginals } from './marginals.ts';
 import { type SinkhornOptions, sinkhornInto } from './sinkhorn.ts';
@@ -29,6 +30,13 @@ export interface EntropicGwOptions {
   project?: boolean;
   /** @default the plain-JS kernel */
   kernel?: MatmulKernel;
+  /**
+   * Fused GW: a cross-space feature cost `[n, m]`; the mirror-descent cost becomes
+   * (1 − alpha)·M + alpha·∇E(T). Absent: plain GW.
+   */
+  featureCost?: Float64Array;
+  /** Weight of the structure term with `featureCost`, in [0, 1]. @default 0.5 */
+  alpha?: number;
 }
 
 /** A GW solve's plan, objective and diagnostics. */
@@ -44,6 +52,8 @@ export interface GwResult {
   converged: boolean;
   /** max row and column marginal errors of the returned T */
   marginalError: { rows: number; cols: number };
+  /** fused GW only: (1 − α)·⟨M, T⟩ + α·gw */
+  fgw?: number;
   /** inner solver statistics (entropic) */
   inner?: { iterations: number; maxIterationsHit: number; absorptions: number };
 }
@@ -72,6 +82,13 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
   let Tprev: Float64Array = new Float64Array(n * m);
   const grad = new Float64Array(n * m);
   const product = new Float64Array(n * m);
+  const M = options.featureCost;
+  const alpha = options.alpha ?? 0.5;
+  if (M) {
+    if (M.length !== n * m) throw new FieldError('featureCost', `an ${n}×${m} matrix (length ${n * m})`, `length ${M.length}`);
+    assertFinite('featureCost', M, m);
+    if (!(alpha >= 0 && alpha <= 1)) throw new FieldError('alpha', 'a number in [0, 1]', alpha);
+  }
   const potentials = options.warmStart ? new Float64Array(n).fill(eps * Math.log(1 / n)) : undefined;
 
   let cpt = 0;
@@ -80,6 +97,7 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
   while (err > tol && cpt < maxIter) {
     [Tprev, T] = [T, Tprev];
     gwGradInto(tensor, Tprev, grad, product);
+    if (M) for (let i = 0; i < grad.length; i++) grad[i] = (1 - alpha) * M[i] + alpha * grad[i];
     const rep = sinkhornInto(p, q, grad, eps, T, { ...options.sinkhorn, potentials });
     inner.iterations += rep.iterations;
     inner.absorptions += rep.absorptions;
@@ -95,11 +113,13 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
     cpt++;
   }
   if (options.project ?? true) projectToMarginals(T, p, q);
+  const structure = gwLoss(tensor, T);
   return {
     T,
     n,
     m,
-    gw: gwLoss(tensor, T),
+    gw: structure,
+    ...(M ? { fgw: (1 - alpha) * frobeniusDot(M, T) + alpha * structure } : {}),
     iterations: cpt,
     converged: err <= tol,
     marginalError: marginalErrors(T, p, q),

@@ -145,3 +145,48 @@ export function dtwSegmentDistances(segs: readonly StateSequence[], options: Seg
     for (let j = i + 1; j < n; j++) C[i * n + j] = C[j * n + i] = dtwDistance(use[i]!, use[j]!, scratch);
   return normalizeDistances(C, n, options.normalize ?? 'max');
 }
+
+/**
+ * Cross-task feature cost for fused GW: Euclidean distance between source and target segments
+ * resampled to `samples` states, on the feature columns both tasks share (`sourceColumns[c]` of a
+ * source state is comparable with `targetColumns[c]` of a target state), unstandardised so the shared
+ * scale is kept; M `[n, m]`, normalised.
+ */
+export function crossSegmentDistances(
+  source: readonly StateSequence[],
+  target: readonly StateSequence[],
+  sourceColumns: readonly number[],
+  targetColumns: readonly number[],
+  options: { samples?: number; normalize?: DistanceNormalization } = {},
+): Float64Array {
+  assertSegments('source', source);
+  assertSegments('target', target);
+  if (sourceColumns.length !== targetColumns.length || sourceColumns.length === 0)
+    throw new FieldError('sharedColumns', 'the same non-zero number of source and target columns', `${sourceColumns.length} and ${targetColumns.length}`);
+  const k = options.samples ?? Math.max(...source.map((s) => s.steps), ...target.map((s) => s.steps));
+  const c = sourceColumns.length;
+  const pick = (segs: readonly StateSequence[], cols: readonly number[]) =>
+    segs.map((s) => {
+      const r = resampleSegment(s, k);
+      const out = new Float64Array(k * c);
+      for (let t = 0; t < k; t++) for (let q = 0; q < c; q++) out[t * c + q] = r[t * s.dim + cols[q]!];
+      return out;
+    });
+  const A = pick(source, sourceColumns), B = pick(target, targetColumns);
+  const n = A.length, m = B.length;
+  const M = new Float64Array(n * m);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      const a = A[i]!, b = B[j]!;
+      for (let t = 0; t < a.length; t++) s += (a[t] - b[t]) ** 2;
+      M[i * m + j] = Math.sqrt(s);
+    }
+  const how = options.normalize ?? 'max';
+  if (how !== 'none') {
+    let sc = 0;
+    for (let i = 0; i < M.length; i++) sc = how === 'max' ? Math.max(sc, M[i]) : sc + M[i] / M.length;
+    if (sc > 0) for (let i = 0; i < M.length; i++) M[i] /= sc;
+  }
+  return M;
+}

@@ -1,0 +1,285 @@
+// `pamstack transfer`: PEARL-style cross-task preference transfer (GW coupling of segments → labels →
+// robust reward); `pamstack transfer-collect` records labelled segments of a task in sim.
+import type { Command } from 'commander';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { FieldError, Rng, TaskNameSchema, parseOrThrow, type PointCloud, type TaskName, type World } from '../../core/index.ts';
+import { taskScore } from '../../preference/candidate-oracle.ts';
+import type { PairData } from '../../preference/reward-model.ts';
+import { saveRewardModel } from '../../preference/reward-io.ts';
+import { evaluatePairs, trainRewardModel } from '../../preference/reward-train.ts';
+import { partialReturnTeacher } from '../../preference/teachers.ts';
+import {
+  type IndexedPreference,
+  type StateSequence,
+  allPairs,
+  crossSegmentDistances,
+  dtwSegmentDistances,
+  entropicGromovWasserstein,
+  euclideanSegmentDistances,
+  transferPreferences,
+} from '../../transfer/index.ts';
+import { action, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+import { expertAgent, randomAgent } from '../agents.ts';
+
+/** What a segments directory holds: `segments.json` and, when labelled, `labels.json`. */
+const SegmentsFileSchema = z.strictObject({
+  task: z.string(),
+  features: z.array(z.string()),
+  segments: z.array(
+    z.strictObject({ id: z.string(), states: z.array(z.array(z.number().finite())).min(1), rewards: z.array(z.number().finite()).optional() }),
+  ),
+});
+const LabelsFileSchema = z.strictObject({
+  teacher: z.string().optional(),
+  pairs: z.array(z.strictObject({ first: z.number().int().min(0), second: z.number().int().min(0), y: z.number().min(0).max(1) })),
+});
+type SegmentsFile = z.infer<typeof SegmentsFileSchema>;
+
+/** Per-step state descriptor: the task's goal metrics and the object cloud's xy centroid and spreads. */
+export const STATE_FEATURES = ['iou', 'chamfer', 'emd', 'cx', 'cy', 'spread_major', 'spread_minor'];
+
+function stateFeatures(world: World, cloud: PointCloud): number[] {
+  const m = world.metrics();
+  const p = cloud.points;
+  const n = Math.floor(p.length / 3);
+  let cx = 0, cy = 0;
+  for (let i = 0; i < n; i++) {
+    cx += p[i * 3]! / n;
+    cy += p[i * 3 + 1]! / n;
+  }
+  let sxx = 0, syy = 0, sxy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = p[i * 3]! - cx, dy = p[i * 3 + 1]! - cy;
+    sxx += (dx * dx) / n;
+    syy += (dy * dy) / n;
+    sxy += (dx * dy) / n;
+  }
+  const tr = sxx + syy, det = sxx * syy - sxy * sxy, disc = Math.sqrt(Math.max(0, (tr * tr) / 4 - det));
+  return [m.iou ?? 0, m.chamfer ?? 0, m.emd ?? 0, cx, cy, Math.sqrt(tr / 2 + disc), Math.sqrt(Math.max(0, tr / 2 - disc))];
+}
+
+/** Episodes mixing expert and random actions (expert share from 0 to 1 across episodes), cut into windows. */
+async function collectSegments(task: TaskName, o: { episodes: number; steps: number; window: number; seed: number }): Promise<SegmentsFile> {
+  const { createWorld } = await import('../../../sim/index.ts');
+  const world = await createWorld(task);
+  const expert = expertAgent(), random = randomAgent();
+  const segments: SegmentsFile['segments'] = [];
+  try {
+    for (let e = 0; e < o.episodes; e++) {
+      const rng = new Rng(o.seed * 1000 + e);
+      world.reset(o.seed * 1000 + e);
+      const share = o.episodes === 1 ? 0.5 : e / (o.episodes - 1);
+      let cloud = world.observe({ seed: e });
+      const states = [stateFeatures(world, cloud)];
+      const scores = [taskScore(world.metrics())];
+      for (let t = 0; t < o.steps; t++) {
+        const agent = rng.next() < share ? expert : random;
+        const d = await agent.act(world, cloud, rng);
+        if (!d.primitive) break;
+        try {
+          await world.execute(d.primitive);
+        } catch {
+          continue; // refused: the state is unchanged
+        }
+        cloud = world.observe({ seed: e * 100 + t });
+        states.push(stateFeatures(world, cloud));
+        scores.push(taskScore(world.metrics()));
+      }
+      for (let s = 0; s + o.window < states.length; s++)
+        segments.push({
+          id: `e${e}-s${s}`,
+          states: states.slice(s, s + o.window + 1),
+          rewards: scores.slice(s + 1, s + o.window + 1).map((x, k) => x - scores[s + k]!),
+        });
+      process.stderr.write(`  ${task}: episode ${e + 1}/${o.episodes}, expert share ${share.toFixed(2)}, score ${scores[0]!.toFixed(3)} → ${scores[scores.length - 1]!.toFixed(3)}\n`);
+    }
+  } finally {
+    world.dispose();
+  }
+  return { task, features: STATE_FEATURES, segments };
+}
+
+/** Labels every segment pair with B-Pref's oracle teacher on the per-step rewards (Δ task score). */
+function teacherLabels(file: SegmentsFile, seed: number): z.infer<typeof LabelsFileSchema> {
+  const teacher = partialReturnTeacher({}, 'oracle');
+  const rng = new Rng(seed);
+  const pairs: z.infer<typeof LabelsFileSchema>['pairs'] = [];
+  for (const [j, l] of allPairs(file.segments.length)) {
+    const a = file.segments[j]!.rewards, b = file.segments[l]!.rewards;
+    if (!a || !b) throw new FieldError(`segments[${a ? l : j}].rewards`, 'per-step rewards (needed by the scripted teacher)', undefined);
+    const lab = teacher.label(a, b, rng);
+    if (lab === 'skip') continue;
+    pairs.push({ first: j, second: l, y: lab === 'left' ? 1 : lab === 'right' ? 0 : 0.5 });
+  }
+  return { teacher: teacher.name, pairs };
+}
+
+function readJson<S extends z.ZodType>(path: string, schema: S): z.infer<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FieldError(path, 'a readable JSON file', (e as Error).message);
+  }
+  return parseOrThrow(schema, raw, path);
+}
+
+function sequences(file: SegmentsFile): StateSequence[] {
+  return file.segments.map((s) => ({ states: Float64Array.from(s.states.flat()), steps: s.states.length, dim: s.states[0]!.length }));
+}
+
+const TransferFlagsSchema = z.strictObject({
+  source: z.string().min(1),
+  target: z.string().min(1),
+  out: z.string().min(1),
+  epsilon: numFlag(1e-6, 10).default(0.01),
+  distance: z.enum(['euclidean', 'dtw']).default('euclidean'),
+  alpha: numFlag(0, 1).default(1),
+  shared: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/).default('iou,chamfer,emd'),
+  reward: z.enum(['robust', 'none']).default('robust'),
+  epochs: intFlag(1, 100000).default(150),
+  seed: intFlag(0).default(0),
+  json: z.boolean().optional(),
+});
+
+const CollectFlagsSchema = z.strictObject({
+  task: TaskNameSchema,
+  episodes: intFlag(1, 1000).default(8),
+  steps: intFlag(1, 100).default(6),
+  window: intFlag(1, 50).default(3),
+  seed: intFlag(0).default(0),
+  out: z.string().min(1),
+  json: z.boolean().optional(),
+});
+
+/** Agreement of transferred labels with a teacher's strict labels (ties left out). */
+function agreement(pred: (j: number, l: number) => number, truth: IndexedPreference[]): { pairs: number; agreement: number } {
+  const strict = truth.filter((t) => t.y !== 0.5);
+  const ok = strict.filter((t) => pred(t.first, t.second) > 0.5 === t.y > 0.5).length;
+  return { pairs: strict.length, agreement: strict.length ? ok / strict.length : NaN };
+}
+
+export function register(program: Command): void {
+  program
+    .command('transfer-collect')
+    .description('record segments of TASK in sim (expert/random mix) and label every pair with the scripted oracle teacher')
+    .requiredOption('--task <task>', 'rope-<shape>, granular-t, …')
+    .requiredOption('--out <dir>', 'writes segments.json and labels.json')
+    .option('--episodes <n>', 'episodes (expert share rises from 0 to 1 across them)', '8')
+    .option('--steps <n>', 'primitives per episode', '6')
+    .option('--window <n>', 'primitives per segment', '3')
+    .option('--seed <s>', 'seed', '0')
+    .option('--json', 'print a summary object')
+    .action(
+      action(async (opts: unknown) => {
+        const f = parseFlags(CollectFlagsSchema, opts);
+        const file = await collectSegments(f.task, f);
+        const labels = teacherLabels(file, f.seed);
+        mkdirSync(f.out, { recursive: true });
+        writeFileSync(join(f.out, 'segments.json'), JSON.stringify(file));
+        writeFileSync(join(f.out, 'labels.json'), JSON.stringify(labels));
+        const summary = { task: f.task, segments: file.segments.length, labelled_pairs: labels.pairs.length, out: f.out };
+        if (f.json) printJson(summary);
+        else console.log(`${summary.segments} segments, ${summary.labelled_pairs} labelled pairs → ${f.out}`);
+      }),
+    );
+
+  program
+    .command('transfer')
+    .description('label a target task’s segment pairs from a labelled source task through a GW coupling, then train the robust reward')
+    .requiredOption('--source <dir>', 'segments.json + labels.json of the labelled task')
+    .requiredOption('--target <dir>', 'segments.json of the new task (labels.json, if present, is used only to score agreement)')
+    .requiredOption('--out <dir>', 'writes labels.json, report.json and reward.json')
+    .option('--epsilon <e>', 'entropic GW regulariser (distances are scaled to max 1)', '0.01')
+    .option('--distance <d>', 'segment distance: euclidean (resampled) | dtw', 'euclidean')
+    .option('--alpha <a>', 'structure weight: 1 = plain GW; below 1 = fused GW with the --shared features as cross-task cost', '1')
+    .option('--shared <names>', 'features both tasks share (fused GW only)', 'iou,chamfer,emd')
+    .option('--reward <r>', 'train the robust reward on the transferred labels: robust | none', 'robust')
+    .option('--epochs <n>', 'reward training epochs', '150')
+    .option('--seed <s>', 'seed', '0')
+    .option('--json', 'print the report as one JSON object')
+    .action(
+      action((opts: unknown) => {
+        const f = parseFlags(TransferFlagsSchema, opts);
+        const src = readJson(join(f.source, 'segments.json'), SegmentsFileSchema);
+        const srcLabels = readJson(join(f.source, 'labels.json'), LabelsFileSchema);
+        const tgt = readJson(join(f.target, 'segments.json'), SegmentsFileSchema);
+        let tgtTruth: IndexedPreference[] | null = null;
+        try {
+          tgtTruth = readJson(join(f.target, 'labels.json'), LabelsFileSchema).pairs;
+        } catch {
+          tgtTruth = null;
+        }
+        const S = sequences(src), Tg = sequences(tgt);
+        const dist = f.distance === 'dtw' ? dtwSegmentDistances : euclideanSegmentDistances;
+        const C1 = dist(S), C2 = dist(Tg);
+        const M = S.length, N = Tg.length;
+        let featureCost: Float64Array | undefined;
+        if (f.alpha < 1) {
+          const names = f.shared.split(',');
+          const col = (file: SegmentsFile, which: string) =>
+            names.map((nm) => {
+              const k = file.features.indexOf(nm);
+              if (k < 0) throw new FieldError('--shared', `features of the ${which} task (${file.features.join(', ')})`, nm);
+              return k;
+            });
+          featureCost = crossSegmentDistances(S, Tg, col(src, 'source'), col(tgt, 'target'));
+        }
+        const gw = entropicGromovWasserstein(
+          { C1, C2, p: new Float64Array(M).fill(1 / M), q: new Float64Array(N).fill(1 / N) },
+          { epsilon: f.epsilon, warmStart: true, ...(featureCost ? { featureCost, alpha: f.alpha } : {}) },
+        );
+        const labels = transferPreferences(gw.T, M, N, srcLabels.pairs, allPairs(N));
+        const byPair = new Map(labels.map((l) => [`${l.first},${l.second}`, l]));
+        const get = (j: number, l: number) => (j < l ? byPair.get(`${j},${l}`)!.y : 1 - byPair.get(`${l},${j}`)!.y);
+        const getUn = (j: number, l: number) => (j < l ? byPair.get(`${j},${l}`)!.unnormalized : NaN);
+        const report: Record<string, unknown> = {
+          source: { task: src.task, segments: M, labelled_pairs: srcLabels.pairs.length },
+          target: { task: tgt.task, segments: N, labels_used: 0 },
+          coupling: { epsilon: f.epsilon, distance: f.distance, alpha: f.alpha, shared: f.alpha < 1 ? f.shared : null, gw: gw.gw, fgw: gw.fgw ?? null, iterations: gw.iterations, marginal_error: gw.marginalError },
+          labels: {
+            form: 'normalised (pearl-gw.md §2)',
+            mean_confidence: labels.reduce((s, l) => s + l.confidence, 0) / labels.length,
+            mean_unnormalized: labels.reduce((s, l) => s + l.unnormalized, 0) / labels.length,
+          },
+        };
+        if (tgtTruth) {
+          const confident = labels.filter((l) => l.confidence >= 0.5);
+          const confSet = new Set(confident.map((l) => `${l.first},${l.second}`));
+          report.agreement = {
+            normalized: agreement(get, tgtTruth),
+            normalized_confident: agreement(get, tgtTruth.filter((t) => confSet.has(`${t.first},${t.second}`))),
+            // PEARL's unnormalised form used as a label (≈ 1/N² scale): read as P(first ≻ second) > 0.5
+            unnormalized: agreement(getUn, tgtTruth),
+            confident_share: confident.length / labels.length,
+          };
+        }
+        mkdirSync(f.out, { recursive: true });
+        writeFileSync(join(f.out, 'labels.json'), JSON.stringify({ teacher: `transferred:${src.task}`, pairs: labels }));
+        if (f.reward === 'robust') {
+          const d = tgt.segments[0]!.states[0]!.length;
+          const steps = Math.min(...tgt.segments.map((s) => s.states.length));
+          const pack = (pairs: { first: number; second: number; y: number }[]): PairData => {
+            const left = new Float32Array(pairs.length * steps * d), right = new Float32Array(pairs.length * steps * d);
+            pairs.forEach((p, k) => {
+              left.set(tgt.segments[p.first]!.states.slice(0, steps).flat(), k * steps * d);
+              right.set(tgt.segments[p.second]!.states.slice(0, steps).flat(), k * steps * d);
+            });
+            return { rowDim: d, steps, left, right, y: Float32Array.from(pairs.map((p) => p.y)) };
+          };
+          const { model, report: fit } = trainRewardModel(pack(labels), { model: 'robust', epochs: f.epochs, seed: f.seed, hidden: [32] });
+          saveRewardModel(f.out, model, { command: `pamstack transfer --source ${f.source} --target ${f.target}`, features: null, report: fit });
+          report.reward = { model: 'robust', train: fit.train, val: fit.val };
+          if (tgtTruth) {
+            const truth = pack(tgtTruth);
+            report.reward_vs_target_teacher = evaluatePairs(model, truth, tgtTruth.map((_, i) => i));
+          }
+        }
+        writeFileSync(join(f.out, 'report.json'), JSON.stringify(report, null, 2));
+        if (f.json) printJson(report);
+        else console.log(JSON.stringify(report, null, 2));
+      }),
+    );
+}
