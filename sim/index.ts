@@ -2,6 +2,7 @@
 import { FieldError, TaskNameSchema, taskFamily, type TaskName, type World } from '../src/core/index.ts';
 import { mujoco } from './mujoco.ts';
 import { ROPE_SHAPES, isRopeShape } from './shapes.ts';
+import { ClothWorld } from './tasks/cloth.ts';
 import { GranularWorld } from './tasks/granular.ts';
 import { RopeWorld } from './tasks/rope.ts';
 import type { WorldOptions } from './world-base.ts';
@@ -12,9 +13,10 @@ export { DepthCamera, DEFAULT_CAMERA, type DepthCameraSpec } from './camera.ts';
 export { ROPE_SHAPES, type RopeShape } from './shapes.ts';
 export { RopeWorld } from './tasks/rope.ts';
 export { GranularWorld } from './tasks/granular.ts';
+export { ClothWorld } from './tasks/cloth.ts';
 
 /** Tasks the simulator can build now. */
-export const SIM_TASKS: readonly string[] = [...ROPE_SHAPES.map((s) => `rope-${s}`), 'granular-t'];
+export const SIM_TASKS: readonly string[] = [...ROPE_SHAPES.map((s) => `rope-${s}`), 'granular-t', 'cloth-unfold'];
 
 /**
  * A new world for `task`, reset with seed 0. Dispose it when done (MuJoCo memory is not garbage
@@ -30,5 +32,6 @@ export async function createWorld(task: TaskName, opts: WorldOptions = {}): Prom
     return new RopeWorld(mj, shape, opts);
   }
   if (task === 'granular-t') return new GranularWorld(mj, opts);
-  throw new FieldError('task', `one of ${SIM_TASKS.join(', ')} (granular-t and cloth-unfold are coming)`, task);
+  if (task === 'cloth-unfold') return new ClothWorld(mj, opts);
+  throw new FieldError('task', `one of ${SIM_TASKS.join(', ')}`, task);
 }
