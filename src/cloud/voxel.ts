@@ -5,6 +5,7 @@ import { FieldError } from '../core/errors.ts';
  * Replaces the points in each occupied voxel of edge `voxelSize` (metres) by their centroid, as
  * Open3D's voxel_down_sample does (voxels anchored at the cloud's min bound − voxelSize/2).
  * Output order: voxels in order of their first point. [m, 3] Float32Array, at most one point per voxel.
+ * Non-finite points (NaN, ±Infinity) are dropped.
  */
 export function voxelDownsample(points: Float32Array, params: { voxelSize: number }): Float32Array {
   const size = params.voxelSize;
@@ -15,11 +16,12 @@ export function voxelDownsample(points: Float32Array, params: { voxelSize: numbe
   let x0 = Infinity, y0 = Infinity, z0 = Infinity;
   for (let i = 0; i < points.length; i += 3) {
     const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+    if (!(x - x === 0 && y - y === 0 && z - z === 0)) continue;
     if (x < x0) x0 = x;
     if (y < y0) y0 = y;
     if (z < z0) z0 = z;
   }
-  if (!Number.isFinite(x0 + y0 + z0)) throw new FieldError('points', 'finite coordinates', 'NaN or Infinity');
+  if (x0 === Infinity) return new Float32Array(0); // no finite point
   x0 -= size / 2;
   y0 -= size / 2;
   z0 -= size / 2;
@@ -34,6 +36,7 @@ export function voxelDownsample(points: Float32Array, params: { voxelSize: numbe
   let voxels = 0;
   for (let i = 0; i < points.length; i += 3) {
     const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+    if (!(x - x === 0 && y - y === 0 && z - z === 0)) continue; // NaN or ±Infinity: dropped
     // Division (not a reciprocal product) to land on the same voxel as Open3D at exact boundaries.
     const ix = Math.floor((x - x0) / size), iy = Math.floor((y - y0) / size), iz = Math.floor((z - z0) / size);
     let h = (Math.imul(ix, 73856093) ^ Math.imul(iy, 19349663) ^ Math.imul(iz, 83492791)) & mask;

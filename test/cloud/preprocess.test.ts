@@ -33,3 +33,13 @@ describe('preprocessChain', () => {
     expect(() => preprocessChain(points, { fps: { k: 10, K: 3 } } as never)).toThrow(/fps: Unrecognized key: "K"/);
   });
 });
+
+describe('preprocessChain on degenerate input', () => {
+  it('passes an empty cloud through and drops NaN points', () => {
+    const empty = preprocessChain(new Float32Array(0));
+    expect(empty.points.length).toBe(0);
+    expect(Object.values(empty.counts)).toEqual([0, 0, 0, 0, 0]);
+    const withNaN = Float32Array.of(NaN, 0, 0, 0, NaN, 0.1, 0.2, 0.2, 0.05);
+    expect(Array.from(preprocessChain(withNaN, { plane: null }).points)).toEqual([0.20000000298023224, 0.20000000298023224, 0.05000000074505806]);
+  });
+});

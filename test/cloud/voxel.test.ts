@@ -39,3 +39,11 @@ describe('voxelDownsample', () => {
     expect(() => voxelDownsample(new Float32Array(3), { voxelSize: 0 })).toThrow(/^voxelSize: expected a finite number > 0/);
   });
 });
+
+describe('voxelDownsample with non-finite points', () => {
+  it('drops NaN and infinite points and keeps the rest', () => {
+    const pts = Float32Array.of(0, 0, 0, NaN, 0, 0, 0.001, 0, 0, -Infinity, 1, 1, 1, 1, 1);
+    expect(Array.from(voxelDownsample(pts, { voxelSize: 0.01 }))).toEqual([0.0005000000237487257, 0, 0, 1, 1, 1]);
+    expect(voxelDownsample(Float32Array.of(NaN, NaN, NaN), { voxelSize: 0.01 }).length).toBe(0);
+  });
+});
