@@ -14,6 +14,7 @@ import {
   type RosSubscription,
   type RosTimer,
 } from './port.ts';
+import type { ParamOverrides } from './in-process.ts';
 import { RCL_PARAM, RMW, type RclNode, type RclNodejsModule, type RclParameter, type RclQoS } from './rclnodejs-api.ts';
 
 /** The ROS 2 distro from ROS_DISTRO; throws naming the supported ones. */
@@ -29,24 +30,36 @@ export class RclnodejsPort implements RosPort {
   readonly distro: RosDistro;
   #rcl: RclNodejsModule;
   #nodes = new Set<RclnodejsNode>();
+  #overrides: ParamOverrides;
 
-  private constructor(rcl: RclNodejsModule, distro: RosDistro) {
+  private constructor(rcl: RclNodejsModule, distro: RosDistro, overrides: ParamOverrides) {
     this.#rcl = rcl;
     this.distro = distro;
+    this.#overrides = overrides;
   }
 
   /**
    * Initialises rclnodejs with `argv` (so launch's `--ros-args -r __node:=… --params-file …` apply)
    * and removes its SIGINT handler: ros/main.ts owns shutdown for SIGINT and SIGTERM.
    */
-  static async init(rcl: RclNodejsModule, argv: string[], distro = distroFromEnv()): Promise<RclnodejsPort> {
+  static async init(rcl: RclNodejsModule, argv: string[], o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): Promise<RclnodejsPort> {
     await rcl.init(undefined, argv);
-    rcl.removeSignalHandlers();
-    return new RclnodejsPort(rcl, distro);
+    return RclnodejsPort.attach(rcl, o);
   }
 
+  /** A port on an rclnodejs that is already initialised (tests re-use one context). */
+  static attach(rcl: RclNodejsModule, o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): RclnodejsPort {
+    rcl.removeSignalHandlers();
+    return new RclnodejsPort(rcl, o.distro ?? distroFromEnv(), o.overrides ?? {});
+  }
+
+  /**
+   * `overrides` (per node, from code: the contract tests) become the declared defaults; overrides
+   * from launch (--params-file, -p) still take precedence, as rcl applies them at declaration.
+   */
   createNode(name: string, namespace = ''): RosNode {
-    const n = new RclnodejsNode(this.#rcl, new this.#rcl.Node(name, namespace));
+    const given = { ...(this.#overrides['**'] ?? {}), ...(this.#overrides[name] ?? {}) };
+    const n = new RclnodejsNode(this.#rcl, new this.#rcl.Node(name, namespace), given);
     this.#nodes.add(n);
     return n;
   }
@@ -65,9 +78,12 @@ class RclnodejsNode implements RosNode {
   #node: RclNode;
   #destroyed = false;
 
-  constructor(rcl: RclNodejsModule, node: RclNode) {
+  #given: Record<string, unknown>;
+
+  constructor(rcl: RclNodejsModule, node: RclNode, given: Record<string, unknown>) {
     this.#rcl = rcl;
     this.#node = node;
+    this.#given = given;
     this.name = node.name();
     const log = node.getLogger();
     this.logger = { info: (m: string) => void log.info(m), warn: (m: string) => void log.warn(m), error: (m: string) => void log.error(m) };
@@ -105,7 +121,8 @@ class RclnodejsNode implements RosNode {
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
     const raw: Record<string, unknown> = {};
     for (const [name, d] of Object.entries(spec)) {
-      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, d.default)), this.#descriptor(name, d));
+      const initial = name in this.#given ? validateParam(this.name, name, d, this.#given[name]) : d.default;
+      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, initial)), this.#descriptor(name, d));
       raw[name] = this.#node.getParameter(name).value ?? p.value;
     }
     let values = resolveParams(this.name, spec, raw);
