@@ -35,6 +35,8 @@ export interface RasAgentOptions {
   n?: number;
   lcb?: number;
   safety?: Partial<SafetyConfig>;
+  /** Mixed into every decision's sampling/scoring seed. @default 0 */
+  seed?: number;
 }
 
 /** Reward-guided action selection: propose N, score, filter unsafe ones (workspace, reach, table, world veto), best first. */
@@ -48,7 +50,7 @@ export class RasAgent implements RasAgentLike {
   }
 
   async act(world: World, obs: PointCloud, rng: Rng): Promise<AgentAction> {
-    const seed = rng.nextU32();
+    const seed = (rng.nextU32() ^ Math.imul(this.#o.seed ?? 0, 0x9e3779b1)) >>> 0;
     const cands = await this.#o.proposer.propose(obs, this.#o.n ?? 8, seed);
     const scores = cands.length ? await this.#o.scorer.score(obs, cands, seed) : [];
     const d = selectAction(cands, scores, {
@@ -147,6 +149,93 @@ export function noisyExpertActionProposer(world: World, noise: number): ActionPr
           b: [p.b[0] + rng.normal(0, noise), p.b[1] + rng.normal(0, noise), p.b[2]],
         } as Primitive;
       });
+    },
+  };
+}
+
+/** Options of `loadRasAgent`. @default n 8; seed 0; lcb 0; draws 100; steps 10; eta 1 */
+export interface LoadRasOptions {
+  reward: RasReward;
+  /** bt/robust: folder with reward.json (pamstack train reward --out). */
+  rewardDir?: string;
+  n?: number;
+  seed?: number;
+  /** Robust reward: rank by μ − lcb·σ. */
+  lcb?: number;
+  /** Implicit reward: noise draws per candidate. */
+  draws?: number;
+  steps?: number;
+  eta?: number;
+}
+
+/**
+ * An eval Agent doing reward-guided action selection from checkpoints:
+ * - `implicit`: `policyDir` is a DPO fine-tune (pamstack train dpo, with dpo.json naming its frozen
+ *   reference); candidates are sampled from the reference (SL) model, as DeformPAM does, and scored
+ *   with the implicit reward of the DPO model against the reference;
+ * - `bt` / `robust`: candidates from the policy in `policyDir`, scored by the reward model in `rewardDir`.
+ * Unsafe candidates are filtered and the next best is taken; with none safe the agent holds.
+ */
+export async function loadRasAgent(policyDir: string, opts: LoadRasOptions): Promise<RasAgentLike & { dispose(): void }> {
+  const [{ initBackend }, { loadPolicy }, { PolicyProposer }, fs, path] = await Promise.all([
+    import('../nn/backend.ts'),
+    import('../policy/checkpoint.ts'),
+    import('../policy/proposer.ts'),
+    import('node:fs'),
+    import('node:path'),
+  ]);
+  await initBackend();
+  const proposerOpts = { steps: opts.steps ?? 10, eta: opts.eta ?? 1, name: path.basename(path.resolve(policyDir)) };
+  const toDispose: { dispose(): void }[] = [];
+  let proposer: ActionProposer;
+  let scorer: CandidateScorer;
+  if (opts.reward === 'implicit') {
+    const dpoFile = path.join(policyDir, 'dpo.json');
+    if (!fs.existsSync(dpoFile)) throw new Error(`${policyDir}: no dpo.json; --reward implicit needs a policy from pamstack train dpo`);
+    const meta = JSON.parse(fs.readFileSync(dpoFile, 'utf8')) as { reference?: unknown };
+    if (typeof meta.reference !== 'string') throw new Error(`${dpoFile}: reference: expected the path of the supervised policy`);
+    const ref = loadPolicy(meta.reference, { trainable: false });
+    const dpo = loadPolicy(policyDir, { trainable: false });
+    toDispose.push(ref.model, dpo.model);
+    proposer = new PolicyProposer(ref.model, ref.processor, proposerOpts);
+    const { implicitReward } = await import('../preference/implicit-reward.ts');
+    scorer = {
+      name: 'implicit',
+      score: async (cloud, candidates, seed) => {
+        const obs = ref.processor.observation(cloud);
+        const { actions } = ref.processor.actionsToObject(candidates, obs.frame);
+        return implicitReward(dpo.model, ref.model, obs.points, actions, { draws: opts.draws ?? 100, seed });
+      },
+    };
+  } else {
+    if (!opts.rewardDir) throw new Error(`--reward ${opts.reward} needs --reward-dir (a folder written by pamstack train reward)`);
+    const { loadRewardModel } = await import('../preference/reward-io.ts');
+    const { FeatureConfigSchema } = await import('../preference/features.ts');
+    const { model, features } = loadRewardModel(opts.rewardDir);
+    if (model.config.model !== opts.reward) {
+      model.dispose();
+      throw new Error(`${opts.rewardDir}: holds a ${model.config.model} reward model, --reward asked for ${opts.reward}`);
+    }
+    const pol = loadPolicy(policyDir, { trainable: false });
+    toDispose.push(model, pol.model);
+    proposer = new PolicyProposer(pol.model, pol.processor, proposerOpts);
+    const feat = features ?? FeatureConfigSchema.parse({});
+    scorer = {
+      name: opts.reward,
+      // the workspace comes from the world at act() time; the features use the table frame
+      score: async (cloud, candidates) => model.score(candidateFeatures(cloud, currentWorkspace!, candidates, feat)),
+    };
+  }
+  let currentWorkspace: World['workspace'] | null = null;
+  const agent = new RasAgent({ proposer, scorer, n: opts.n ?? 8, lcb: opts.lcb ?? 0, seed: opts.seed ?? 0 });
+  return {
+    name: `ras-${opts.reward}(${proposerOpts.name})`,
+    act(world, obs, rng) {
+      currentWorkspace = world.workspace;
+      return agent.act(world, obs, rng);
+    },
+    dispose() {
+      for (const d of toDispose) d.dispose();
     },
   };
 }
