@@ -73,3 +73,32 @@ describe('entropicGromovWasserstein', () => {
     expect(Array.from(a.T)).toEqual(Array.from(b.T));
   });
 });
+
+describe('entropic fused GW', () => {
+  const fx = fixtures.find((f) => f.name.startsWith('entropic-25x18'))!;
+  const prob = problemOf(fx);
+  const n = prob.p.length, m = prob.q.length;
+  const M = new Float64Array(n * m).map((_, k) => Math.abs(Math.cos(k * 1.3)));
+
+  it('with alpha = 1 is plain entropic GW', () => {
+    const a = entropicGromovWasserstein(prob, { epsilon: fx.input.epsilon!, featureCost: M, alpha: 1 });
+    const b = entropicGromovWasserstein(prob, { epsilon: fx.input.epsilon! });
+    expect(maxAbsDiff(a.T, b.T)).toBeLessThanOrEqual(1e-15);
+    expect(a.fgw).toBeCloseTo(b.gw, 14);
+  });
+
+  it('lowers the feature cost as alpha falls', () => {
+    const dot = (T: Float64Array) => T.reduce((s, x, k) => s + x * M[k]!, 0);
+    const hi = entropicGromovWasserstein(prob, { epsilon: 0.02, featureCost: M, alpha: 0.9 });
+    const lo = entropicGromovWasserstein(prob, { epsilon: 0.02, featureCost: M, alpha: 0.1 });
+    expect(dot(lo.T)).toBeLessThan(dot(hi.T));
+  });
+
+  it('refuses a feature cost of the wrong size or with NaN, and alpha outside [0, 1]', () => {
+    expect(() => entropicGromovWasserstein(prob, { epsilon: 0.02, featureCost: M.subarray(2) })).toThrow(/^featureCost: expected an 25×18 matrix/);
+    const bad = Float64Array.from(M);
+    bad[20] = Number.NaN;
+    expect(() => entropicGromovWasserstein(prob, { epsilon: 0.02, featureCost: bad })).toThrow(/^featureCost\[1\]\[2\]: expected a finite number, received NaN/);
+    expect(() => entropicGromovWasserstein(prob, { epsilon: 0.02, featureCost: M, alpha: -1 })).toThrow(/^alpha: expected a number in \[0, 1\]/);
+  });
+});

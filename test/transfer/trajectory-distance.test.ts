@@ -54,3 +54,14 @@ describe('segment distances', () => {
     expect(() => dtwSegmentDistances([ramp(3, 1)])).toThrow(/^segments: expected at least 2 segments/);
   });
 });
+
+describe('crossSegmentDistances', () => {
+  it('compares the shared columns only, without per-task standardisation', async () => {
+    const { crossSegmentDistances } = await import('../../src/transfer/index.ts');
+    const a = [seq([[0, 100], [1, 200]]), seq([[1, 5], [1, 5]])];
+    const b = [seq([[7, 0], [7, 1]]), seq([[7, 1], [7, 1]]), seq([[9, 0], [9, 0]])];
+    const M = crossSegmentDistances(a, b, [0], [1], { normalize: 'none', samples: 2 });
+    expect(Array.from(M)).toEqual([0, 1, 1, 1, 0, Math.SQRT2]);
+    expect(() => crossSegmentDistances(a, b, [0, 1], [1])).toThrow(/^sharedColumns/);
+  });
+});
