@@ -152,6 +152,31 @@ export async function main(argv: string[], deps?: EntryDeps): Promise<number> {
     process.stderr.write(`pamstack-ros: ${(e as Error).message}\n`);
     return 2;
   }
+  // Signals are handled from the first moment: one arriving during start-up stops the nodes as soon
+  // as they exist. The interval keeps the event loop alive for nodes without timers (rclnodejs's spin
+  // does that on a robot).
+  let signalled: NodeJS.Signals | null = null;
+  let onStop: (() => void) | null = null;
+  let exitNow: ((code: number) => void) | null = null;
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      process.stderr.write(`pamstack-ros: second ${sig}; exiting now\n`);
+      exitNow?.(130);
+      return;
+    }
+    signalled = sig;
+    onStop?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const done = (code: number): number => {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return code;
+  };
+
   let port: RosPort;
   try {
     if (args.inProcess) {
@@ -168,7 +193,7 @@ export async function main(argv: string[], deps?: EntryDeps): Promise<number> {
     }
   } catch (e) {
     process.stderr.write(`pamstack-ros: cannot start the ROS 2 client: ${(e as Error).message}\n`);
-    return 1;
+    return done(1);
   }
   let nodes: PamstackNode[];
   try {
@@ -176,25 +201,19 @@ export async function main(argv: string[], deps?: EntryDeps): Promise<number> {
   } catch (e) {
     process.stderr.write(`pamstack-ros: ${args.kind}: ${(e as Error).message}\n`);
     await port.shutdown();
-    return 2;
+    return done(2);
   }
   process.stderr.write(`pamstack-ros: ${args.kind} running on ${port.kind} (${port.distro}); SIGINT or SIGTERM stops it\n`);
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (stopping) {
-        process.stderr.write(`pamstack-ros: second ${sig}; exiting now\n`);
-        resolveExit(130);
-        return;
-      }
-      stopping = true;
-      process.stderr.write(`pamstack-ros: ${sig}: stopping ${nodes.length} node(s)\n`);
+  const code = await new Promise<number>((resolveExit) => {
+    exitNow = resolveExit;
+    onStop = () => {
+      process.stderr.write(`pamstack-ros: ${signalled}: stopping ${nodes.length} node(s)\n`);
       void shutdownAll(nodes, port).then((ok) => {
         if (!ok) process.stderr.write(`pamstack-ros: shutdown took over ${SHUTDOWN_BUDGET_MS} ms; exiting anyway\n`);
         resolveExit(ok ? 0 : 1);
       });
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    if (signalled) onStop();
   });
+  return done(code);
 }
