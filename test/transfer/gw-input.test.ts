@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/stack/cli.ts';
 import {
   cgGromovWasserstein,
   entropicGromovWasserstein,
@@ -84,8 +84,20 @@ describe('gwRequestFrom', () => {
   });
 });
 
+/** Runs the CLI in-process (a spawned tsx start-up costs seconds on a shared 2-core machine). */
+async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((x) => ((stdout += String(x)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((x) => ((stderr += String(x)), true));
+  try {
+    return { status: await main(['node', 'pamstack', ...args]), stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
 describe('pamstack gw', () => {
-  const bin = new URL('../../bin/pamstack.js', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'pamstack-gw-'));
   const file = (name: string, spec: unknown) => {
     const path = join(dir, name);
@@ -93,9 +105,9 @@ describe('pamstack gw', () => {
     return path;
   };
 
-  it('prints { T, gw, iterations, ms } as the last line with --json', () => {
+  it('prints { T, gw, iterations, ms } as the last line with --json', async () => {
     for (const solver of ['entropic', 'cg']) {
-      const r = spawnSync('node', [bin, 'gw', '--in', file(`ok-${solver}.json`, { ...good(), solver }), '--json'], { encoding: 'utf8' });
+      const r = await run(['gw', '--in', file(`ok-${solver}.json`, { ...good(), solver }), '--json']);
       expect(r.status).toBe(0);
       const lines = r.stdout.trim().split('\n');
       const out = JSON.parse(lines[lines.length - 1]!);
@@ -111,18 +123,18 @@ describe('pamstack gw', () => {
     ['asymmetric', (s: Spec) => (s.C1[0]![2] = 3), /C1\[0\]\[2\]: expected a symmetric matrix/],
     ['bad sum', (s: Spec) => (s.q = [0.5, 0.6]), /q: expected weights summing to 1/],
     ['negative epsilon', (s: Spec) => (s.epsilon = -1), /epsilon: expected a finite number > 0/],
-  ])('exits 2 on %s input, naming the field', (name, mutate, message) => {
+  ])('exits 2 on %s input, naming the field', async (name, mutate, message) => {
     const s = good() as Spec;
     mutate(s);
-    const r = spawnSync('node', [bin, 'gw', '--in', file(`${name}.json`, s)], { encoding: 'utf8' });
+    const r = await run(['gw', '--in', file(`${name}.json`, s)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
   });
 
-  it('exits 2 on a missing file and on NaN in the text', () => {
-    expect(spawnSync('node', [bin, 'gw', '--in', join(dir, 'nope.json')], { encoding: 'utf8' }).stderr).toMatch(/--in: cannot read/);
+  it('exits 2 on a missing file and on NaN in the text', async () => {
+    expect((await run(['gw', '--in', join(dir, 'nope.json')])).stderr).toMatch(/--in: cannot read/);
     const text = JSON.stringify(good()).replace('"p":[0.2,0.3,0.5]', '"p":[0.2,NaN,0.5]');
-    const r = spawnSync('node', [bin, 'gw', '--in', file('nan.json', text)], { encoding: 'utf8' });
+    const r = await run(['gw', '--in', file('nan.json', text)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/p\[1\]: expected a finite number, received NaN/);
   });
