@@ -29,6 +29,12 @@ export interface AgentOptions {
   select: SelectMode;
   /** Candidates a policy samples per state. @default 8 */
   candidates?: number;
+  /** With select ras: the reward that ranks candidates. @default 'implicit' (the policy dir is a DPO model) */
+  reward?: 'implicit' | 'bt' | 'robust';
+  /** With reward bt|robust: folder written by `pamstack train reward`. */
+  rewardDir?: string;
+  /** Robust reward: rank by μ − lcb·σ. @default 0 */
+  lcb?: number;
 }
 
 /** The scripted expert of the sim world: runs the first (best) of its acceptable actions, lists all as candidates. */
@@ -80,7 +86,16 @@ export async function resolveAgent(policy: string, opts: AgentOptions): Promise<
   if (policy === 'random') return randomAgent();
   // a policy checkpoint directory (src/stack/policy-agent.ts); ras needs a reward on top of the policy
   if ((await import('node:fs')).existsSync(`${policy}/policy.json`)) {
-    if (opts.select === 'ras') throw new FieldError('select', 'first or random for a supervised policy directory (ras needs a reward model)', opts.select);
+    if (opts.select === 'ras') {
+      const { loadRasAgent } = await import('./ras-agent.ts');
+      const reward = opts.reward ?? 'implicit';
+      return loadRasAgent(policy, {
+        reward,
+        n: opts.candidates ?? 8,
+        ...(opts.rewardDir ? { rewardDir: opts.rewardDir } : {}),
+        ...(opts.lcb !== undefined ? { lcb: opts.lcb } : {}),
+      });
+    }
     return (await import('./policy-agent.ts')).loadPolicyAgent(policy, { select: opts.select, n: opts.candidates ?? 8 });
   }
   throw new FieldError('policy', 'expert, random or a policy directory', policy);

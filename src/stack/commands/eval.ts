@@ -13,6 +13,10 @@ const Flags = z.strictObject({
   select: z.enum(SELECT_MODES).default('ras'),
   episodes: intFlag(1, 100000).default(10),
   seed: intFlag(0, 2 ** 32 - 1).default(0),
+  reward: z.enum(['implicit', 'bt', 'robust']).default('implicit'),
+  rewardDir: z.string().min(1).optional(),
+  candidates: intFlag(1, 256).default(8),
+  lcb: z.coerce.number().min(0).max(10).default(0),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -26,12 +30,22 @@ export function register(program: Command): void {
     .option('--select <mode>', `candidate selection for policies: ${SELECT_MODES.join(' | ')}`, 'ras')
     .option('--episodes <n>', 'episodes (episode i uses seed + i)', '10')
     .option('--seed <s>', 'first episode seed', '0')
+    .option('--reward <r>', 'with --select ras: implicit (the policy is a DPO model) | bt | robust', 'implicit')
+    .option('--reward-dir <dir>', 'with --reward bt|robust: folder written by pamstack train reward')
+    .option('--candidates <n>', 'candidates a policy samples per state', '8')
+    .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics } last')
     .option('--quiet', 'no progress bar')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
-        const agent = await resolveAgent(f.policy, { select: f.select });
+        const agent = await resolveAgent(f.policy, {
+          select: f.select,
+          reward: f.reward,
+          candidates: f.candidates,
+          lcb: f.lcb,
+          ...(f.rewardDir ? { rewardDir: f.rewardDir } : {}),
+        });
         let world;
         try {
           world = await createWorld(f.task);
