@@ -62,7 +62,7 @@ export interface CloudOptions {
   table?: boolean;
   /** Crop box for the object cloud (table frame). */
   crop?: WorkspaceBox;
-  /** Points lower than this above the table are cropped as table (m). Default 0.004. */
+  /** Points lower than this above the table are cropped as table (m): ≈4σ of the default depth noise. Default 0.005. */
   cropZ?: number;
   /** At most this many points (uniform subset). Default 4096; 0 = no limit. */
   budget?: number;
@@ -225,7 +225,7 @@ export class DepthCamera {
     const rays = this.#rays;
     const [px, py, pz] = s.position;
     const keepTable = opts.table ?? false;
-    const cropZ = opts.cropZ ?? 0.004;
+    const cropZ = opts.cropZ ?? 0.005;
     const box = opts.crop;
     const out = new Float32Array(W * H * 3);
     let n = 0;
