@@ -1,7 +1,7 @@
 // Farthest-point sampling to K points with an incremental min-distance array, pruned by spatial cells.
 import { FieldError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
-import { SpatialGrid } from './spatial-grid.ts';
+import { boundsOf, firstNonFinite, SpatialGrid } from './spatial-grid.ts';
 
 /** Parameters of `farthestPointSample`. */
 export interface FpsParams {
@@ -36,7 +36,8 @@ export function farthestPointSample(points: Float32Array, params: FpsParams): { 
   if (m === 0) return { points: new Float32Array(0), indices: new Uint32Array(0) };
   const start = params.start ?? new Rng(params.seed ?? 0).int(n);
   if (!Number.isInteger(start) || start < 0 || start >= n) throw new FieldError('start', `an integer in [0, ${n - 1}]`, start);
-  for (let i = 0; i < points.length; i++) if (!Number.isFinite(points[i]!)) throw new FieldError(`points[${(i / 3) | 0}]`, 'finite coordinates', points[i]);
+  const bad = firstNonFinite(points);
+  if (bad >= 0) throw new FieldError(`points[${bad}]`, 'finite coordinates', Array.from(points.subarray(3 * bad, 3 * bad + 3)));
   const indices = method === 'cells' && n > 256 ? fpsCells(points, n, m, start) : fpsExhaustive(points, n, m, start);
   const out = new Float32Array(3 * m);
   for (let s = 0; s < m; s++) {
@@ -86,7 +87,7 @@ const FPS_CELL_POINTS = 8;
 
 function fpsCells(points: Float32Array, n: number, m: number, start: number): Uint32Array {
   const grid = gridWithOccupancy(points, n, FPS_CELL_POINTS);
-  const { cellStart, order, sorted, nx, ny, nz, cellSize } = grid;
+  const { cellStart, order, sorted, nx, ny, nz } = grid;
   const cells = nx * ny * nz;
   // Occupied cells, each with its range in grid order and the tight box of its points.
   const cellOcc = new Int32Array(cells).fill(-1);
@@ -126,6 +127,31 @@ function fpsCells(points: Float32Array, n: number, m: number, start: number): Ui
     zs[p] = sorted[3 * p + 2]!;
     pos[order[p]!] = p;
   }
+  return fpsCellsLoop({ grid, occ, lo, hi, box, cellOcc, xs, ys, zs, pos, m, start });
+}
+
+/** Everything the bucketed FPS loop reads; built once by `fpsCells`. */
+interface FpsCellsState {
+  grid: SpatialGrid;
+  occ: number;
+  lo: Int32Array;
+  hi: Int32Array;
+  box: Float64Array;
+  cellOcc: Int32Array;
+  xs: Float64Array;
+  ys: Float64Array;
+  zs: Float64Array;
+  pos: Uint32Array;
+  m: number;
+  start: number;
+}
+
+// The selection loop is a function of its own so V8 optimizes it with full type feedback rather than
+// deoptimizing a long set-up-then-loop function on the way (which boxes doubles meanwhile).
+function fpsCellsLoop(st: FpsCellsState): Uint32Array {
+  const { grid, occ, lo, hi, box, cellOcc, xs, ys, zs, pos, m, start } = st;
+  const { order, nx, ny, nz, cellSize } = grid;
+  const n = xs.length;
   const minD = new Float64Array(n).fill(Infinity);
   const cellMax = new Float64Array(occ).fill(Infinity);
   const cellArg = new Int32Array(occ); // grid position of the cell's farthest point
@@ -136,13 +162,7 @@ function fpsCells(points: Float32Array, n: number, m: number, start: number): Ui
   while (size < occ) size <<= 1;
   const tour = new Int32Array(2 * size).fill(-1);
   for (let o = 0; o < occ; o++) tour[size + o] = o;
-  const better = (a: number, b: number): number => {
-    if (a < 0) return b;
-    if (b < 0) return a;
-    const va = cellMax[a]!, vb = cellMax[b]!;
-    return va > vb || (va === vb && order[cellArg[a]!]! < order[cellArg[b]!]!) ? a : b;
-  };
-  for (let t = size - 1; t >= 1; t--) tour[t] = better(tour[2 * t]!, tour[2 * t + 1]!);
+  for (let t = size - 1; t >= 1; t--) tour[t] = betterCell(tour[2 * t]!, tour[2 * t + 1]!, cellMax, cellArg, order);
   const indices = new Uint32Array(m);
   const inv = 1 / cellSize;
   let cur = pos[start]!;
@@ -197,7 +217,7 @@ function fpsCells(points: Float32Array, n: number, m: number, start: number): Ui
       }
       cellMax[o] = nm;
       cellArg[o] = arg;
-      for (let node = (size + o) >> 1; node >= 1; node >>= 1) tour[node] = better(tour[2 * node]!, tour[2 * node + 1]!);
+      for (let node = (size + o) >> 1; node >= 1; node >>= 1) tour[node] = betterCell(tour[2 * node]!, tour[2 * node + 1]!, cellMax, cellArg, order);
     }
     const win = tour[1]!;
     radius2 = cellMax[win]!;
@@ -206,18 +226,18 @@ function fpsCells(points: Float32Array, n: number, m: number, start: number): Ui
   return indices;
 }
 
+/** The better of two cells for the tournament (-1 = none): larger max distance, then lower input index. */
+function betterCell(a: number, b: number, cellMax: Float64Array, cellArg: Int32Array, order: Uint32Array): number {
+  if (a < 0) return b;
+  if (b < 0) return a;
+  const va = cellMax[a]!, vb = cellMax[b]!;
+  return va > vb || (va === vb && order[cellArg[a]!]! < order[cellArg[b]!]!) ? a : b;
+}
+
 /** A grid with about `perCell` points per occupied cell: built coarse, rescaled as for a surface. */
 function gridWithOccupancy(points: Float32Array, n: number, perCell: number): SpatialGrid {
-  let x0 = Infinity, y0 = Infinity, z0 = Infinity, x1 = -Infinity, y1 = -Infinity, z1 = -Infinity;
-  for (let i = 0; i < points.length; i += 3) {
-    x0 = Math.min(x0, points[i]!);
-    x1 = Math.max(x1, points[i]!);
-    y0 = Math.min(y0, points[i + 1]!);
-    y1 = Math.max(y1, points[i + 1]!);
-    z0 = Math.min(z0, points[i + 2]!);
-    z1 = Math.max(z1, points[i + 2]!);
-  }
-  const ext = Math.max(x1 - x0, y1 - y0, z1 - z0, 1e-9);
+  const b = boundsOf(points);
+  const ext = Math.max(b[3]! - b[0]!, b[4]! - b[1]!, b[5]! - b[2]!, 1e-9);
   const coarse = new SpatialGrid(points, ext / 16);
   const have = n / Math.max(1, coarse.occupiedCells());
   const cs = coarse.cellSize * Math.min(1, Math.max(1 / 64, Math.sqrt(perCell / have)));

@@ -94,11 +94,7 @@ export function removePlaneRansac(points: Float32Array, params: PlaneRansacParam
     ny /= len;
     nz /= len;
     const d = -(nx * ax + ny * ay + nz * az);
-    let count = 0;
-    for (let p = 0; p < sub.length; p += 3) {
-      const dist = nx * sub[p]! + ny * sub[p + 1]! + nz * sub[p + 2]! + d;
-      if (dist <= threshold && dist >= -threshold) count++;
-    }
+    const count = countInliers(sub, nx, ny, nz, d, threshold);
     if (count > bestCount) {
       bestCount = count;
       best = [nx, ny, nz, d];
@@ -112,7 +108,26 @@ export function removePlaneRansac(points: Float32Array, params: PlaneRansacParam
   // Refit on the inliers of the whole cloud (least squares), as the sample plane is only 3 points.
   let plane = refitPlane(points, best, threshold) ?? best;
   if (plane[2] < 0) plane = [-plane[0], -plane[1], -plane[2], -plane[3]];
-  const [px, py, pz, pd] = plane;
+  const kept = pointsOffPlane(points, plane, threshold);
+  return { points: kept, plane, inliers: n - kept.length / 3, iterationsRun: it };
+}
+
+// The hot loops live in small functions of their own: V8 then optimizes each with complete type
+// feedback instead of deoptimizing a long multi-phase function (which boxes doubles meanwhile).
+
+/** Points of [n, 3] `sub` within `threshold` of the plane n·p + d = 0. */
+function countInliers(sub: Float32Array, nx: number, ny: number, nz: number, d: number, threshold: number): number {
+  let count = 0;
+  for (let p = 0; p < sub.length; p += 3) {
+    const dist = nx * sub[p]! + ny * sub[p + 1]! + nz * sub[p + 2]! + d;
+    if (dist <= threshold && dist >= -threshold) count++;
+  }
+  return count;
+}
+
+/** The points farther than `threshold` from `plane`, in input order (a new array). */
+function pointsOffPlane(points: Float32Array, plane: Plane, threshold: number): Float32Array {
+  const px = plane[0], py = plane[1], pz = plane[2], pd = plane[3];
   const out = new Float32Array(points.length);
   let w = 0;
   for (let p = 0; p < points.length; p += 3) {
@@ -125,12 +140,26 @@ export function removePlaneRansac(points: Float32Array, params: PlaneRansacParam
       w += 3;
     }
   }
-  return { points: out.slice(0, w), plane, inliers: n - w / 3, iterationsRun: it };
+  return out.slice(0, w);
 }
 
 /** Least-squares plane through the points within `threshold` of `plane` (smallest-eigenvector of the covariance). */
 function refitPlane(points: Float32Array, plane: Plane, threshold: number): Plane | null {
-  const [nx, ny, nz, d] = plane;
+  const m = inlierMoments(points, plane, threshold);
+  const c = m[0]!, sx = m[1]!, sy = m[2]!, sz = m[3]!;
+  const sxx = m[4]!, sxy = m[5]!, sxz = m[6]!, syy = m[7]!, syz = m[8]!, szz = m[9]!;
+  const nx = plane[0], ny = plane[1], nz = plane[2];
+  if (c < 3) return null;
+  const mx = sx / c, my = sy / c, mz = sz / c;
+  const cov = [sxx / c - mx * mx, sxy / c - mx * my, sxz / c - mx * mz, syy / c - my * my, syz / c - my * mz, szz / c - mz * mz];
+  const normal = smallestEigenvector(cov, [nx, ny, nz]);
+  if (!normal) return null;
+  return [normal[0], normal[1], normal[2], -(normal[0] * mx + normal[1] * my + normal[2] * mz)];
+}
+
+/** [count, Σx, Σy, Σz, Σxx, Σxy, Σxz, Σyy, Σyz, Σzz] over the points within `threshold` of `plane`. */
+function inlierMoments(points: Float32Array, plane: Plane, threshold: number): Float64Array {
+  const nx = plane[0], ny = plane[1], nz = plane[2], d = plane[3];
   let c = 0, sx = 0, sy = 0, sz = 0;
   let sxx = 0, sxy = 0, sxz = 0, syy = 0, syz = 0, szz = 0;
   for (let p = 0; p < points.length; p += 3) {
@@ -148,12 +177,7 @@ function refitPlane(points: Float32Array, plane: Plane, threshold: number): Plan
     syz += y * z;
     szz += z * z;
   }
-  if (c < 3) return null;
-  const mx = sx / c, my = sy / c, mz = sz / c;
-  const cov = [sxx / c - mx * mx, sxy / c - mx * my, sxz / c - mx * mz, syy / c - my * my, syz / c - my * mz, szz / c - mz * mz];
-  const normal = smallestEigenvector(cov, [nx, ny, nz]);
-  if (!normal) return null;
-  return [normal[0], normal[1], normal[2], -(normal[0] * mx + normal[1] * my + normal[2] * mz)];
+  return Float64Array.of(c, sx, sy, sz, sxx, sxy, sxz, syy, syz, szz);
 }
 
 /**

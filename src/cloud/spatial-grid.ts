@@ -35,16 +35,8 @@ export class SpatialGrid {
     if (points.length % 3 !== 0) throw new FieldError('points.length', 'a multiple of 3', points.length);
     const n = points.length / 3;
     this.n = n;
-    let x0 = Infinity, y0 = Infinity, z0 = Infinity, x1 = -Infinity, y1 = -Infinity, z1 = -Infinity;
-    for (let i = 0; i < points.length; i += 3) {
-      const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      if (z < z0) z0 = z;
-      if (z > z1) z1 = z;
-    }
+    const b = boundsOf(points);
+    let x0 = b[0]!, y0 = b[1]!, z0 = b[2]!, x1 = b[3]!, y1 = b[4]!, z1 = b[5]!;
     if (n === 0) x0 = y0 = z0 = x1 = y1 = z1 = 0;
     if (![x0, y0, z0, x1, y1, z1].every(Number.isFinite)) throw new FieldError('points', 'finite coordinates', 'NaN or Infinity');
     let cs = cellSize;
@@ -64,30 +56,7 @@ export class SpatialGrid {
     this.minX = x0;
     this.minY = y0;
     this.minZ = z0;
-    const cells = nx * ny * nz;
-    const cellOf = new Uint32Array(n);
-    const start = new Uint32Array(cells + 1);
-    const inv = this.#inv;
-    for (let i = 0, j = 0; i < n; i++, j += 3) {
-      // min() guards the top edge against rounding in (x - x0) * inv.
-      const ix = Math.min(nx - 1, ((points[j]! - x0) * inv) | 0);
-      const iy = Math.min(ny - 1, ((points[j + 1]! - y0) * inv) | 0);
-      const iz = Math.min(nz - 1, ((points[j + 2]! - z0) * inv) | 0);
-      const c = ix + nx * (iy + ny * iz);
-      cellOf[i] = c;
-      start[c + 1]!++;
-    }
-    for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
-    const fill = start.slice(0, cells);
-    const order = new Uint32Array(n);
-    const sorted = new Float32Array(3 * n);
-    for (let i = 0; i < n; i++) {
-      const k = fill[cellOf[i]!]!++;
-      order[k] = i;
-      sorted[3 * k] = points[3 * i]!;
-      sorted[3 * k + 1] = points[3 * i + 1]!;
-      sorted[3 * k + 2] = points[3 * i + 2]!;
-    }
+    const { start, order, sorted } = bucketByCell(points, x0, y0, z0, this.#inv, nx, ny, nz);
     this.cellStart = start;
     this.order = order;
     this.sorted = sorted;
@@ -196,4 +165,70 @@ export class SpatialGrid {
     }
     return found;
   }
+}
+
+/**
+ * [xmin, ymin, zmin, xmax, ymax, zmax] of an [n, 3] cloud (NaN coordinates are skipped; an empty
+ * cloud gives ±Infinity). Loops like this sit in small functions of their own so V8 optimizes them
+ * whole instead of on-stack-replacing and deoptimizing a longer caller on every call.
+ */
+export function boundsOf(points: Float32Array): Float64Array {
+  let x0 = Infinity, y0 = Infinity, z0 = Infinity, x1 = -Infinity, y1 = -Infinity, z1 = -Infinity;
+  for (let i = 0; i < points.length; i += 3) {
+    const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+    if (z < z0) z0 = z;
+    if (z > z1) z1 = z;
+  }
+  return Float64Array.of(x0, y0, z0, x1, y1, z1);
+}
+
+/** Index of the first point with a NaN or infinite coordinate, or -1. */
+export function firstNonFinite(points: Float32Array): number {
+  for (let i = 0; i < points.length; i++) {
+    const v = points[i]!;
+    if (v - v !== 0) return (i / 3) | 0;
+  }
+  return -1;
+}
+
+/** Counting sort of points into cells: cell start offsets, point order and coordinates in that order. */
+function bucketByCell(
+  points: Float32Array,
+  x0: number,
+  y0: number,
+  z0: number,
+  inv: number,
+  nx: number,
+  ny: number,
+  nz: number,
+): { start: Uint32Array; order: Uint32Array; sorted: Float32Array } {
+  const n = points.length / 3;
+  const cells = nx * ny * nz;
+  const cellOf = new Uint32Array(n);
+  const start = new Uint32Array(cells + 1);
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    // min() guards the top edge against rounding in (x - x0) * inv.
+    const ix = Math.min(nx - 1, ((points[j]! - x0) * inv) | 0);
+    const iy = Math.min(ny - 1, ((points[j + 1]! - y0) * inv) | 0);
+    const iz = Math.min(nz - 1, ((points[j + 2]! - z0) * inv) | 0);
+    const c = ix + nx * (iy + ny * iz);
+    cellOf[i] = c;
+    start[c + 1]!++;
+  }
+  for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
+  const fill = start.slice(0, cells);
+  const order = new Uint32Array(n);
+  const sorted = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const k = fill[cellOf[i]!]!++;
+    order[k] = i;
+    sorted[3 * k] = points[3 * i]!;
+    sorted[3 * k + 1] = points[3 * i + 1]!;
+    sorted[3 * k + 2] = points[3 * i + 2]!;
+  }
+  return { start, order, sorted };
 }
