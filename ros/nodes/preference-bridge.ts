@@ -13,6 +13,7 @@ import {
   QOS,
   Ros2BagWriter,
   timeToNanoseconds,
+  type PointCloud2,
 } from '../../src/record/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { makeRankItem } from '../../src/store/items.ts';
@@ -55,7 +56,9 @@ export async function startPreferenceBridge(
   let items = 0;
   const bags: string[] = [];
   const clouds = new Map<bigint, PointCloud>(); // recent clouds by stamp, to pair with candidates
+  const rawClouds = new Map<bigint, PointCloud2>();
   let chain: Promise<unknown> = Promise.resolve();
+  let endRequested = false;
 
   const openBag = async (): Promise<Ros2BagWriter | null> => {
     if (!p.output_dir) return null;
@@ -87,13 +90,24 @@ export async function startPreferenceBridge(
   node.createSubscription(EPISODE_TOPICS.objectCloud.type, EPISODE_TOPICS.objectCloud.name, QOS.sensorData, (msg) => {
     record(EPISODE_TOPICS.objectCloud.name, msg);
     try {
-      clouds.set(timeToNanoseconds(msg.header.stamp), unpackPointCloud2(msg, { frame: 'table' }));
+      const ns = timeToNanoseconds(msg.header.stamp);
+      clouds.set(ns, unpackPointCloud2(msg, { frame: 'table' }));
+      rawClouds.set(ns, msg);
       while (clouds.size > 50) clouds.delete(clouds.keys().next().value!);
+      while (rawClouds.size > 50) rawClouds.delete(rawClouds.keys().next().value!);
     } catch (e) {
       node.logger.error(`dropped a malformed cloud: ${(e as Error).message}`);
     }
   });
   node.createSubscription(EPISODE_TOPICS.candidates.type, EPISODE_TOPICS.candidates.name, QOS.default, (msg) => {
+    if (endRequested) {
+      // The last decision's executed primitive and metrics arrive after the end signal (they take
+      // the executor's hop), so an episode's bag closes when the next episode's first decision comes.
+      endRequested = false;
+      serial(closeBag);
+      const cloud = rawClouds.get(timeToNanoseconds(msg.markers[0]?.header.stamp ?? { sec: 0, nanosec: 0 }));
+      if (cloud) record(EPISODE_TOPICS.objectCloud.name, cloud); // the new bag gets the decision's cloud too
+    }
     record(EPISODE_TOPICS.candidates.name, msg);
     if (!store) return;
     try {
@@ -115,9 +129,11 @@ export async function startPreferenceBridge(
   );
   node.createSubscription(EPISODE_TOPICS.stepMetrics.type, EPISODE_TOPICS.stepMetrics.name, QOS.default, (msg) => {
     record(EPISODE_TOPICS.stepMetrics.name, msg);
-    if (msg.values.some((v) => v.key === 'success' && v.value === 'true')) serial(closeBag);
+    if (msg.values.some((v) => v.key === 'success' && v.value === 'true')) endRequested = true;
   });
-  node.createSubscription('std_msgs/msg/Empty', EPISODE_END_TOPIC, QOS.command, () => serial(closeBag));
+  node.createSubscription('std_msgs/msg/Empty', EPISODE_END_TOPIC, QOS.command, () => {
+    endRequested = true;
+  });
 
   return {
     node,
