@@ -96,7 +96,11 @@ export class PolicyProcessor {
   }
 }
 
-/** Moves point `a` of each pick_place onto its nearest object point (DeformPAM's nearest-pick override). */
+/**
+ * Moves point `a` of each pick_place onto its nearest object point (DeformPAM's nearest-pick override)
+ * and places at that height: heights come from the object, as DeformPAM's z fixers set them, not from
+ * the sampled z (a few millimetres of sampling error would put a pick under the table).
+ */
 export function snapPicksToCloud(prims: Primitive[], tablePoints: Float32Array): Primitive[] {
   const n = tablePoints.length / 3;
   if (n === 0) return prims;
@@ -114,6 +118,7 @@ export function snapPicksToCloud(prims: Primitive[], tablePoints: Float32Array):
         best = i;
       }
     }
-    return { ...p, a: [tablePoints[best * 3]!, tablePoints[best * 3 + 1]!, p.a[2]] };
+    const z = tablePoints[best * 3 + 2]!;
+    return { ...p, a: [tablePoints[best * 3]!, tablePoints[best * 3 + 1]!, z], b: [p.b[0], p.b[1], z] };
   });
 }

@@ -48,10 +48,11 @@ describe('PolicyProcessor', () => {
     expect(() => new PolicyProcessor({ scale: -1 }, 8)).toThrow(/scale/);
   });
 
-  it('snaps picks onto the nearest object point and leaves places alone', () => {
-    const [s] = snapPicksToCloud([{ kind: 'pick_place', a: [0.2, 0.03, 0.01], b: [0, 0, 0] }], strip(4, 0));
+  it('snaps picks onto the nearest object point and places at its height', () => {
+    const [s] = snapPicksToCloud([{ kind: 'pick_place', a: [0.2, 0.03, -0.01], b: [0, 0.1, -0.02] }], strip(4, 0));
+    expect(s!.a[0]).toBeCloseTo(0.2, 6);
     expect(s!.a[1]).toBe(0);
-    expect(s!.a[2]).toBe(0.01);
-    expect(s!.b).toEqual([0, 0, 0]);
+    expect(s!.a[2]).toBeCloseTo(0.006, 6);
+    expect(s!.b).toEqual([0, 0.1, s!.a[2]]);
   });
 });
