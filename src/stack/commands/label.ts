@@ -26,6 +26,7 @@ const Flags = z.strictObject({
   noise: numFlag(0, 1).default(0.03),
   execute: z.enum(['best', 'random', 'first']).default('random'),
   demos: intFlag(0, 32).default(0),
+  policy: z.string().min(1).default('expert'),
   json: z.boolean().default(false),
 });
 
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--noise <m>', 'with --collect: std (m) of the jitter on the expert actions that serve as candidates', '0.03')
     .option('--execute <how>', 'with --collect: best|random|first candidate executed to move on', 'random')
     .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
+    .option('--policy <dir|expert>', 'with --collect: candidates from a policy checkpoint (DDIM, eta 1), or the jittered expert', 'expert')
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -54,6 +56,18 @@ export function register(program: Command): void {
         if (f.collect) {
           const { createWorld } = await import('../../../sim/index.ts');
           const world = await createWorld(f.task);
+          let propose = noisyExpertProposer(f.noise);
+          let free = () => {};
+          if (f.policy !== 'expert') {
+            const { initBackend } = await import('../../nn/backend.ts');
+            const { loadPolicy } = await import('../../policy/checkpoint.ts');
+            const { PolicyProposer } = await import('../../policy/proposer.ts');
+            await initBackend({ log: f.json ? null : undefined });
+            const { model, processor } = loadPolicy(f.policy, { trainable: false });
+            const proposer = new PolicyProposer(model, processor, { kind: world.primitive });
+            propose = (_w, cloud, n, rng) => proposer.propose(cloud, n, rng.nextU32());
+            free = () => model.dispose();
+          }
           const bar = startProgress('collect', f.states, { quiet: f.json });
           try {
             const states = await collectCandidateStates(world, {
@@ -62,13 +76,14 @@ export function register(program: Command): void {
               candidates: f.candidates,
               execute: f.execute,
               demos: f.demos,
-              propose: noisyExpertProposer(f.noise),
+              propose,
               onState: () => bar.tick(),
             });
             writeStates(f.data, states);
           } finally {
             bar.stop();
             world.dispose();
+            free();
           }
         }
         const states = readStates(f.data);

@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Vec3 } from '../../src/core/geometry.ts';
+import { makeCloud } from '../../src/core/pointcloud.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { initBackend } from '../../src/nn/backend.ts';
+import { savePolicy } from '../../src/policy/checkpoint.ts';
+import { PrimitiveDiffusionModel } from '../../src/policy/model.ts';
+import { PolicyProcessor } from '../../src/policy/processor.ts';
+import { writeStates, type CandidateState } from '../../src/preference/dataset.ts';
+
+const bin = new URL('../../bin/pamstack.js', import.meta.url).pathname;
+const run = (args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8', env: { ...process.env, PAMSTACK_BACKEND: 'wasm', PAMSTACK_QUIET: '1' } });
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
+const box = { min: [-0.4, -0.3, 0] as Vec3, max: [0.4, 0.3, 0.5] as Vec3 };
+
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pam-cmd-'));
+  // 12 states of 6 candidates; the oracle score is higher the closer the place point is to (0.1, 0)
+  const rng = new Rng(1);
+  const states: CandidateState[] = [];
+  for (let s = 0; s < 12; s++) {
+    const pts = Float32Array.from({ length: 300 }, (_, i) => (i % 3 === 2 ? 0.005 : rng.uniform(-0.2, 0.2)));
+    const candidates = Array.from({ length: 6 }, () => ({
+      kind: 'pick_place' as const,
+      a: [rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), 0.005] as Vec3,
+      b: [rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.2), 0.005] as Vec3,
+    }));
+    const oracle = candidates.map((c) => -Math.hypot(c.b[0] - 0.1, c.b[1]));
+    states.push({ stateId: `s${s}`, task: 'rope-circle', workspace: box, cloud: makeCloud(pts, 'table'), candidates, oracle });
+  }
+  writeStates(dir, states);
+  await initBackend({ backend: 'wasm', log: null });
+  const model = PrimitiveDiffusionModel.create({ points: 32, encoder: { kind: 'pointnet', hidden: [16], out: 16 }, denoiser: { hidden: 32, layers: 2, timeEmbedding: 16 } }, 0);
+  await savePolicy(join(dir, 'sl'), model, { processor: new PolicyProcessor({}, 32), command: 'test', backend: 'wasm', task: 'rope-circle' });
+  model.dispose();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('pamstack label / train reward / train dpo', () => {
+  it('labels recorded states with a scripted teacher', () => {
+    const r = run(['label', '--data', dir, '--teacher', 'mistake', '--mistake', '0.2', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j).toMatchObject({ states: 12, rankings: 12, skipped: 0, teacher: 'mistake' });
+    expect(j.config.mistake).toBe(0.2);
+    const lines = readFileSync(join(dir, 'rankings.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(12);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ kind: 'ranking', source: 'scripted', candidateCount: 6 });
+  });
+
+  it('trains a BT reward model and reports held-out accuracy and log-likelihood', () => {
+    const r = run(['train', 'reward', '--model', 'bt', '--data', dir, '--epochs', '5', '--hidden', '16', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.pairs).toBeGreaterThan(100);
+    expect(j.val.accuracy).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(j.val.logLikelihood)).toBe(true);
+    expect(existsSync(join(dir, 'reward-bt', 'reward.json'))).toBe(true);
+  });
+
+  it('fine-tunes with DPO and writes dpo.json naming the reference', () => {
+    const out = join(dir, 'dpo');
+    const r = run(['train', 'dpo', '--policy', join(dir, 'sl'), '--data', dir, '--out', out, '--epochs', '2', '--lr', '1e-3', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.states).toBe(12);
+    expect(existsSync(join(out, 'policy.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'dpo.json'), 'utf8')).reference).toBe(join(dir, 'sl'));
+  });
+
+  it.each([
+    [['train', 'dpo', '--policy', '/nonexistent', '--data', 'x', '--out', 'y', '--loss', 'hinge'], /--loss/],
+    [['label', '--data', '/nonexistent'], /no such file/],
+  ])('refuses bad input with a clear message (%#)', (args, msg) => {
+    const r = run(args);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(msg);
+  });
+});
