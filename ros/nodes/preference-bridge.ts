@@ -21,6 +21,12 @@ import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
 import { EPISODE_END_TOPIC } from './sim-bridge.ts';
 import { WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
+/** The entry stamped within 1 µs of `ns` (stamps pass through float seconds in the stack). */
+function near<T>(m: Map<bigint, T>, ns: bigint): T | undefined {
+  for (const [k, v] of m) if (k - ns <= 1000n && ns - k <= 1000n) return v;
+  return undefined;
+}
+
 export const PREFERENCE_BRIDGE_PARAMS = {
   task: { type: 'string', description: 'task name stored with each rank item', default: 'rope-circle', readOnly: true },
   output_dir: { type: 'string', description: 'episode bags go here (empty = no bags)', default: 'runs/robot-episodes', readOnly: true },
@@ -105,7 +111,7 @@ export async function startPreferenceBridge(
       // the executor's hop), so an episode's bag closes when the next episode's first decision comes.
       endRequested = false;
       serial(closeBag);
-      const cloud = rawClouds.get(timeToNanoseconds(msg.markers[0]?.header.stamp ?? { sec: 0, nanosec: 0 }));
+      const cloud = near(rawClouds, timeToNanoseconds(msg.markers[0]?.header.stamp ?? { sec: 0, nanosec: 0 }));
       if (cloud) record(EPISODE_TOPICS.objectCloud.name, cloud); // the new bag gets the decision's cloud too
     }
     record(EPISODE_TOPICS.candidates.name, msg);
@@ -113,7 +119,7 @@ export async function startPreferenceBridge(
     try {
       const d = markerArrayToCandidates(msg);
       if (!d || d.candidates.length < 2) return; // nothing to rank
-      const cloud = clouds.get(timeToNanoseconds(msg.markers[0]!.header.stamp));
+      const cloud = near(clouds, timeToNanoseconds(msg.markers[0]!.header.stamp));
       if (!cloud) return node.logger.warn(`decision ${d.decision}: its cloud was not received; no rank item`);
       store.addItem(
         makeRankItem({ stateId: `${run}:${d.decision}`, task: task.data as TaskName, primitive: FAMILY_PRIMITIVE[taskFamily(task.data)], cloud, candidates: d.candidates, workspace }),

@@ -127,9 +127,9 @@ async function readEpisode(bag: Ros2BagFile, o: BagEpisodeOptions): Promise<BagE
     let k = 0;
     let latest: { ns: bigint; msg: PointCloud2; seq: number } | null = null;
     const assign = (upTo: bigint | null): void => {
-      while (k < byStamp.length && (upTo === null || byStamp[k]!.ns < upTo)) {
+      while (k < byStamp.length && (upTo === null || byStamp[k]!.ns + STAMP_SLACK_NS < upTo)) {
         const item = byStamp[k++]!;
-        if (latest && latest.ns <= item.ns) item.s.cloud = toCloud(bag.file, latest.msg, latest.seq);
+        if (latest && latest.ns <= item.ns + STAMP_SLACK_NS) item.s.cloud = toCloud(bag.file, latest.msg, latest.seq);
       }
     };
     for await (const m of bag.messages({ topics: [cloudTopic] })) {
@@ -142,6 +142,12 @@ async function readEpisode(bag: Ros2BagFile, o: BagEpisodeOptions): Promise<BagE
   }
   return { file: bag.file, info: Object.fromEntries(bag.metadata.get('pamstack.episode') ?? []), steps: ordered };
 }
+
+/**
+ * Stamps pass through float seconds in the stack (PointCloud.stamp), which keep about 0.2 µs at
+ * today's epoch, so a decision's stamp may differ from its cloud's by a few hundred nanoseconds.
+ */
+const STAMP_SLACK_NS = 1000n;
 
 function toCloud(file: string, msg: PointCloud2, seq: number): PointCloud {
   try {

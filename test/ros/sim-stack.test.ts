@@ -45,6 +45,7 @@ describe('sim stack (sim.launch.xml graph, in-process)', () => {
     const steps = [];
     for (const f of files.sort()) for (const ep of await readBagEpisodes(join(dir, 'bags', f))) steps.push(...ep.steps);
     const done = steps.filter((s) => s.executed);
+    if (process.env.DEBUG_STACK) console.log(files, steps.map((s) => [s.decision, s.candidates.length, !!s.executed, !!s.cloud].join(' ')));
     expect(done.length).toBeGreaterThanOrEqual(3);
     for (const s of done) {
       expect(s.candidates.length).toBeGreaterThanOrEqual(1);
