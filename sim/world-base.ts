@@ -163,6 +163,11 @@ export abstract class MujocoWorld implements World {
     this.model.delete();
   }
 
+  /** Intrinsics, pose and noise model of every camera (for metadata and viewers). */
+  cameraSpecs(): DepthCameraSpec[] {
+    return this.cameras.map((c) => ({ ...c.spec }));
+  }
+
   /** Steps taken in this episode. */
   get stepCount(): number {
     return this.steps;
