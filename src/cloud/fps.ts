@@ -37,7 +37,7 @@ export function farthestPointSample(points: Float32Array, params: FpsParams): { 
   const start = params.start ?? new Rng(params.seed ?? 0).int(n);
   if (!Number.isInteger(start) || start < 0 || start >= n) throw new FieldError('start', `an integer in [0, ${n - 1}]`, start);
   const bad = firstNonFinite(points);
-  if (bad >= 0) throw new FieldError(`points[${bad}]`, 'finite coordinates', Array.from(points.subarray(3 * bad, 3 * bad + 3)));
+  if (bad >= 0) throw new FieldError(`points[${bad}]`, 'finite coordinates', Array.from(points.subarray(3 * bad, 3 * bad + 3)).join(', '));
   const indices = method === 'cells' && n > 256 ? fpsCells(points, n, m, start) : fpsExhaustive(points, n, m, start);
   const out = new Float32Array(3 * m);
   for (let s = 0; s < m; s++) {

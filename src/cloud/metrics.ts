@@ -6,7 +6,7 @@
 import { FieldError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import { auctionAssignment, solveAssignment } from './assignment.ts';
-import { SpatialGrid } from './spatial-grid.ts';
+import { firstNonFinite, SpatialGrid } from './spatial-grid.ts';
 
 /** Options of every top-down (2D occupancy) metric. */
 export interface TopDownOptions {
@@ -42,6 +42,8 @@ function topDownOptions(o: TopDownOptions | undefined): { cellSize: number; spla
 
 function checkCloud(points: Float32Array, name: string): number {
   if (points.length % 3 !== 0) throw new FieldError(`${name}.length`, 'a multiple of 3 ([n, 3] xyz)', points.length);
+  const bad = firstNonFinite(points);
+  if (bad >= 0) throw new FieldError(`${name}[${bad}]`, 'finite x, y and z', Array.from(points.subarray(3 * bad, 3 * bad + 3)).join(', '));
   return points.length / 3;
 }
 

@@ -88,7 +88,8 @@ describe('occupancyIoU2D', () => {
     expect(occupancyIoU2D(cellBlock(0, 2, 0, 2), new Float32Array(0))).toBe(0);
     expect(() => occupancyIoU2D(cellBlock(0, 2, 0, 2), cellBlock(0, 2, 0, 2), { cellSize: 0 })).toThrow(/cellSize: expected a finite number > 0/);
     expect(() => occupancyIoU2D(new Float32Array(4), cellBlock(0, 2, 0, 2))).toThrow(/a\.length: expected a multiple of 3/);
-    expect(() => occupancyIoU2D(Float32Array.of(0, NaN, 0), cellBlock(0, 2, 0, 2))).toThrow(/a\[0\]: expected finite x and y/);
+    expect(() => occupancyIoU2D(Float32Array.of(0, NaN, 0), cellBlock(0, 2, 0, 2))).toThrow(/a\[0\]: expected finite x, y and z/);
+    expect(() => chamferDistance(cellBlock(0, 2, 0, 2), Float32Array.of(0, 0, 0, 1, 1, Infinity))).toThrow(/^b\[1\]: expected finite x, y and z, received "1, 1, Infinity"/);
   });
 });
 
