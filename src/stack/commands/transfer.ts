@@ -136,7 +136,7 @@ const TransferFlagsSchema = z.strictObject({
   out: z.string().min(1),
   epsilon: numFlag(1e-6, 10).default(0.01),
   distance: z.enum(['euclidean', 'dtw']).default('euclidean'),
-  alpha: numFlag(0, 1).default(1),
+  alpha: numFlag(0, 1).default(0.5),
   shared: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/).default('iou,chamfer,emd'),
   reward: z.enum(['robust', 'none']).default('robust'),
   epochs: intFlag(1, 100000).default(150),
@@ -194,7 +194,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'writes labels.json, report.json and reward.json')
     .option('--epsilon <e>', 'entropic GW regulariser (distances are scaled to max 1)', '0.01')
     .option('--distance <d>', 'segment distance: euclidean (resampled) | dtw', 'euclidean')
-    .option('--alpha <a>', 'structure weight: 1 = plain GW; below 1 = fused GW with the --shared features as cross-task cost', '1')
+    .option('--alpha <a>', 'structure weight of fused GW (cross-task cost: the --shared features); 1 = plain GW (PEARL CPA)', '0.5')
     .option('--shared <names>', 'features both tasks share (fused GW only)', 'iou,chamfer,emd')
     .option('--reward <r>', 'train the robust reward on the transferred labels: robust | none', 'robust')
     .option('--epochs <n>', 'reward training epochs', '150')
