@@ -108,15 +108,12 @@ export async function startNodes(kind: NodeKind, port: RosPort, deps: EntryDeps)
     case 'preference_bridge':
       return [await startPreferenceBridge(port, await storeFactory())];
     case 'sim_stack': {
+      // Consumers first (the recorder before anything it records), then the simulated robot, then the
+      // policy (which may use the sim's expert); shutdown runs in reverse.
+      const pref = await startPreferenceBridge(port, await storeFactory());
+      const rest = [startSafety(port), startExecutor(port), startPerception(port)];
       const sim = await startSimBridge(port, deps.createWorld);
-      return [
-        sim,
-        startPerception(port),
-        await startPolicy(port, policyStages(sim.world)),
-        startSafety(port),
-        startExecutor(port),
-        await startPreferenceBridge(port, await storeFactory()),
-      ];
+      return [pref, ...rest, sim, await startPolicy(port, policyStages(sim.world))];
     }
   }
 }

@@ -69,7 +69,7 @@ export async function startPreferenceBridge(
   const openBag = async (): Promise<Ros2BagWriter | null> => {
     if (!p.output_dir) return null;
     if (bag) return bag;
-    bagFile = join(p.output_dir, `${task.data}_${run}_ep${String(episode).padStart(3, '0')}.mcap`);
+    bagFile = join(p.output_dir, `${task.data}_${run}_ep${String(episode++).padStart(3, '0')}.mcap`);
     bag = await Ros2BagWriter.create(bagFile, { distro: port.distro });
     await Promise.all(topics.map((t) => bag!.addTopic({ topic: absoluteTopic(t.name, namespace), type: t.type, qos: t.qos })));
     return bag;
@@ -81,7 +81,6 @@ export async function startPreferenceBridge(
     await b.close();
     bags.push(bagFile);
     node.logger.info(`episode bag written: ${bagFile}`);
-    episode++;
   };
   const serial = (fn: () => Promise<unknown>): void => {
     chain = chain.then(fn).catch((e: unknown) => node.logger.error(`recording failed: ${(e as Error).message}`));
