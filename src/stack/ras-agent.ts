@@ -104,7 +104,7 @@ export interface EpisodeSummary {
 }
 
 /** Runs `episodes` episodes of `agent` in `world` (reset per seed) up to the step limit or success. */
-export async function runEpisodes(world: World, agent: RasAgentLike, opts: { episodes: number; seed: number; rng: Rng; onEpisode?: (i: number) => void }): Promise<EpisodeSummary> {
+export async function runEpisodes(world: World, agent: { act(world: World, obs: PointCloud, rng: Rng): Promise<{ primitive: Primitive | null }> }, opts: { episodes: number; seed: number; rng: Rng; onEpisode?: (i: number) => void }): Promise<EpisodeSummary> {
   let succ = 0;
   let steps = 0;
   let iou = 0;
