@@ -1,9 +1,10 @@
 // The main job (`npm start` = `pamstack demo`): the sim world, the default policy, reward-guided
 // selection and the live web app in one process; an operator's teleop and e-stop reach the same loop.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EvalResult } from '../core/episode.ts';
-import { FieldError } from '../core/errors.ts';
+import { FieldError, parseOrThrow } from '../core/errors.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
@@ -12,7 +13,8 @@ import { startServer, type PamServer } from '../server/index.ts';
 import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld } from '../../sim/index.ts';
-import { resolveAgent, type Agent, type AgentDecision, type SelectMode } from './agents.ts';
+import { resolveAgent, type Agent, type AgentDecision, type AgentOptions, type SelectMode } from './agents.ts';
+import { DefaultPolicySchema } from './flywheel/rebuild.ts';
 import { aggregate, evaluate, type EpisodeResult } from './evaluate.ts';
 
 export interface DemoOptions {
@@ -20,6 +22,8 @@ export interface DemoOptions {
   /** `expert`, `random`, a policy directory, or undefined for the committed default of the task. */
   policy?: string;
   select: SelectMode;
+  /** Whether --select was given (otherwise the committed default's selection is used). */
+  selectGiven?: boolean;
   /** Episodes to run; 0 runs until interrupted. */
   episodes: number;
   seed: number;
@@ -34,10 +38,22 @@ export interface DemoOptions {
   stop?: Promise<void>;
 }
 
-/** The committed default policy folder of a task (policies/<task>), when there is one. */
-export function defaultPolicyDir(task: TaskName): string | null {
+/**
+ * The committed default of a task (policies/<task>/default.json, written by `pamstack policies
+ * rebuild`) as agent options with absolute paths, or null when none is committed.
+ */
+export function committedDefault(task: TaskName): (AgentOptions & { policy: string; method: string }) | null {
   const dir = fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url));
-  return existsSync(`${dir}checkpoint.json`) || existsSync(`${dir}policy/checkpoint.json`) ? dir : null;
+  if (!existsSync(join(dir, 'default.json'))) return null;
+  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(join(dir, 'default.json'), 'utf8')), `${dir}default.json`);
+  return {
+    method: d.method,
+    policy: join(dir, d.policy),
+    select: d.select,
+    ...(d.reward ? { reward: d.reward } : {}),
+    ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
+    ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
+  };
 }
 
 interface PendingTeleop {
@@ -110,13 +126,15 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   let stopRequested = false;
   o.stop?.then(() => (stopRequested = true));
 
-  const policy = o.policy ?? defaultPolicyDir(o.task) ?? 'expert';
-  if (!o.policy && policy === 'expert')
-    o.log(`no trained policy is committed for ${o.task} (policies/${o.task}); running the scripted expert`);
+  const def = o.policy ? null : committedDefault(o.task);
+  const policy = o.policy ?? def?.policy ?? 'expert';
+  if (!o.policy && !def) o.log(`no trained policy is committed for ${o.task} (policies/${o.task}); running the scripted expert`);
+  if (def) o.log(`default policy of ${o.task}: ${def.method} (policies/${o.task}/default.json)`);
+  const agentOpts: AgentOptions = def && !o.selectGiven ? def : { ...(def ?? {}), select: o.select };
   const world = await createWorld(o.task);
   o.log(`world ${o.task} ready (${since()})`);
-  const inner = await resolveAgent(policy, { select: o.select });
-  o.log(`agent: ${inner.name} (select ${o.select}) (${since()})`);
+  const inner = await resolveAgent(policy, agentOpts);
+  o.log(`agent: ${inner.name} (select ${agentOpts.select}) (${since()})`);
 
   let server: PamServer | null = null;
   const agent = new LiveLoopAgent(

@@ -52,6 +52,7 @@ export function register(program: Command): void {
           task: f.task,
           ...(f.policy ? { policy: f.policy } : {}),
           select: f.select,
+          selectGiven: process.argv.some((a) => a === '--select' || a.startsWith('--select=')),
           episodes: f.episodes,
           seed: f.seed,
           headless: f.headless,

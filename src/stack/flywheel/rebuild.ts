@@ -1,0 +1,183 @@
+// Rebuilds the committed default policies of a task with the project's own commands and writes
+// policies/<task>/{README.md, eval.json, default.json} with the exact commands, sizes, seeds and table.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { EvalResult } from '../../core/episode.ts';
+import type { TaskName } from '../../core/task.ts';
+import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
+
+/** Sizes of one rebuild. `full` is what policies/ holds; `ci` is a small smoke of the same chain. */
+export const RebuildProfileSchema = z.strictObject({
+  demoEpisodes: z.number().int().positive(),
+  slEpochs: z.number().int().positive(),
+  slPoints: z.number().int().positive(),
+  prefStates: z.number().int().positive(),
+  dpoEpochs: z.number().int().positive(),
+  rewardEpochs: z.number().int().positive(),
+  evalEpisodes: z.number().int().positive(),
+  /** First evaluation seed: far from the seeds of demos (0…), preferences (500…) and CI (20000…). */
+  evalSeed: z.number().int().nonnegative(),
+  /** Implicit-reward noise draws per candidate at evaluation. */
+  draws: z.number().int().positive(),
+});
+export type RebuildProfile = z.infer<typeof RebuildProfileSchema>;
+
+export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
+  full: { demoEpisodes: 40, slEpochs: 80, slPoints: 256, prefStates: 100, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 20, evalSeed: 10000, draws: 32 },
+  ci: { demoEpisodes: 4, slEpochs: 3, slPoints: 128, prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8 },
+};
+
+/** The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). */
+export function evalMethods(p: string): { name: string; what: string; args: string[] }[] {
+  return [
+    { name: 'expert', what: 'scripted expert (upper reference)', args: ['--policy', 'expert'] },
+    { name: 'random', what: 'random primitive', args: ['--policy', 'random'] },
+    { name: 'sl-first', what: 'SL only: first of 8 candidates', args: ['--policy', `${p}/sl`, '--select', 'first'] },
+    { name: 'sl-random', what: 'random of 8 SL candidates', args: ['--policy', `${p}/sl`, '--select', 'random'] },
+    { name: 'ras-implicit', what: 'RAS, implicit reward (DPO vs SL)', args: ['--policy', `${p}/dpo`, '--select', 'ras', '--reward', 'implicit'] },
+    { name: 'ras-bt', what: 'RAS, Bradley–Terry reward', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'bt', '--reward-dir', `${p}/reward-bt`] },
+    { name: 'ras-robust', what: 'RAS, robust Gaussian reward (μ − σ)', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${p}/reward-robust`, '--lcb', '1'] },
+    { name: 'dpo-sample', what: 'sampling from the DPO model, first candidate', args: ['--policy', `${p}/dpo`, '--select', 'first'] },
+  ];
+}
+
+export interface EvalRow {
+  method: string;
+  what: string;
+  command: string;
+  result: EvalResult;
+  wall: number;
+}
+
+/** What the demo runs by default for a task: written to policies/<task>/default.json. */
+export const DefaultPolicySchema = z.strictObject({
+  method: z.string(),
+  /** Relative to policies/<task>/. */
+  policy: z.string(),
+  select: z.enum(['ras', 'first', 'random']),
+  reward: z.enum(['implicit', 'bt', 'robust']).optional(),
+  rewardDir: z.string().optional(),
+  lcb: z.number().optional(),
+});
+export type DefaultPolicy = z.infer<typeof DefaultPolicySchema>;
+
+/**
+ * Runs the flywheel for `task` into `policiesDir/<task>` (checkpoints) and `runsDir/<task>` (data).
+ * Returns the steps and the evaluation table; writes README.md, eval.json and default.json.
+ */
+export async function rebuildTask(
+  task: TaskName,
+  profile: RebuildProfile,
+  o: { root: string; policiesDir: string; runsDir: string; seed: number; log: (l: string) => void },
+): Promise<{ steps: FlywheelStep[]; table: EvalRow[]; wall: number }> {
+  const t0 = performance.now();
+  const P = join(o.policiesDir, task);
+  const R = join(o.runsDir, task);
+  for (const d of [P, R]) {
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true });
+  }
+  const run = (name: string, args: string[]) => runPamstack(name, args, { cwd: o.root, log: o.log });
+  const steps: FlywheelStep[] = [];
+  const s = o.seed;
+  steps.push(await run('collect demonstrations', ['collect', '--task', task, '--episodes', String(profile.demoEpisodes), '--seed', String(s), '--out', `${R}/demos`, '--quiet']));
+  steps.push(
+    await run('train supervised policy', [
+      'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--epochs', String(profile.slEpochs), '--batch-states', '32',
+      '--noise-draws', '16', '--lr', '1e-3', '--points', String(profile.slPoints), '--rotation', '180', '--checkpoint-every', '10',
+      '--seed', String(s), '--quiet',
+    ]),
+  );
+  steps.push(
+    await run('roll out SL candidates and label them (noisy scripted teacher)', [
+      'label', '--collect', '--policy', `${P}/sl`, '--task', task, '--states', String(profile.prefStates), '--candidates', '8',
+      '--teacher', 'mistake', '--seed', String(s + 500), '--data', `${R}/prefs`,
+    ]),
+  );
+  steps.push(await run('Diffusion-DPO fine-tune', ['train', 'dpo', '--policy', `${P}/sl`, '--data', `${R}/prefs`, '--out', `${P}/dpo`, '--epochs', String(profile.dpoEpochs), '--seed', String(s)]));
+  for (const m of ['bt', 'robust'] as const)
+    steps.push(await run(`train ${m} reward`, ['train', 'reward', '--model', m, '--data', `${R}/prefs`, '--out', `${P}/reward-${m}`, '--epochs', String(profile.rewardEpochs), '--seed', String(s)]));
+  // Optimizer state is for resuming, not for deployment: keep the committed folders small.
+  for (const d of ['sl', 'dpo']) rmSync(join(P, d, 'optimizer.bin'), { force: true });
+
+  const table: EvalRow[] = [];
+  for (const m of evalMethods(P)) {
+    const args = ['eval', '--task', task, ...m.args, '--episodes', String(profile.evalEpisodes), '--seed', String(profile.evalSeed), '--quiet'];
+    const step = await run(`eval ${m.name}`, args);
+    steps.push(step);
+    table.push({ method: m.name, what: m.what, command: commandLine([...args, '--json']), result: step.summary as unknown as EvalResult, wall: step.wall });
+  }
+  const wall = (performance.now() - t0) / 1000;
+  writeTaskReadme(task, profile, P, steps, table, wall, o.seed);
+  return { steps, table, wall };
+}
+
+/** Picks the demo's default: the learned method with the best success rate (then fewest steps). */
+export function chooseDefault(table: EvalRow[], P: string): DefaultPolicy {
+  const learned = table.filter((r) => !['expert', 'random'].includes(r.method));
+  const best = [...learned].sort((a, b) => b.result.success_rate - a.result.success_rate || a.result.mean_steps - b.result.mean_steps)[0];
+  const m = evalMethods(P).find((x) => x.name === best?.method) ?? evalMethods(P)[4]!;
+  const flag = (f: string) => {
+    const i = m.args.indexOf(f);
+    return i >= 0 ? m.args[i + 1] : undefined;
+  };
+  const rel = (p: string | undefined) => (p ? p.slice(P.length + 1) : undefined);
+  const d: DefaultPolicy = { method: m.name, policy: rel(flag('--policy'))!, select: flag('--select') as DefaultPolicy['select'] };
+  const reward = flag('--reward');
+  if (reward) d.reward = reward as NonNullable<DefaultPolicy['reward']>;
+  const rd = rel(flag('--reward-dir'));
+  if (rd) d.rewardDir = rd;
+  const lcb = flag('--lcb');
+  if (lcb) d.lcb = Number(lcb);
+  return d;
+}
+
+function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps: FlywheelStep[], table: EvalRow[], wall: number, seed: number): void {
+  const def = chooseDefault(table, P);
+  writeFileSync(join(P, 'default.json'), `${JSON.stringify(def, null, 2)}\n`);
+  writeFileSync(join(P, 'eval.json'), `${JSON.stringify({ task, profile, seed, table, wall }, null, 2)}\n`);
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const f3 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3));
+  const lines = [
+    `# Default policies for \`${task}\``,
+    '',
+    `Made by \`npm run policies:rebuild -- --task ${task}\` in ${(wall / 60).toFixed(1)} min on ${process.env.PAMSTACK_MACHINE ?? 'the 2-core development machine'} (seed ${seed}).`,
+    `The demo (\`npm start -- --task ${task}\`) runs **${def.method}** (best learned row below).`,
+    '',
+    '## Commands that made it',
+    '',
+    '| step | command | wall (s) | summary |',
+    '|---|---|---|---|',
+    ...steps.map((st) => `| ${st.name} | \`${commandLine(st.argv)}\` | ${st.wall.toFixed(0)} | ${summarize(st.summary)} |`),
+    '',
+    `## Evaluation (${profile.evalEpisodes} episodes, seeds ${profile.evalSeed}…${profile.evalSeed + profile.evalEpisodes - 1}, never used in training or CI)`,
+    '',
+    '| method | what | success | mean steps | IoU | coverage | Chamfer | EMD |',
+    '|---|---|---|---|---|---|---|---|',
+    ...table.map(
+      (r) =>
+        `| ${r.method} | ${r.what} | ${pct(r.result.success_rate)} | ${r.result.mean_steps.toFixed(2)} | ${f3(r.result.metrics.iou)} | ${f3(r.result.metrics.coverage)} | ${f3(r.result.metrics.chamfer)} | ${f3(r.result.metrics.emd)} |`,
+    ),
+    '',
+    'Folders: `sl/` supervised diffusion policy, `dpo/` its Diffusion-DPO fine-tune (dpo.json names the',
+    'reference), `reward-bt/` and `reward-robust/` explicit reward models. The data (`runs/`) is not committed.',
+    '',
+  ];
+  writeFileSync(join(P, 'README.md'), lines.join('\n'));
+}
+
+function summarize(s: Record<string, unknown> | null): string {
+  if (!s) return '';
+  const keep = Object.entries(s).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean');
+  return keep
+    .slice(0, 6)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
+    .join(', ')
+    .replace(/\|/g, '/');
+}
+
+/** Whether a task has a committed default (policies/<task>/default.json). */
+export function hasDefault(policiesDir: string, task: string): boolean {
+  return existsSync(join(policiesDir, task, 'default.json'));
+}
