@@ -108,11 +108,11 @@ export function validateParam(node: string, name: string, d: ParamDescriptor, ra
   };
   const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null);
   const inRange = (v: number, what: string): number => {
-    if (!Number.isFinite(v)) fail(`a finite ${what}`);
+    if (!Number.isFinite(v)) fail(`${what} (finite)`);
     const r = d.range;
-    if (r && (v < r.from || v > r.to)) fail(`a ${what} in [${r.from}, ${r.to}]`);
+    if (r && (v < r.from || v > r.to)) fail(`${what} in [${r.from}, ${r.to}]`);
     if (r?.step && Math.abs((v - r.from) / r.step - Math.round((v - r.from) / r.step)) > 1e-6)
-      fail(`a ${what} in [${r.from}, ${r.to}] in steps of ${r.step}`);
+      fail(`${what} in [${r.from}, ${r.to}] in steps of ${r.step}`);
     return v;
   };
   const checkLength = (n: number): void => {
@@ -127,12 +127,12 @@ export function validateParam(node: string, name: string, d: ParamDescriptor, ra
     case 'integer': {
       const v = num(raw);
       if (v === null || !Number.isInteger(v)) return fail(`an integer${d.range ? ` in [${d.range.from}, ${d.range.to}]` : ''}`);
-      return inRange(v, 'integer');
+      return inRange(v, 'an integer');
     }
     case 'double': {
       const v = num(raw);
       if (v === null) return fail(`a number${d.range ? ` in [${d.range.from}, ${d.range.to}]` : ''}`);
-      return inRange(v, 'number');
+      return inRange(v, 'a number');
     }
     case 'string':
       if (typeof raw !== 'string') return fail('a string');
@@ -143,7 +143,7 @@ export function validateParam(node: string, name: string, d: ParamDescriptor, ra
       const arr = Array.from(raw as ArrayLike<unknown>, (x) => num(x));
       if (arr.some((x) => x === null)) return fail('an array of numbers');
       checkLength(arr.length);
-      return arr.map((x) => inRange(x!, 'number'));
+      return arr.map((x) => inRange(x!, 'a number'));
     }
     case 'string_array': {
       if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) return fail('an array of strings');
