@@ -35,6 +35,8 @@ export interface AgentOptions {
   rewardDir?: string;
   /** Robust reward: rank by μ − lcb·σ. @default 0 */
   lcb?: number;
+  /** Implicit reward: noise draws per candidate. @default 100 (DeformPAM) */
+  draws?: number;
 }
 
 /** The scripted expert of the sim world: runs the first (best) of its acceptable actions, lists all as candidates. */
@@ -94,6 +96,7 @@ export async function resolveAgent(policy: string, opts: AgentOptions): Promise<
         n: opts.candidates ?? 8,
         ...(opts.rewardDir ? { rewardDir: opts.rewardDir } : {}),
         ...(opts.lcb !== undefined ? { lcb: opts.lcb } : {}),
+        ...(opts.draws !== undefined ? { draws: opts.draws } : {}),
       });
     }
     return (await import('./policy-agent.ts')).loadPolicyAgent(policy, { select: opts.select, n: opts.candidates ?? 8 });

@@ -17,6 +17,7 @@ const Flags = z.strictObject({
   rewardDir: z.string().min(1).optional(),
   candidates: intFlag(1, 256).default(8),
   lcb: z.coerce.number().min(0).max(10).default(0),
+  draws: intFlag(1, 1000).default(100),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--reward-dir <dir>', 'with --reward bt|robust: folder written by pamstack train reward')
     .option('--candidates <n>', 'candidates a policy samples per state', '8')
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
+    .option('--draws <m>', 'implicit reward: noise draws per candidate', '100')
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics } last')
     .option('--quiet', 'no progress bar')
     .action(
@@ -44,6 +46,7 @@ export function register(program: Command): void {
           reward: f.reward,
           candidates: f.candidates,
           lcb: f.lcb,
+          draws: f.draws,
           ...(f.rewardDir ? { rewardDir: f.rewardDir } : {}),
         });
         let world;

@@ -103,7 +103,8 @@ export async function rebuildTask(
 
   const table: EvalRow[] = [];
   for (const m of evalMethods(P)) {
-    const args = ['eval', '--task', task, ...m.args, '--episodes', String(profile.evalEpisodes), '--seed', String(profile.evalSeed), '--quiet'];
+    const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
+    const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(profile.evalEpisodes), '--seed', String(profile.evalSeed), '--quiet'];
     const step = await run(`eval ${m.name}`, args);
     steps.push(step);
     table.push({ method: m.name, what: m.what, command: commandLine([...args, '--json']), result: step.summary as unknown as EvalResult, wall: step.wall });
