@@ -68,6 +68,7 @@ interface Endpoint {
   qos: QosProfile;
 }
 interface Sub extends Endpoint {
+  topic: string;
   queue: Uint8Array[];
   cb: (msg: never) => void;
   alive: boolean;
@@ -98,8 +99,6 @@ export class InProcessGraph {
   #taps = new Set<(m: WireMessage) => void>();
   /** Errors thrown by subscription callbacks (a node bug); tests assert this stays empty. */
   readonly callbackErrors: { topic: string; node: string; error: unknown }[] = [];
-  /** Counts, for tests: messages serialized, and delivered per topic. */
-  readonly stats = { published: 0, delivered: new Map<string, number>() };
 
   constructor(o: { distro?: RosDistro; clock?: Clock } = {}) {
     this.codec = RosMessageCodec.for(o.distro ?? 'jazzy');
@@ -121,7 +120,7 @@ export class InProcessGraph {
 
   addSubscription(topic: string, e: Endpoint, cb: (msg: never) => void): Sub {
     this.#checkType(topic, e);
-    const s: Sub = { ...e, cb, queue: [], alive: true };
+    const s: Sub = { ...e, topic, cb, queue: [], alive: true };
     list(this.#subs, topic).push(s);
     // TRANSIENT_LOCAL: a late subscriber gets what matching latched publishers kept.
     if (e.qos.durability === 'transient_local')
@@ -132,24 +131,12 @@ export class InProcessGraph {
   publish(topic: string, pub: Pub, msg: unknown): void {
     if (!pub.alive) throw new Error(`${pub.node}: publisher on ${topic} was destroyed`);
     const bytes = this.codec.serialize(pub.type, msg);
-    this.stats.published++;
     if (pub.qos.durability === 'transient_local') {
       pub.history.push(bytes);
       if (pub.history.length > pub.qos.depth) pub.history.shift();
     }
     for (const fn of this.#taps) fn({ topic, type: pub.type, qos: pub.qos, bytes, time: this.clock.now() });
     for (const s of this.#subs.get(topic) ?? []) if (s.alive && !qosMismatch(pub.qos, s.qos)) this.#enqueue(s, bytes);
-  }
-
-  /** Why no subscriber of `topic` would hear `pub` (QoS), for diagnostics; null when all match. */
-  mismatches(topic: string): string[] {
-    const out: string[] = [];
-    for (const p of this.#pubs.get(topic) ?? [])
-      for (const s of this.#subs.get(topic) ?? []) {
-        const why = qosMismatch(p.qos, s.qos);
-        if (why) out.push(`${p.node} → ${s.node}: ${why}`);
-      }
-    return out;
   }
 
   /** Resolves once every queued message has been delivered (and callbacks' follow-ups too). */
@@ -191,21 +178,14 @@ export class InProcessGraph {
       s.queue = [];
       for (const bytes of q) {
         if (!s.alive) break;
-        const topic = this.#topicOf(s);
         const msg = this.codec.deserialize(s.type, bytes);
-        this.stats.delivered.set(topic, (this.stats.delivered.get(topic) ?? 0) + 1);
         try {
           s.cb(msg as never);
         } catch (error) {
-          this.callbackErrors.push({ topic, node: s.node, error });
+          this.callbackErrors.push({ topic: s.topic, node: s.node, error });
         }
       }
     }
-  }
-
-  #topicOf(s: Sub): string {
-    for (const [t, l] of this.#subs) if (l.includes(s)) return t;
-    return '?';
   }
 }
 
