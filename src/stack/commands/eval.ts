@@ -56,17 +56,23 @@ export function register(program: Command): void {
           throw new CliError(`--task: ${(e as Error).message}`);
         }
         try {
-          const { result, episodes } = await evaluate(world, agent, { episodes: f.episodes, seed: f.seed, quiet: f.quiet || f.json });
+          const { result } = await evaluate(world, agent, {
+            episodes: f.episodes,
+            seed: f.seed,
+            quiet: f.quiet || f.json,
+            // Each episode's line as soon as it ends (long runs show results as they come).
+            onEpisode: f.json
+              ? undefined
+              : (e) =>
+                  console.log(
+                    `episode ${e.episode} seed ${e.seed}: ${e.success ? 'success' : 'failure'} after ${e.steps} steps, iou ${fmt(e.finalMetrics.iou)}${e.finalMetrics.coverage !== undefined ? `, coverage ${fmt(e.finalMetrics.coverage)}` : ''} (${e.wall.toFixed(1)} s)`,
+                  ),
+          });
           if (f.json) printJson(result);
-          else {
-            for (const e of episodes)
-              console.log(
-                `episode ${e.episode} seed ${e.seed}: ${e.success ? 'success' : 'failure'} after ${e.steps} steps, iou ${fmt(e.finalMetrics.iou)}${e.finalMetrics.coverage !== undefined ? `, coverage ${fmt(e.finalMetrics.coverage)}` : ''} (${e.wall.toFixed(1)} s)`,
-              );
+          else
             console.log(
               `${result.task} ${agent.name}: success rate ${(result.success_rate * 100).toFixed(1)} % over ${result.episodes} episodes, mean steps ${result.mean_steps.toFixed(2)}, metrics ${JSON.stringify(result.metrics)}`,
             );
-          }
         } finally {
           world.dispose();
         }
