@@ -1,0 +1,211 @@
+// `startServer`: the HTTP + WebSocket server of the web app, embeddable in the main job or run by `pamstack serve`.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_CLIENT_FRAME_BYTES, type TeleopState } from '../core/protocol.ts';
+import type { World } from '../core/world.ts';
+import { exportRecords } from '../store/export.ts';
+import { Store, type StoreOptions } from '../store/store.ts';
+import { Committer } from './committer.ts';
+import { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
+import { Session } from './session.ts';
+import { SECURITY_HEADERS, serveStatic } from './static-files.ts';
+import { TeleopController, type TeleopHandler, type TeleopResult } from './teleop.ts';
+import { ensureWebBuild } from './web-build.ts';
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** SQLite file of the store (ignored when `store` is given). @default 'data/pamstack.db' */
+  dbPath?: string;
+  /** An open store to use (the caller keeps ownership and closes it). */
+  store?: Store;
+  /** Store options when the server opens the store itself. */
+  storeOptions?: StoreOptions;
+  /** The world operators teleoperate (sim, or a robot behind the World seam). */
+  world?: World;
+  /** Executes teleop primitives instead of `world.execute` (the main job queues them into its loop). */
+  onTeleop?: TeleopHandler;
+  /** Told when an operator latches (true) or resets (false) the e-stop. */
+  onEstop?: (engaged: boolean, by: string) => void;
+  /**
+   * Publish `world.observe()` on the live view at start and after each teleop primitive. Leave off
+   * when the embedding publishes its own frames. @default true when `world` is given without `onTeleop`
+   */
+  liveFromWorld?: boolean;
+  /** Origins allowed to open the WebSocket besides the server's own (e.g. a Vite dev server). */
+  allowedOrigins?: string[];
+  /** Directory of the built app; false serves no app (API only). @default built on demand into dist/web */
+  webRoot?: string | false;
+  /** Unsent bytes per live client before frames are dropped (latest wins). @default 4 MiB */
+  liveBudgetBytes?: number;
+  /** Log lines (start-up, internal errors). @default stderr */
+  log?: (line: string) => void;
+}
+
+export interface PamServer {
+  /** http://host:port/ */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  /** Sends a frame to every live-view client; returns its sequence number. Cheap when nobody watches. */
+  publishLive(frame: LiveFrame): number;
+  /** Counters of the live fan-out (frames published, sent, dropped for slow clients, bytes held). */
+  liveStats(): LiveStats;
+  readonly teleop: { readonly estopped: boolean; state(): TeleopState; setEstop(engaged: boolean, by: string): void };
+  /** Number of open WebSocket connections. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Whether an upgrade's Origin may connect: none (not a browser), the server's own host, or an allowed one. */
+export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startServer(opts: ServerOptions = {}): Promise<PamServer> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`pamstack serve: ${l}\n`));
+  const ownsStore = !opts.store;
+  const store = opts.store ?? new Store(opts.dbPath ?? 'data/pamstack.db', opts.storeOptions);
+  const webRoot = opts.webRoot === false ? null : (opts.webRoot ?? (await ensureWebBuild({ log })));
+  const committer = new Committer(store);
+  const live = new LiveHub({ budgetBytes: opts.liveBudgetBytes });
+  const sessions = new Set<Session>();
+  const world = opts.world;
+  const liveFromWorld = opts.liveFromWorld ?? (!!world && !opts.onTeleop);
+
+  const publishWorld = (extra: Partial<LiveFrame> = {}) => {
+    if (!world) return;
+    live.publish({ cloud: world.observe(), task: world.task, primitive: world.primitive, workspace: world.workspace, metrics: world.metrics(), source: 'sim', ...extra });
+  };
+
+  const teleop = new TeleopController({
+    world,
+    onTeleop: opts.onTeleop,
+    onEstop: opts.onEstop,
+    afterExecute: (p, r: TeleopResult) => {
+      if (liveFromWorld) publishWorld({ action: p, metrics: r.metrics, source: 'teleop' });
+    },
+    onState: (s) => {
+      for (const x of sessions) if (x.user && x.user.role !== 'annotator') x.send(s);
+    },
+  });
+
+  const http = createServer((req, res) => handleHttp(req, res));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
+  const allowed = opts.allowedOrigins ?? [];
+
+  http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (path !== '/ws') return refuse('404 Not Found');
+    if (!originAllowed(req, allowed)) {
+      log(`refused WebSocket from origin ${req.headers.origin}`);
+      return refuse('403 Forbidden');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    const s = new Session(ws, { store, committer, live, teleop, log });
+    sessions.add(s);
+    (ws as WebSocket & { isAlive?: boolean }).isAlive = true;
+    ws.on('pong', () => ((ws as WebSocket & { isAlive?: boolean }).isAlive = true));
+    ws.on('close', () => sessions.delete(s));
+    ws.on('error', () => sessions.delete(s));
+  });
+
+  // Drop connections that stop answering pings (a sleeping laptop holds leases and live slots).
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      const w = ws as WebSocket & { isAlive?: boolean };
+      if (w.isAlive === false) {
+        w.terminate();
+        continue;
+      }
+      w.isAlive = false;
+      w.ping();
+    }
+  }, 30_000);
+  heartbeat.unref();
+
+  function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', ...SECURITY_HEADERS });
+      res.end(JSON.stringify({ ok: true, connections: sessions.size, live: live.stats(), estop: teleop.estopped }));
+      return;
+    }
+    if (path === '/api/export') return exportHttp(req, res);
+    if (webRoot && serveStatic(webRoot, req, res)) return;
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+    res.end(webRoot ? 'not found\n' : 'this server runs without the web app (API only)\n');
+  }
+
+  /** GET /api/export with `Authorization: Bearer <admin token>`: the preference records as JSONL. */
+  function exportHttp(req: IncomingMessage, res: ServerResponse): void {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const user = m ? store.users.authenticate(m[1]!) : null;
+    if (!user || user.role !== 'admin') {
+      res.writeHead(user ? 403 : 401, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+      res.end(user ? 'export needs the admin role\n' : 'send Authorization: Bearer <admin token>\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', ...SECURITY_HEADERS });
+    for (const rec of exportRecords(store)) res.write(`${JSON.stringify(rec)}\n`);
+    res.end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}/`;
+  if (liveFromWorld) publishWorld();
+
+  let closed = false;
+  return {
+    url,
+    port: addr.port,
+    store,
+    publishLive: (f) => live.publish(f),
+    liveStats: () => live.stats(),
+    teleop: {
+      get estopped() {
+        return teleop.estopped;
+      },
+      state: () => teleop.state(),
+      setEstop: (engaged, by) => teleop.setEstop(engaged, by),
+    },
+    connections: () => sessions.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      // Commit (and so keep) writes still waiting for their group, before the store closes.
+      committer.drain();
+      if (ownsStore) store.close();
+    },
+  };
+}

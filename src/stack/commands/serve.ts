@@ -1,0 +1,85 @@
+// `pamstack serve`: the web app (rank, compare, teleop, live) over HTTP + WebSocket, with the SQLite store.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { TaskNameSchema } from '../../core/task.ts';
+import type { World } from '../../core/world.ts';
+import { startServer } from '../../server/server.ts';
+import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { seedFromWorld } from '../../store/seed-from-world.ts';
+import { action, intFlag, parseFlags, printJson } from '../command-kit.ts';
+
+const Flags = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB_PATH),
+  port: intFlag(0, 65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  task: TaskNameSchema.optional(),
+  seed: intFlag(0).default(0),
+  seedItems: intFlag(0, 1000).default(0),
+  allowOrigin: z.array(z.string().url()).default([]),
+  web: z.boolean().default(true),
+  leaseS: intFlag(10, 86_400).default(600),
+  goldEvery: intFlag(0, 1000).default(10),
+  json: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the web app: annotators rank and compare, operators teleoperate, everyone watches live')
+    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--port <n>', 'TCP port (0: any free port)', '8080')
+    .option('--host <addr>', 'interface to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
+    .option('--task <task>', 'attach a simulated world for teleop and the live view (e.g. rope-circle)')
+    .option('--seed <n>', 'seed of the simulated world', '0')
+    .option('--seed-items <n>', 'with --task: add n states to rank and n/2 clip pairs to compare, made in the sim', '0')
+    .option('--allow-origin <url...>', 'extra origins allowed to open the WebSocket (e.g. a Vite dev server)')
+    .option('--no-web', 'API only: do not build or serve the app')
+    .option('--lease-s <n>', 'seconds an item stays reserved for the annotator it was given to', '600')
+    .option('--gold-every <n>', 'every n-th item an annotator gets is a gold item (0: never)', '10')
+    .option('--json', 'print one JSON object { url, port, db } once listening')
+    .addHelpText(
+      'after',
+      `
+Create tokens first:  pamstack users add --role annotator --name alice
+Then open the printed URL (the token goes after #token=). The app is built on first start
+(or whenever src/web changed) into dist/web; npm run build:web does the same by hand.`,
+    )
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(Flags, raw);
+        const log = (l: string) => process.stderr.write(`pamstack serve: ${l}\n`);
+        let world: (World & { dispose(): void }) | undefined;
+        if (f.task) {
+          const sim = await import('../../../sim/index.ts');
+          world = await sim.createWorld(f.task);
+          world.reset(f.seed);
+        }
+        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery });
+        if (world && f.seedItems > 0) {
+          const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
+          log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);
+          world.reset(f.seed);
+        }
+        const server = await startServer({
+          port: f.port,
+          host: f.host,
+          store,
+          world,
+          allowedOrigins: f.allowOrigin,
+          webRoot: f.web ? undefined : false,
+          log,
+        });
+        if (store.users.list().length === 0) log('no users yet: pamstack users add --role annotator --name NAME');
+        if (f.json) printJson({ url: server.url, port: server.port, db: f.db });
+        else log(`listening on ${server.url}  (db ${f.db}${world ? `, world ${world.task}` : ''})`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await server.close();
+        store.close();
+        world?.dispose();
+      }),
+    );
+}

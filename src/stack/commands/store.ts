@@ -1,0 +1,196 @@
+// `pamstack store`: export answers as the training commands' dataset, agreement statistics, queue import and seeding.
+import type { Command } from 'commander';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { makeCloud } from '../../core/pointcloud.ts';
+import { AnswerSchema, cloudFromData, ItemSchema, type RankItem } from '../../core/protocol.ts';
+import { TaskNameSchema } from '../../core/task.ts';
+import { RANKINGS_FILE, writeStates, type CandidateState } from '../../preference/dataset.ts';
+import { exportJsonl } from '../../store/export.ts';
+import { seedFromWorld } from '../../store/seed-from-world.ts';
+import { agreementStats } from '../../store/stats.ts';
+import { StoreError } from '../../store/store-error.ts';
+import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { action, CliError, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
+
+/** Segment-pair labels go here, beside rankings.jsonl and states.jsonl. */
+export const SEGMENT_PAIRS_FILE = 'segment_pairs.jsonl';
+
+const Db = z.string().min(1).default(DEFAULT_DB_PATH);
+
+/** One line of `store import`: an item, or { item, gold?, minAnnotations?, priority?, disagreement? }. */
+const ImportLine = z.union([
+  ItemSchema,
+  z.strictObject({
+    item: ItemSchema,
+    gold: AnswerSchema.optional(),
+    minAnnotations: z.number().int().min(1).optional(),
+    priority: z.number().optional(),
+    disagreement: z.number().nullable().optional(),
+  }),
+]);
+
+export function register(program: Command): void {
+  const store = parentCommand(program, 'store', 'the annotation store: export answers, agreement stats, import and seed items');
+
+  store
+    .command('export')
+    .description(`write ${RANKINGS_FILE}, ${SEGMENT_PAIRS_FILE} and states.jsonl into a dataset folder that train commands read`)
+    .requiredOption('--out <dir>', 'dataset folder (created); files in it are replaced atomically')
+    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--no-gold', 'leave out answers to gold items')
+    .option('--since <ms>', 'only answers stored at or after this time (ms since the epoch)', '0')
+    .option('--json', 'print one JSON object with the counts')
+    .action(
+      action((raw: Record<string, unknown>) => {
+        const f = parseFlags(
+          z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
+          raw,
+        );
+        mkdirSync(f.out, { recursive: true });
+        const s = new Store(f.db);
+        try {
+          const opts = { includeGold: f.gold, since: f.since };
+          const r = exportJsonl(s, join(f.out, RANKINGS_FILE), { ...opts, kind: 'ranking' });
+          const p = exportJsonl(s, join(f.out, SEGMENT_PAIRS_FILE), { ...opts, kind: 'segment_pair' });
+          const states = rankedStates(s);
+          writeStates(f.out, states);
+          const out = { out: f.out, rankings: r.rankings, segment_pairs: p.segmentPairs, states: states.length };
+          if (f.json) printJson(out);
+          else console.log(`${f.out}: ${out.rankings} rankings, ${out.segment_pairs} segment pairs, ${out.states} states`);
+        } finally {
+          s.close();
+        }
+      }),
+    );
+
+  store
+    .command('stats')
+    .description('agreement per item and per annotator, gold accuracy, answer counts')
+    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--json', 'print one JSON object')
+    .action(
+      action((raw: Record<string, unknown>) => {
+        const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
+        const s = new Store(f.db);
+        try {
+          const st = agreementStats(s);
+          if (f.json) return printJson(st);
+          console.log(`items answered: ${st.items.length}, mean agreement ${st.meanItemAgreement?.toFixed(3) ?? '—'}`);
+          console.table(
+            st.annotators.map((a) => ({
+              annotator: a.annotator,
+              submitted: a.submitted,
+              skipped: a.skipped,
+              undone: a.retracted,
+              median_s: a.medianDurationMs === null ? '' : +(a.medianDurationMs / 1000).toFixed(1),
+              gold: a.gold.answered ? `${a.gold.answered} @ ${a.gold.accuracy?.toFixed(2) ?? '—'}` : '',
+              agreement: a.agreement?.toFixed(3) ?? '',
+            })),
+          );
+        } finally {
+          s.close();
+        }
+      }),
+    );
+
+  store
+    .command('import')
+    .description('queue items from a JSONL file (rank or compare items as in src/core/protocol.ts)')
+    .requiredOption('--in <file>', 'JSONL: one item, or { item, gold?, minAnnotations?, priority?, disagreement? }, per line')
+    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
+    .option('--json', 'print one JSON object with the count')
+    .action(
+      action((raw: Record<string, unknown>) => {
+        const f = parseFlags(z.strictObject({ in: z.string().min(1), db: Db, minAnnotations: intFlag(1, 1000).default(3), json: z.boolean().default(false) }), raw);
+        const lines = readFileSync(f.in, 'utf8').split('\n');
+        const s = new Store(f.db);
+        let added = 0;
+        try {
+          s.transaction(() => {
+            lines.forEach((line, i) => {
+              if (!line.trim()) return;
+              let v: unknown;
+              try {
+                v = JSON.parse(line);
+              } catch (e) {
+                throw new CliError(`${f.in}:${i + 1}: not JSON (${(e as Error).message})`);
+              }
+              const r = ImportLine.safeParse(v);
+              if (!r.success) throw new CliError(`${f.in}:${i + 1}: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+              const o = 'item' in r.data ? r.data : { item: r.data };
+              try {
+                s.addItem(o.item, { minAnnotations: o.minAnnotations ?? f.minAnnotations, priority: o.priority, disagreement: o.disagreement, gold: o.gold });
+              } catch (e) {
+                if (e instanceof StoreError) throw new CliError(`${f.in}:${i + 1}: ${e.message}`);
+                throw e;
+              }
+              added++;
+            });
+          });
+        } finally {
+          s.close();
+        }
+        if (f.json) printJson({ added });
+        else console.log(`queued ${added} items`);
+      }),
+    );
+
+  store
+    .command('seed')
+    .description('queue states to rank and clip pairs to compare, made in the simulator (to try the app)')
+    .requiredOption('--task <task>', 'e.g. rope-circle')
+    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--states <n>', 'states to rank', '6')
+    .option('--pairs <n>', 'clip pairs to compare', '3')
+    .option('--seed <n>', 'seed', '0')
+    .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
+    .option('--json', 'print one JSON object with the counts')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(
+          z.strictObject({
+            task: TaskNameSchema,
+            db: Db,
+            states: intFlag(0, 10_000).default(6),
+            pairs: intFlag(0, 10_000).default(3),
+            seed: intFlag(0).default(0),
+            minAnnotations: intFlag(1, 1000).default(3),
+            json: z.boolean().default(false),
+          }),
+          raw,
+        );
+        const sim = await import('../../../sim/index.ts');
+        const world = await sim.createWorld(f.task);
+        const s = new Store(f.db);
+        try {
+          const r = await seedFromWorld(s, world, { states: f.states, pairs: f.pairs, seed: f.seed, minAnnotations: f.minAnnotations });
+          if (f.json) printJson(r);
+          else console.log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare`);
+        } finally {
+          s.close();
+          world.dispose();
+        }
+      }),
+    );
+}
+
+/** The rank items that have at least one submitted answer, as the preference dataset's states. */
+function rankedStates(s: Store): CandidateState[] {
+  const rows = s.db
+    .prepare(
+      `SELECT i.payload FROM items i WHERE i.kind = 'rank'
+       AND EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.status = 'submitted') ORDER BY i.seq`,
+    )
+    .all() as { payload: string }[];
+  const out: CandidateState[] = [];
+  for (const r of rows) {
+    const it = JSON.parse(r.payload) as RankItem;
+    if (!it.workspace) continue; // the dataset format needs the workspace; items queued without one are left out
+    const { points } = cloudFromData(it.cloud);
+    out.push({ stateId: it.stateId, task: it.task, workspace: it.workspace, cloud: makeCloud(points, 'table'), candidates: it.candidates.map((c) => c.primitive) });
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+// Export of submitted answers as the preference records of src/core/preference.ts (JSONL, one record a line).
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  RankingSchema,
+  SegmentPairSchema,
+  type Ranking,
+  type SegmentPair,
+} from '../core/preference.ts';
+import type { Answer } from '../core/protocol.ts';
+import type { Store } from './store.ts';
+
+export interface ExportOptions {
+  /** Include answers to gold items (they are human labels too). @default true */
+  includeGold?: boolean;
+  /** Only answers stored at or after this time, ms since the epoch. */
+  since?: number;
+  /** Only this kind of record. */
+  kind?: 'ranking' | 'segment_pair';
+}
+
+interface Row {
+  value: string;
+  created_at: number;
+  annotator: string;
+  kind: 'rank' | 'compare';
+  ref_a: string;
+  ref_b: string | null;
+  candidate_count: number | null;
+}
+
+/**
+ * The store's submitted (not skipped, not undone) answers as Ranking / SegmentPair records,
+ * oldest first, each validated against its schema. source is always 'human'.
+ */
+export function* exportRecords(store: Store, opts: ExportOptions = {}): Generator<Ranking | SegmentPair> {
+  const rows = store.db
+    .prepare(
+      `SELECT a.value, a.created_at, u.name AS annotator, i.kind, i.ref_a, i.ref_b, i.candidate_count
+       FROM answers a JOIN items i ON i.id = a.item_id JOIN users u ON u.id = a.user_id
+       WHERE a.status = 'submitted' AND a.created_at >= @since AND (@gold = 1 OR i.gold IS NULL)
+         AND (@kind IS NULL OR i.kind = @kind)
+       ORDER BY a.id`,
+    )
+    .iterate({
+      since: opts.since ?? 0,
+      gold: opts.includeGold === false ? 0 : 1,
+      kind: opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null,
+    }) as IterableIterator<Row>;
+  for (const r of rows) {
+    const a = JSON.parse(r.value) as Answer;
+    if (a.kind === 'rank') {
+      const rec: Record<string, unknown> = {
+        kind: 'ranking',
+        stateId: r.ref_a,
+        candidateCount: r.candidate_count,
+        groups: a.groups,
+        notComparable: a.notComparable,
+        idealBeatsAll: a.idealBeatsAll,
+        annotator: r.annotator,
+        source: 'human',
+        time: r.created_at,
+      };
+      if (a.ideal) rec.ideal = a.ideal;
+      yield RankingSchema.parse(rec);
+    } else {
+      yield SegmentPairSchema.parse({
+        kind: 'segment_pair',
+        left: r.ref_a,
+        right: r.ref_b,
+        label: a.label,
+        annotator: r.annotator,
+        source: 'human',
+        time: r.created_at,
+      });
+    }
+  }
+}
+
+/**
+ * Writes the records to `path` as JSONL, atomically (a temp file renamed into place, so a reader never
+ * sees half a file). Returns the counts per kind.
+ */
+export function exportJsonl(store: Store, path: string, opts: ExportOptions = {}): { rankings: number; segmentPairs: number } {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  const counts = { rankings: 0, segmentPairs: 0 };
+  try {
+    let buf = '';
+    for (const rec of exportRecords(store, opts)) {
+      if (rec.kind === 'ranking') counts.rankings++;
+      else counts.segmentPairs++;
+      buf += `${JSON.stringify(rec)}\n`;
+      if (buf.length > 1 << 20) {
+        writeSync(fd, buf);
+        buf = '';
+      }
+    }
+    if (buf) writeSync(fd, buf);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing to remove */
+    }
+    throw e;
+  }
+  return counts;
+}

@@ -1,0 +1,95 @@
+// Versioned schema migrations of the SQLite store: applied in order, each in its own transaction, tracked by `PRAGMA user_version`.
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Append only: never edit a migration that has shipped; add the next version instead. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users, items, leases, answers, teleop log',
+    sql: `
+      CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'annotator', 'operator')),
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        disabled    INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE items (
+        seq              INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL UNIQUE,
+        kind             TEXT NOT NULL CHECK (kind IN ('rank', 'compare')),
+        task             TEXT NOT NULL,
+        ref_a            TEXT NOT NULL,
+        ref_b            TEXT,
+        payload          TEXT NOT NULL,
+        candidate_count  INTEGER,
+        gold             TEXT,
+        min_annotations  INTEGER NOT NULL CHECK (min_annotations >= 1),
+        priority         REAL NOT NULL DEFAULT 0,
+        disagreement     REAL,
+        n_submitted      INTEGER NOT NULL DEFAULT 0,
+        status           TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'complete', 'retired')),
+        created_at       INTEGER NOT NULL
+      );
+      CREATE INDEX items_queue ON items (status, gold, disagreement DESC, priority DESC, seq);
+      CREATE TABLE leases (
+        item_id  TEXT NOT NULL REFERENCES items (id),
+        user_id  INTEGER NOT NULL REFERENCES users (id),
+        until    INTEGER NOT NULL,
+        PRIMARY KEY (item_id, user_id)
+      );
+      CREATE INDEX leases_user ON leases (user_id, until);
+      CREATE TABLE answers (
+        id           INTEGER PRIMARY KEY,
+        item_id      TEXT NOT NULL REFERENCES items (id),
+        user_id      INTEGER NOT NULL REFERENCES users (id),
+        client_id    TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('submitted', 'skipped', 'retracted')),
+        value        TEXT,
+        duration_ms  INTEGER,
+        created_at   INTEGER NOT NULL,
+        retracted_at INTEGER,
+        UNIQUE (user_id, client_id)
+      );
+      CREATE INDEX answers_item ON answers (item_id, status);
+      CREATE UNIQUE INDEX answers_one_live_per_user ON answers (item_id, user_id) WHERE status <> 'retracted';
+      CREATE TABLE teleop (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        client_id   TEXT NOT NULL,
+        task        TEXT,
+        primitive   TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('executed', 'refused', 'failed')),
+        reason      TEXT,
+        duration_s  REAL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (user_id, client_id)
+      );
+    `,
+  },
+];
+
+/** Applies every migration above the database's version; returns the versions applied. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest)
+    throw new Error(`store: database schema version ${current} is newer than this pamstack knows (${latest}); upgrade pamstack`);
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

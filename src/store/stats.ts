@@ -1,0 +1,170 @@
+// Agreement statistics: per item (how much annotators agree), per annotator (gold accuracy, agreement with others).
+import type { Answer, CompareAnswer, RankAnswer } from '../core/protocol.ts';
+import type { Store } from './store.ts';
+
+export interface ItemAgreement {
+  itemId: string;
+  kind: 'rank' | 'compare';
+  gold: boolean;
+  answers: number;
+  /**
+   * compare: share of the majority label among left/right/tie answers (can't-tell excluded);
+   * rank: mean over annotator pairs of the share of candidate pairs both ordered the same way.
+   * null with fewer than two usable answers.
+   */
+  agreement: number | null;
+  /** compare only: label counts. */
+  labels?: Record<string, number>;
+}
+
+export interface AnnotatorStats {
+  annotator: string;
+  submitted: number;
+  skipped: number;
+  retracted: number;
+  medianDurationMs: number | null;
+  /** Gold items answered and the mean score against the known answer (compare: exact label; rank: pair concordance). */
+  gold: { answered: number; accuracy: number | null };
+  /** Mean agreement with the other annotators on shared items (same measures as ItemAgreement). */
+  agreement: number | null;
+  cantTell: number;
+}
+
+export interface AgreementStats {
+  items: ItemAgreement[];
+  annotators: AnnotatorStats[];
+  /** Mean of the items' agreement where defined. */
+  meanItemAgreement: number | null;
+}
+
+/** Rank level of each candidate: group index; unplaced = after every group; not comparable = undefined. */
+export function rankLevels(a: RankAnswer, n: number): (number | undefined)[] {
+  const lv: (number | undefined)[] = new Array(n).fill(a.groups.length);
+  a.groups.forEach((g, gi) => g.forEach((c) => (lv[c] = gi)));
+  for (const c of a.notComparable) lv[c] = undefined;
+  return lv;
+}
+
+/** Share of candidate pairs that two rankings order the same way (both tied counts as the same), or null when none is comparable. */
+export function rankConcordance(x: RankAnswer, y: RankAnswer, n: number): number | null {
+  const a = rankLevels(x, n);
+  const b = rankLevels(y, n);
+  let same = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const ai = a[i], aj = a[j], bi = b[i], bj = b[j];
+      if (ai === undefined || aj === undefined || bi === undefined || bj === undefined) continue;
+      if (ai === aj && ai === x.groups.length && bi === bj && bi === y.groups.length) continue; // both left in "the rest" by both
+      total++;
+      if (Math.sign(ai - aj) === Math.sign(bi - bj)) same++;
+    }
+  return total ? same / total : null;
+}
+
+function agreeScore(x: Answer, y: Answer, n: number | null): number | null {
+  if (x.kind === 'compare' && y.kind === 'compare') {
+    if (x.label === 'cant_tell' || y.label === 'cant_tell') return null;
+    return x.label === y.label ? 1 : 0;
+  }
+  if (x.kind === 'rank' && y.kind === 'rank') return rankConcordance(x, y, n ?? 0);
+  return null;
+}
+
+function mean(xs: number[]): number | null {
+  return xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null;
+}
+
+/** Computes the statistics over every submitted answer (fine for tens of thousands of answers). */
+export function agreementStats(store: Store): AgreementStats {
+  const rows = store.db
+    .prepare(
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, u.name, i.kind, i.gold, i.candidate_count
+       FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
+    )
+    .all() as {
+    item_id: string;
+    status: string;
+    value: string | null;
+    duration_ms: number | null;
+    name: string;
+    kind: 'rank' | 'compare';
+    gold: string | null;
+    candidate_count: number | null;
+  }[];
+
+  const byItem = new Map<string, { kind: 'rank' | 'compare'; gold: Answer | null; n: number | null; answers: { who: string; a: Answer }[] }>();
+  const people = new Map<string, { s: AnnotatorStats; durations: number[]; goldScores: number[]; agree: number[] }>();
+  const person = (name: string) => {
+    let p = people.get(name);
+    if (!p) {
+      p = {
+        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0 },
+        durations: [],
+        goldScores: [],
+        agree: [],
+      };
+      people.set(name, p);
+    }
+    return p;
+  };
+
+  for (const r of rows) {
+    const p = person(r.name);
+    if (r.status === 'skipped') p.s.skipped++;
+    if (r.status === 'retracted') p.s.retracted++;
+    if (r.status !== 'submitted' || !r.value) continue;
+    p.s.submitted++;
+    if (r.duration_ms !== null) p.durations.push(r.duration_ms);
+    const a = JSON.parse(r.value) as Answer;
+    if (a.kind === 'compare' && a.label === 'cant_tell') p.s.cantTell++;
+    let it = byItem.get(r.item_id);
+    if (!it) {
+      it = { kind: r.kind, gold: r.gold ? (JSON.parse(r.gold) as Answer) : null, n: r.candidate_count, answers: [] };
+      byItem.set(r.item_id, it);
+    }
+    it.answers.push({ who: r.name, a });
+    if (it.gold) {
+      p.s.gold.answered++;
+      const g = agreeScore(a, it.gold, it.n);
+      if (g !== null) p.goldScores.push(g);
+    }
+  }
+
+  const items: ItemAgreement[] = [];
+  for (const [itemId, it] of byItem) {
+    const rec: ItemAgreement = { itemId, kind: it.kind, gold: it.gold !== null, answers: it.answers.length, agreement: null };
+    if (it.kind === 'compare') {
+      const labels: Record<string, number> = {};
+      for (const { a } of it.answers) labels[(a as CompareAnswer).label] = (labels[(a as CompareAnswer).label] ?? 0) + 1;
+      rec.labels = labels;
+      const usable = it.answers.length - (labels.cant_tell ?? 0);
+      if (usable >= 2) rec.agreement = Math.max(labels.left ?? 0, labels.right ?? 0, labels.tie ?? 0) / usable;
+    } else {
+      const pairs: number[] = [];
+      for (let i = 0; i < it.answers.length; i++)
+        for (let j = i + 1; j < it.answers.length; j++) {
+          const c = rankConcordance(it.answers[i]!.a as RankAnswer, it.answers[j]!.a as RankAnswer, it.n ?? 0);
+          if (c !== null) pairs.push(c);
+        }
+      rec.agreement = mean(pairs);
+    }
+    items.push(rec);
+    // Each annotator's agreement with every other annotator on this item.
+    for (let i = 0; i < it.answers.length; i++)
+      for (let j = 0; j < it.answers.length; j++) {
+        if (i === j) continue;
+        const s = agreeScore(it.answers[i]!.a, it.answers[j]!.a, it.n);
+        if (s !== null) person(it.answers[i]!.who).agree.push(s);
+      }
+  }
+
+  const annotators = [...people.values()].map(({ s, durations, goldScores, agree }) => {
+    durations.sort((x, y) => x - y);
+    s.medianDurationMs = durations.length ? durations[durations.length >> 1]! : null;
+    s.gold.accuracy = mean(goldScores);
+    s.agreement = mean(agree);
+    return s;
+  });
+  return { items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+}

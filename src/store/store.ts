@@ -1,0 +1,442 @@
+// The preference store: SQLite (better-sqlite3, WAL) holding users, the annotation queue and the answers.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  AnswerSchema,
+  issueField,
+  ItemSchema,
+  type Answer,
+  type Item,
+  type ItemKind,
+} from '../core/protocol.ts';
+import { migrate } from './migrations.ts';
+import { StoreError } from './store-error.ts';
+import { UserTable, type User } from './users.ts';
+
+/** Where `pamstack serve` and `pamstack users` keep the store unless --db says otherwise. */
+export const DEFAULT_DB_PATH = 'data/pamstack.db';
+
+export interface StoreOptions {
+  /**
+   * FULL fsyncs every commit, so an acknowledged answer survives power loss as well as a crash.
+   * @default 'FULL'
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** How long an item handed to an annotator stays reserved for them, ms. @default 600_000 */
+  leaseMs?: number;
+  /** Every `goldEvery`-th item an annotator gets is a gold item when one is left for them; 0 disables. @default 10 */
+  goldEvery?: number;
+  /** Clock, ms since the epoch (tests inject one). @default Date.now */
+  now?: () => number;
+}
+
+export interface AddItemOptions {
+  /** Submitted answers after which the item leaves the queue. @default 3 */
+  minAnnotations?: number;
+  /** Higher first, after disagreement. @default 0 */
+  priority?: number;
+  /** Reward-model disagreement (see rankDisagreement); higher is served first. */
+  disagreement?: number | null;
+  /** The known answer: makes this a gold item used to measure annotators. */
+  gold?: Answer;
+}
+
+export interface NextOptions {
+  count: number;
+  have?: string[];
+  kinds?: ItemKind[];
+}
+
+export interface SubmitInput {
+  clientId: string;
+  itemId: string;
+  answer: Answer;
+  durationMs: number;
+}
+
+export interface Receipt {
+  answerId: number;
+  duplicate: boolean;
+}
+
+interface ItemRow {
+  id: string;
+  kind: ItemKind;
+  candidate_count: number | null;
+  primitive: string | null;
+  gold: string | null;
+  status: string;
+}
+
+/** The store. One instance per process per file; every method is synchronous and transactional. */
+export class Store {
+  readonly db: Database.Database;
+  readonly users: UserTable;
+  readonly path: string;
+  #leaseMs: number;
+  #goldEvery: number;
+  #now: () => number;
+  #st: ReturnType<typeof prepare>;
+  #sync: 'FULL' | 'NORMAL';
+
+  /** Opens (creating if needed) and migrates the store at `path` (`:memory:` for a throwaway one). */
+  constructor(path: string, opts: StoreOptions = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.path = path;
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.#sync = opts.synchronous ?? 'FULL';
+    this.db.pragma(`synchronous = ${this.#sync}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.users = new UserTable(this.db);
+    this.#leaseMs = opts.leaseMs ?? 600_000;
+    this.#goldEvery = opts.goldEvery ?? 10;
+    this.#now = opts.now ?? Date.now;
+    this.#st = prepare(this.db);
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /** Schema version (PRAGMA user_version). */
+  get version(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (one fsync): the server groups concurrent submissions this way. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // ----------------------------------------------------------------------------------------- items
+
+  /** Adds an item to the queue (validated); returns its id. An existing id is a conflict. */
+  addItem(item: Item, opts: AddItemOptions = {}): string {
+    const r = ItemSchema.safeParse(item);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      throw new StoreError('invalid', `item.${issueField(i)}`, i.message);
+    }
+    const it = r.data;
+    if (it.kind === 'rank') {
+      const bad = it.candidates.findIndex((c) => c.primitive.kind !== it.primitive);
+      if (bad >= 0)
+        throw new StoreError('invalid', `item.candidates.${bad}.primitive.kind`, `expected ${it.primitive} (the item's primitive), received ${it.candidates[bad]!.primitive.kind}`);
+    }
+    const min = opts.minAnnotations ?? 3;
+    if (!Number.isInteger(min) || min < 1) throw new StoreError('invalid', 'minAnnotations', `expected an integer ≥ 1, received ${min}`);
+    let gold: string | null = null;
+    if (opts.gold) {
+      const g = AnswerSchema.safeParse(opts.gold);
+      if (!g.success) throw new StoreError('invalid', `gold.${issueField(g.error.issues[0]!)}`, g.error.issues[0]!.message);
+      checkAnswerFits(g.data, it.kind, it.kind === 'rank' ? it.candidates.length : null, 'gold', it.kind === 'rank' ? it.primitive : null);
+      gold = JSON.stringify(g.data);
+    }
+    if (this.#st.itemById.get(it.id)) throw new StoreError('conflict', 'item.id', `an item ${JSON.stringify(it.id)} exists`);
+    this.#st.insertItem.run({
+      id: it.id,
+      kind: it.kind,
+      task: it.task,
+      ref_a: it.kind === 'rank' ? it.stateId : it.left.id,
+      ref_b: it.kind === 'rank' ? null : it.right.id,
+      payload: JSON.stringify(it),
+      candidate_count: it.kind === 'rank' ? it.candidates.length : null,
+      gold,
+      min_annotations: min,
+      priority: opts.priority ?? 0,
+      disagreement: opts.disagreement ?? null,
+      created_at: this.#now(),
+    });
+    return it.id;
+  }
+
+  /** Sets an item's active-ordering key (reward-model disagreement; higher is served first). */
+  setDisagreement(itemId: string, disagreement: number | null): void {
+    const info = this.#st.setDisagreement.run(disagreement, itemId);
+    if (info.changes === 0) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+  }
+
+  /**
+   * The active-ordering hook: recomputes the disagreement of every open item with `score`
+   * (e.g. the spread of several reward models' scores), in one transaction; returns how many changed.
+   */
+  reorder(score: (item: Item) => number | null): number {
+    const rows = this.db.prepare("SELECT id, payload FROM items WHERE status = 'open'").all() as { id: string; payload: string }[];
+    return this.transaction(() => {
+      for (const r of rows) this.#st.setDisagreement.run(score(JSON.parse(r.payload) as Item), r.id);
+      return rows.length;
+    });
+  }
+
+  /** Takes an item out of the queue for good (answers are kept). */
+  retireItem(itemId: string): void {
+    const info = this.db.prepare("UPDATE items SET status = 'retired' WHERE id = ?").run(itemId);
+    if (info.changes === 0) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+  }
+
+  item(itemId: string): Item | null {
+    const r = this.#st.payloadById.get(itemId);
+    return r ? (JSON.parse(r.payload) as Item) : null;
+  }
+
+  // ----------------------------------------------------------------------------------------- queue
+
+  /**
+   * Leases up to `count` items to `user` and returns their JSON texts (items already leased to the
+   * user but not in `have` come first, e.g. after a reconnect). Leases of `have` items are renewed.
+   */
+  nextRaw(user: User, opts: NextOptions): string[] {
+    const now = this.#now();
+    const until = now + this.#leaseMs;
+    const have = new Set(opts.have ?? []);
+    const kinds = opts.kinds ?? ['rank', 'compare'];
+    const k = { rank: kinds.includes('rank') ? 1 : 0, compare: kinds.includes('compare') ? 1 : 0 };
+    // Leases need no fsync: losing one in a power cut only frees an item early. (WAL + NORMAL still
+    // survives a process crash.) The next FULL commit syncs these pages along with its own.
+    return this.#withoutFsync(() => this.transaction(() => {
+      this.#st.deleteExpiredLeases.run(now);
+      for (const id of have) this.#st.renewLease.run(until, id, user.id);
+      const out: string[] = [];
+      const taken = new Set<string>();
+      for (const r of this.#st.myLeases.all({ user: user.id, now, ...k })) {
+        if (out.length >= opts.count) break;
+        if (have.has(r.id)) continue;
+        out.push(r.payload);
+        taken.add(r.id);
+        this.#st.upsertLease.run(r.id, user.id, until);
+      }
+      let position = (this.#st.countMine.get(user.id, 'submitted')?.n ?? 0) + have.size + out.length;
+      while (out.length < opts.count) {
+        position++;
+        const wantGold = this.#goldEvery > 0 && position % this.#goldEvery === 0;
+        const q = { user: user.id, now, ...k };
+        const row = (wantGold ? this.#st.nextGold.get(q) : undefined) ?? this.#st.nextRegular.get(q) ?? this.#st.nextGold.get(q);
+        if (!row || taken.has(row.id)) break;
+        out.push(row.payload);
+        taken.add(row.id);
+        this.#st.upsertLease.run(row.id, user.id, until);
+      }
+      return out;
+    }));
+  }
+
+  #withoutFsync<T>(fn: () => T): T {
+    if (this.#sync !== 'FULL' || this.db.inTransaction) return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** nextRaw, parsed. */
+  next(user: User, opts: NextOptions): Item[] {
+    return this.nextRaw(user, opts).map((s) => JSON.parse(s) as Item);
+  }
+
+  /**
+   * Stores an answer. A retry with the same client id returns the first receipt with
+   * `duplicate: true` and stores nothing. Run inside `transaction` to group several into one commit.
+   */
+  submit(user: User, s: SubmitInput): Receipt {
+    return this.#submitTx(user, s);
+  }
+
+  #submitTx = (user: User, s: SubmitInput): Receipt =>
+    this.db.transaction((): Receipt => {
+      const prior = this.#st.answerByClient.get(user.id, s.clientId);
+      if (prior) {
+        if (prior.item_id !== s.itemId)
+          throw new StoreError('conflict', 'clientId', `already used for item ${JSON.stringify(prior.item_id)}`);
+        return { answerId: prior.id, duplicate: true };
+      }
+      const item = this.#itemOrThrow(s.itemId);
+      const answer = AnswerSchema.safeParse(s.answer);
+      if (!answer.success) throw new StoreError('invalid', `answer.${issueField(answer.error.issues[0]!)}`, answer.error.issues[0]!.message);
+      checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', item.primitive);
+      const id = this.#insertAnswer(user, s.clientId, item, 'submitted', JSON.stringify(answer.data), s.durationMs);
+      this.#st.countSubmission.run({ d: 1, id: s.itemId });
+      return { answerId: id, duplicate: false };
+    })();
+
+  /** Records that `user` skipped an item: it is not offered to them again (until undone). */
+  skip(user: User, clientId: string, itemId: string): Receipt {
+    return this.db.transaction((): Receipt => {
+      const prior = this.#st.answerByClient.get(user.id, clientId);
+      if (prior) {
+        if (prior.item_id !== itemId) throw new StoreError('conflict', 'clientId', `already used for item ${JSON.stringify(prior.item_id)}`);
+        return { answerId: prior.id, duplicate: true };
+      }
+      const item = this.#itemOrThrow(itemId);
+      return { answerId: this.#insertAnswer(user, clientId, item, 'skipped', null, null), duplicate: false };
+    })();
+  }
+
+  /**
+   * Retracts the user's own answer or skip named by `clientId` (undo). The item returns to the
+   * queue and is leased back to the user. Undoing twice is harmless.
+   */
+  undo(user: User, clientId: string): { itemId: string } {
+    return this.db.transaction(() => {
+      const a = this.#st.answerByClient.get(user.id, clientId);
+      if (!a) throw new StoreError('not_found', 'clientId', `no answer of yours with client id ${JSON.stringify(clientId)}`);
+      if (a.status === 'retracted') return { itemId: a.item_id };
+      this.#st.retract.run(this.#now(), a.id);
+      if (a.status === 'submitted') this.#st.countSubmission.run({ d: -1, id: a.item_id });
+      this.#st.upsertLease.run(a.item_id, user.id, this.#now() + this.#leaseMs);
+      return { itemId: a.item_id };
+    })();
+  }
+
+  /** The user's counts and what is left in the queue for them. */
+  progress(user: User): { mine: { submitted: number; skipped: number; today: number }; queue: { total: number; complete: number; available: number } } {
+    const now = this.#now();
+    const dayStart = now - (now % 86_400_000);
+    const q = this.#st.queueCounts.get()!;
+    return {
+      mine: {
+        submitted: this.#st.countMine.get(user.id, 'submitted')?.n ?? 0,
+        skipped: this.#st.countMine.get(user.id, 'skipped')?.n ?? 0,
+        today: this.#st.countMineSince.get(user.id, dayStart)?.n ?? 0,
+      },
+      queue: { total: q.total, complete: q.complete, available: this.#st.countAvailable.get({ user: user.id, now })?.n ?? 0 },
+    };
+  }
+
+  // ----------------------------------------------------------------------------------------- teleop log
+
+  /** The logged outcome of a teleop command with this client id, if any (a retry must not move twice). */
+  teleopByClient(user: User, clientId: string): { status: string; reason: string | null; duration_s: number | null } | null {
+    return (
+      (this.db.prepare('SELECT status, reason, duration_s FROM teleop WHERE user_id = ? AND client_id = ?').get(user.id, clientId) as
+        | { status: string; reason: string | null; duration_s: number | null }
+        | undefined) ?? null
+    );
+  }
+
+  logTeleop(
+    user: User,
+    clientId: string,
+    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed'; reason?: string | null; durationS?: number | null },
+  ): void {
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO teleop (user_id, client_id, task, primitive, status, reason, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(user.id, clientId, e.task, JSON.stringify(e.primitive), e.status, e.reason ?? null, e.durationS ?? null, this.#now());
+  }
+
+  // ----------------------------------------------------------------------------------------- internals
+
+  #itemOrThrow(itemId: string): ItemRow {
+    const item = this.#st.itemById.get(itemId);
+    if (!item) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+    return item;
+  }
+
+  #insertAnswer(user: User, clientId: string, item: ItemRow, status: 'submitted' | 'skipped', value: string | null, durationMs: number | null): number {
+    try {
+      const info = this.#st.insertAnswer.run(item.id, user.id, clientId, status, value, durationMs, this.#now());
+      this.#st.deleteLease.run(item.id, user.id);
+      return Number(info.lastInsertRowid);
+    } catch (e) {
+      if (e instanceof Error && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new StoreError('conflict', 'itemId', `you already answered or skipped ${JSON.stringify(item.id)}; undo that first`);
+      throw e;
+    }
+  }
+}
+
+/** Checks an answer against its item: same kind, indices in range, each candidate placed at most once. */
+function checkAnswerFits(a: Answer, kind: ItemKind, candidateCount: number | null, what: string, primitive?: string | null): void {
+  if (a.kind !== kind) throw new StoreError('invalid', `${what}.kind`, `expected ${kind} (the item's kind), received ${a.kind}`);
+  if (a.kind !== 'rank') return;
+  const n = candidateCount ?? 0;
+  const seen = new Set<number>();
+  const check = (v: number, field: string) => {
+    if (v >= n) throw new StoreError('invalid', field, `expected a candidate index in [0, ${n - 1}], received ${v}`);
+    if (seen.has(v)) throw new StoreError('invalid', field, `candidate ${v} is placed twice`);
+    seen.add(v);
+  };
+  a.groups.forEach((g, gi) => g.forEach((v, vi) => check(v, `${what}.groups.${gi}.${vi}`)));
+  a.notComparable.forEach((v, vi) => check(v, `${what}.notComparable.${vi}`));
+  if (a.ideal && primitive && a.ideal.kind !== primitive)
+    throw new StoreError('invalid', `${what}.ideal.kind`, `expected ${primitive} (the item's primitive), received ${a.ideal.kind}`);
+}
+
+const ELIGIBLE = `
+  i.status = 'open'
+  AND ((@rank = 1 AND i.kind = 'rank') OR (@compare = 1 AND i.kind = 'compare'))
+  AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = @user AND a.status <> 'retracted')`;
+const NOT_MINE = `AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.user_id = @user AND l.until > @now)`;
+const ROOM = `AND i.n_submitted + (SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> @user AND l.until > @now) < i.min_annotations`;
+
+function prepare(db: Database.Database) {
+  type Q = { user: number; now: number; rank: number; compare: number };
+  return {
+    itemById: db.prepare<[string], ItemRow>(
+      "SELECT id, kind, candidate_count, CASE WHEN kind = 'rank' THEN json_extract(payload, '$.primitive') END AS primitive, gold, status FROM items WHERE id = ?",
+    ),
+    payloadById: db.prepare<[string], { payload: string }>('SELECT payload FROM items WHERE id = ?'),
+    insertItem: db.prepare(
+      `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at)
+       VALUES (@id, @kind, @task, @ref_a, @ref_b, @payload, @candidate_count, @gold, @min_annotations, @priority, @disagreement, @created_at)`,
+    ),
+    setDisagreement: db.prepare<[number | null, string]>('UPDATE items SET disagreement = ? WHERE id = ?'),
+    deleteExpiredLeases: db.prepare<[number]>('DELETE FROM leases WHERE until <= ?'),
+    renewLease: db.prepare<[number, string, number]>('UPDATE leases SET until = ? WHERE item_id = ? AND user_id = ?'),
+    upsertLease: db.prepare<[string, number, number]>(
+      'INSERT INTO leases (item_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
+    ),
+    deleteLease: db.prepare<[string, number]>('DELETE FROM leases WHERE item_id = ? AND user_id = ?'),
+    myLeases: db.prepare<[Q], { id: string; payload: string }>(
+      `SELECT i.id, i.payload FROM leases l JOIN items i ON i.id = l.item_id
+       WHERE l.user_id = @user AND l.until > @now AND ${ELIGIBLE} ORDER BY l.until`,
+    ),
+    nextRegular: db.prepare<[Q], { id: string; payload: string }>(
+      `SELECT i.id, i.payload FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} ${NOT_MINE} ${ROOM}
+       ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1`,
+    ),
+    nextGold: db.prepare<[Q], { id: string; payload: string }>(
+      `SELECT i.id, i.payload FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ${NOT_MINE} ORDER BY i.seq LIMIT 1`,
+    ),
+    countAvailable: db.prepare<[{ user: number; now: number }], { n: number }>(
+      `SELECT count(*) AS n FROM items i
+       WHERE i.status = 'open'
+         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = @user AND a.status <> 'retracted')
+         AND (i.gold IS NOT NULL
+              OR i.n_submitted + (SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> @user AND l.until > @now) < i.min_annotations)`,
+    ),
+    countMine: db.prepare<[number, string], { n: number }>('SELECT count(*) AS n FROM answers WHERE user_id = ? AND status = ?'),
+    countMineSince: db.prepare<[number, number], { n: number }>(
+      "SELECT count(*) AS n FROM answers WHERE user_id = ? AND status = 'submitted' AND created_at >= ?",
+    ),
+    queueCounts: db.prepare<[], { total: number; complete: number }>(
+      "SELECT count(*) AS total, coalesce(sum(status = 'complete'), 0) AS complete FROM items WHERE status <> 'retired' AND gold IS NULL",
+    ),
+    answerByClient: db.prepare<[number, string], { id: number; item_id: string; status: string }>(
+      'SELECT id, item_id, status FROM answers WHERE user_id = ? AND client_id = ?',
+    ),
+    insertAnswer: db.prepare<[string, number, string, string, string | null, number | null, number]>(
+      'INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    countSubmission: db.prepare<[{ d: number; id: string }]>(
+      `UPDATE items SET n_submitted = n_submitted + @d,
+         status = CASE WHEN status = 'retired' OR gold IS NOT NULL THEN status
+                       WHEN n_submitted + @d >= min_annotations THEN 'complete' ELSE 'open' END
+       WHERE id = @id`,
+    ),
+    retract: db.prepare<[number, number]>("UPDATE answers SET status = 'retracted', retracted_at = ? WHERE id = ?"),
+  };
+}
+
+export type { User };

@@ -1,0 +1,227 @@
+// Live view: the current cloud, the candidates with their scores and the chosen action, streamed as binary frames.
+import * as THREE from 'three';
+import { decodeLiveFrame, type LiveFrameView, type LiveMeta } from '../../core/protocol.ts';
+import { CloudLayer } from '../cloud-layer.ts';
+import { CHOSEN_COLOR, frameOf, labelAnchor, paletteCss, PALETTE, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { debugHooks, h, type AppContext, type View } from '../ui.ts';
+import { Viewer } from '../viewer.ts';
+
+/** Rolling frame statistics, as the bench reads them through window.__pam.live. */
+export interface LiveStatsView {
+  frames: number;
+  /** Milliseconds spent per drawn frame (last one): decoding + copying into the buffers, and drawing. */
+  consumeMs: number;
+  renderMs: number;
+  /** Sums over all drawn frames (for means). */
+  consumeTotalMs: number;
+  renderTotalMs: number;
+  /** Frames lost between the server's sequence numbers (dropped for a slow link, or skipped by latest-wins here). */
+  skipped: number;
+  fps: number;
+  latencyMs: number[];
+  lastSeq: number;
+  points: number;
+}
+
+export class LiveView implements View {
+  readonly name: string = 'live';
+  readonly help: [string, string][] = [
+    ['drag / wheel', 'orbit / zoom'],
+    ['F', 'frame the cloud'],
+  ];
+  protected ctx!: AppContext;
+  protected viewer!: Viewer;
+  protected layer = new CloudLayer(65_536, 2);
+  /** Drawn over the cloud by subclasses (teleop markers); kept across frames. */
+  protected extra = new THREE.Group();
+  protected panel!: HTMLElement;
+  protected meta: LiveMeta | null = null;
+  protected boxColor = 0x8a93a3;
+  #pending: ArrayBuffer | null = null;
+  #metaKey = '';
+  #framed = false;
+  #stats: LiveStatsView = { frames: 0, consumeMs: 0, renderMs: 0, consumeTotalMs: 0, renderTotalMs: 0, skipped: 0, fps: 0, latencyMs: [], lastSeq: 0, points: 0 };
+  #consumedAt = 0;
+  #renderedAt: number[] = [];
+  #frameSentAt = 0;
+  #frameSeq = 0;
+  #offLive: (() => void) | null = null;
+  #info!: HTMLElement;
+  #statsEl!: HTMLElement;
+  #sync = new URLSearchParams(location.search).has('sync');
+  #statsTimer = 0;
+
+  mount(root: HTMLElement, ctx: AppContext): void {
+    this.ctx = ctx;
+    const stage = h('div', { class: 'stage' });
+    this.panel = h('aside', { class: 'panel' });
+    root.append(stage, this.panel);
+    this.viewer = new Viewer(stage);
+    this.layer.scene.add(this.extra);
+    this.viewer.setPanes([{ scene: this.layer.scene }]);
+    this.viewer.onFrame(() => this.#consume());
+    this.viewer.onRendered(() => this.#rendered());
+    this.#offLive = ctx.onLive((buf) => {
+      this.#pending = buf; // latest frame wins: an unrendered older one is simply replaced
+    });
+    void ctx.conn.setLive(true).catch(() => {});
+    const hooks = debugHooks();
+    hooks.view = this.name;
+    hooks.ready = true;
+    hooks.itemId = null;
+    hooks.live = this.#stats;
+    hooks.project = (x: number, y: number, z: number) => this.viewer.project(new THREE.Vector3(x, y, z));
+    hooks.cloudPoint = (i: number) => this.layer.pointAt(i).toArray();
+    hooks.cloudCount = () => this.layer.count;
+    this.#info = h('div', { class: 'live-info' });
+    this.#statsEl = h('div', { class: 'live-stats' });
+    this.renderPanel();
+    this.#statsTimer = window.setInterval(() => this.#renderStats(), 500);
+  }
+
+  unmount(): void {
+    this.#offLive?.();
+    clearInterval(this.#statsTimer);
+    void this.ctx.conn.setLive(false).catch(() => {});
+    this.viewer.dispose();
+  }
+
+  onKey(e: KeyboardEvent): boolean {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    if (e.key === 'f' || e.key === 'F') {
+      this.frameCamera();
+      return true;
+    }
+    return false;
+  }
+
+  protected frameCamera(): void {
+    const f = frameOf(this.layer.bounds, this.meta?.candidates?.map((c) => c.primitive) ?? []);
+    this.viewer.fit(f.center, f.radius);
+  }
+
+  /** Called when a frame's metadata changed (new candidates, new chosen action). */
+  protected onMeta(): void {
+    this.renderPanel();
+  }
+
+  /** Decodes the newest frame (if any) into the preallocated buffers just before rendering. */
+  #consume(): void {
+    const buf = this.#pending;
+    if (!buf) return;
+    this.#pending = null;
+    const t0 = performance.now();
+    let f: LiveFrameView;
+    try {
+      f = decodeLiveFrame(buf);
+    } catch (e) {
+      console.error('pamstack: bad live frame', e);
+      return;
+    }
+    if (this.#stats.lastSeq && f.seq > this.#stats.lastSeq + 1) this.#stats.skipped += f.seq - this.#stats.lastSeq - 1;
+    this.#stats.lastSeq = f.seq;
+    this.#stats.points = f.n;
+    this.layer.setCloud(f.points, f.rgb);
+    this.#frameSentAt = f.replay ? 0 : f.sentAt;
+    this.#frameSeq = f.seq;
+    const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace]);
+    this.meta = f.meta;
+    if (key !== this.#metaKey) {
+      this.#metaKey = key;
+      this.#drawMeta(f.meta);
+      this.onMeta();
+    } else this.#renderInfo();
+    if (!this.#framed && f.n > 0) {
+      this.#framed = true;
+      this.frameCamera();
+    }
+    this.viewer.requestRender();
+    this.#consumedAt = performance.now();
+    this.#stats.consumeMs = this.#consumedAt - t0;
+    this.#stats.consumeTotalMs += this.#stats.consumeMs;
+  }
+
+  #rendered(): void {
+    if (!this.#frameSeq) return;
+    if (this.#sync) {
+      // Bench mode: wait until the pixels exist, so the latency covers the whole draw.
+      const gl = this.viewer.renderer.getContext();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+    }
+    this.#stats.renderMs = performance.now() - this.#consumedAt;
+    this.#stats.renderTotalMs += this.#stats.renderMs;
+    // Drawn: the server may send the next frame (flow control, see LIVE_WINDOW).
+    this.ctx.conn.ackLive(this.#frameSeq);
+    this.#frameSeq = 0;
+    if (!this.#frameSentAt) return;
+    const now = Date.now();
+    const lat = now - this.#frameSentAt;
+    this.#frameSentAt = 0;
+    const s = this.#stats;
+    s.frames++;
+    s.latencyMs.push(lat);
+    if (s.latencyMs.length > 600) s.latencyMs.splice(0, s.latencyMs.length - 600);
+    this.#renderedAt.push(now);
+    while (this.#renderedAt.length && this.#renderedAt[0]! < now - 1000) this.#renderedAt.shift();
+    s.fps = this.#renderedAt.length;
+  }
+
+  #drawMeta(m: LiveMeta): void {
+    this.layer.clearOverlay();
+    this.layer.clearFixtures();
+    this.viewer.clearLabels();
+    if (m.workspace) this.layer.fixtures.add(workspaceBox(m.workspace, this.boxColor));
+    m.candidates?.forEach((c, i) => {
+      const chosen = m.chosen === i;
+      const color = chosen ? CHOSEN_COLOR : PALETTE[i % PALETTE.length]!;
+      this.layer.overlay.add(primitiveGlyph(c.primitive, { color, opacity: chosen ? 1 : c.safe === false ? 0.25 : 0.8, scale: chosen ? 1.4 : 1 }));
+      const score = c.score !== undefined ? ` ${c.score.toFixed(2)}` : '';
+      this.viewer.addLabel(0, labelAnchor(c.primitive), `${i + 1}${score}`, `label cand${chosen ? ' chosen' : ''}`).style.setProperty('--c', chosen ? '#3cff7a' : paletteCss(i));
+    });
+    // The last executed action (teleop), drawn quietly so a new selection stands out.
+    if (m.action) this.layer.overlay.add(primitiveGlyph(m.action, { color: 0x9aa3af, opacity: 0.55, scale: 1.2 }));
+  }
+
+  protected renderPanel(): void {
+    this.panel.replaceChildren(h('h2', {}, 'Live'), this.#info, this.#statsEl);
+    this.#renderInfo();
+    this.#renderStats();
+  }
+
+  #renderInfo(): void {
+    const m = this.meta;
+    if (!m) {
+      this.#info.replaceChildren(h('p', { class: 'empty' }, 'Waiting for the first frame… (the stack publishes one per decision)'));
+      return;
+    }
+    const metrics = Object.entries(m.metrics ?? {}).map(([k, v]) => h('div', {}, h('b', {}, k), ` ${Number(v).toFixed(3)}`));
+    const cands = (m.candidates ?? [])
+      .map((c, i) => ({ c, i }))
+      .sort((x, y) => (y.c.score ?? -Infinity) - (x.c.score ?? -Infinity))
+      .map(({ c, i }) =>
+        h(
+          'li',
+          { class: `cand${m.chosen === i ? ' chosen' : ''}${c.safe === false ? ' unsafe' : ''}`, title: c.reason ?? '' },
+          h('span', { class: 'swatch', style: `background:${m.chosen === i ? '#3cff7a' : paletteCss(i)}` }),
+          h('span', { class: 'what' }, `#${i + 1}`),
+          h('span', { class: 'score' }, c.score !== undefined ? c.score.toFixed(3) : ''),
+          h('span', { class: 'rank' }, m.chosen === i ? 'chosen' : c.safe === false ? 'unsafe' : ''),
+        ),
+      );
+    this.#info.replaceChildren(
+      ...([
+      h('div', { class: 'kv' }, h('b', {}, 'task '), m.task ?? '—', m.episode !== undefined ? ` · episode ${m.episode}` : '', m.step !== undefined ? ` · step ${m.step}` : '', m.source ? ` · ${m.source}` : ''),
+      m.holdReason ? h('div', { class: 'hold' }, `held: ${m.holdReason}`) : null,
+      metrics.length ? h('div', { class: 'metrics' }, ...metrics) : null,
+      cands.length ? h('ol', { class: 'cands' }, ...cands) : null,
+      ] as (HTMLElement | null)[]).filter((x): x is HTMLElement => x !== null),
+    );
+  }
+
+  #renderStats(): void {
+    const s = this.#stats;
+    const lat = [...s.latencyMs.slice(-60)].sort((a, b) => a - b);
+    const p50 = lat.length ? lat[lat.length >> 1]! : null;
+    this.#statsEl.textContent = `${s.points.toLocaleString()} points · ${s.fps} fps · latency ${p50 ?? '—'} ms · skipped ${s.skipped}`;
+  }
+}
