@@ -144,6 +144,8 @@ export async function startPolicy(
   const done = (s: DiagnosticStatus): void => {
     if (awaiting && decisionOf(s) === awaiting.decision) {
       awaiting = null;
+      // The world has changed (or the decision was refused): decide only on a cloud taken from now on.
+      lastUsedStamp = Math.max(lastUsedStamp, node.now());
       schedule();
     }
   };
