@@ -1,7 +1,7 @@
 // Records one episode as a ROS 2 MCAP bag: the object cloud, the candidates and the executed primitive
 // per step, on the same topics the ROS 2 graph uses, so eval bags and robot bags read back alike.
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packPointCloud2 } from '../cloud/pointcloud2.ts';
 import type { Candidate, Metrics } from '../core/episode.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
@@ -60,8 +60,9 @@ export class EpisodeRecorder {
     this.#start = start;
   }
 
-  /** Opens `file` (written as `file.partial` until close) with the episode topics registered. */
+  /** Opens `file` (its folder is created; written as `file.partial` until close) with the episode topics registered. */
   static async open(file: string, info: EpisodeInfo, o: EpisodeRecorderOptions = {}): Promise<EpisodeRecorder> {
+    await mkdir(dirname(file), { recursive: true });
     const bag = await Ros2BagWriter.create(file, o);
     try {
       await Promise.all(Object.values(EPISODE_TOPICS).map((t) => bag.addTopic({ topic: absoluteTopic(t.name), type: t.type, qos: t.qos })));
@@ -154,7 +155,6 @@ export async function recordEpisode(
   steps: Iterable<RecordedStep>,
   o: EpisodeRecorderOptions = {},
 ): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const rec = await EpisodeRecorder.open(join(dir, episodeFileName(info)), info, o);
   try {
     for (const s of steps) await rec.step(s);
