@@ -204,12 +204,20 @@ export class RopeWorld extends MujocoWorld {
    */
   expertActions(k: number, rng: Rng): Primitive[] {
     const v = flexVertices(this.data, this.model);
-    return ropeExpert(v, ROPE.vertices, this.goal, ROPE.segment, k, rng).filter((p) => !this.checkPrimitive(p));
+    return ropeExpert(v, ROPE.vertices, this.goal, ROPE.segment, k, rng, (p) => !this.checkPrimitive(p));
   }
 }
 
 /** The rope expert on vertex positions v [n, 3] (see RopeWorld.expertActions). */
-export function ropeExpert(v: Float64Array, n: number, goal: TargetCurve, seg: number, k: number, rng: Rng): Primitive[] {
+export function ropeExpert(
+  v: Float64Array,
+  n: number,
+  goal: TargetCurve,
+  seg: number,
+  k: number,
+  rng: Rng,
+  valid: (p: Primitive) => boolean = () => true,
+): Primitive[] {
   const fits = fitGoal(v, n, goal, seg);
   const base = fits[0]!.error;
   const scored: { i: number; score: number; place: [number, number] }[] = [];
@@ -226,6 +234,25 @@ export function ropeExpert(v: Float64Array, n: number, goal: TargetCurve, seg: n
       // Tiny seeded jitter breaks ties between equal proposals without favouring an index.
       scored.push({ i, score: base - after + rng.uniform(0, 1e-9), place: [tx, ty] });
     }
+    // Open curves need the rope taut: also try pulling an end a little past its target, outward.
+    if (!goal.closed) {
+      for (const [e, nb] of [
+        [0, 1],
+        [n - 1, n - 2],
+      ] as const) {
+        const ox = fit.targets[e * 2]! - fit.targets[nb * 2]!;
+        const oy = fit.targets[e * 2 + 1]! - fit.targets[nb * 2 + 1]!;
+        const on = Math.hypot(ox, oy) || 1;
+        for (const over of [0.01, 0.03]) {
+          const tx = fit.targets[e * 2]! + (ox / on) * over;
+          const ty = fit.targets[e * 2 + 1]! + (oy / on) * over;
+          sim.set(v);
+          dragVertex(sim, n, e, tx, ty, seg);
+          const after = fitGoal(sim, n, goal, seg, 1)[0]!.error;
+          scored.push({ i: e, score: base - after + rng.uniform(0, 1e-9), place: [tx, ty] });
+        }
+      }
+    }
   }
   scored.sort((a, b) => b.score - a.score);
   const out: Primitive[] = [];
@@ -235,11 +262,17 @@ export function ropeExpert(v: Float64Array, n: number, goal: TargetCurve, seg: n
     if (out.some((o) => Math.hypot(o.a[0] - pick[0], o.a[1] - pick[1]) < 0.03 && Math.hypot(o.b[0] - c.place[0], o.b[1] - c.place[1]) < 0.03))
       continue;
     if (out.length > 0 && c.score < 0.25 * (scored[0]!.score)) break;
-    out.push({ kind: 'pick_place', a: pick, b: [c.place[0], c.place[1], ROPE.radius] });
+    const prim: Primitive = { kind: 'pick_place', a: pick, b: [c.place[0], c.place[1], ROPE.radius] };
+    if (valid(prim)) out.push(prim);
   }
-  if (out.length === 0 && scored.length > 0) {
-    const c = scored[0]!;
-    out.push({ kind: 'pick_place', a: [v[c.i * 3]!, v[c.i * 3 + 1]!, v[c.i * 3 + 2]!], b: [c.place[0], c.place[1], ROPE.radius] });
+  if (out.length === 0) {
+    for (const c of scored) {
+      const prim: Primitive = { kind: 'pick_place', a: [v[c.i * 3]!, v[c.i * 3 + 1]!, v[c.i * 3 + 2]!], b: [c.place[0], c.place[1], ROPE.radius] };
+      if (valid(prim)) {
+        out.push(prim);
+        break;
+      }
+    }
   }
   return out;
 }
