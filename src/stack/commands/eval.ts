@@ -5,7 +5,10 @@ import { createWorld, SIM_TASKS } from '../../../sim/index.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { resolveAgent, SELECT_MODES } from '../agents.ts';
 import { action, CliError, intFlag, parseFlags, printJson } from '../command-kit.ts';
-import { evaluate } from '../evaluate.ts';
+import { evaluate, type StepInfo } from '../evaluate.ts';
+import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 const Flags = z.strictObject({
   task: TaskNameSchema,
@@ -18,6 +21,7 @@ const Flags = z.strictObject({
   candidates: intFlag(1, 256).default(8),
   lcb: z.coerce.number().min(0).max(10).default(0),
   draws: intFlag(1, 1000).default(100),
+  record: z.string().min(1).optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -36,6 +40,7 @@ export function register(program: Command): void {
     .option('--candidates <n>', 'candidates a policy samples per state', '8')
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
     .option('--draws <m>', 'implicit reward: noise draws per candidate', '100')
+    .option('--record <dir>', 'write one MCAP file per episode (ros2 profile, cdr: cloud, candidates, executed primitive)')
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics } last')
     .option('--quiet', 'no progress bar')
     .action(
@@ -56,18 +61,22 @@ export function register(program: Command): void {
           throw new CliError(`--task: ${(e as Error).message}`);
         }
         try {
+          const recorder = f.record ? episodeRecorder(f.record, { task: f.task, policy: f.policy, select: f.select }) : null;
           const { result } = await evaluate(world, agent, {
             episodes: f.episodes,
             seed: f.seed,
             quiet: f.quiet || f.json,
+            ...(recorder ? { onStep: recorder.onStep } : {}),
             // Each episode's line as soon as it ends (long runs show results as they come).
-            onEpisode: f.json
-              ? undefined
-              : (e) =>
+            onEpisode: async (e) => {
+              await recorder?.onEpisodeEnd();
+              if (!f.json)
                   console.log(
                     `episode ${e.episode} seed ${e.seed}: ${e.success ? 'success' : 'failure'} after ${e.steps} steps, iou ${fmt(e.finalMetrics.iou)}${e.finalMetrics.coverage !== undefined ? `, coverage ${fmt(e.finalMetrics.coverage)}` : ''} (${e.wall.toFixed(1)} s)`,
-                  ),
-          });
+                  );
+            },
+          }).finally(() => recorder?.abortOpen());
+          if (recorder && !f.json) console.log(`recorded ${recorder.files.length} episode bags in ${f.record}`);
           if (f.json) printJson(result);
           else
             console.log(
@@ -78,6 +87,44 @@ export function register(program: Command): void {
         }
       }),
     );
+}
+
+/** Writes each episode of an eval into DIR as an MCAP bag (src/record), one file per episode. */
+function episodeRecorder(dir: string, info: { task: string; policy: string; select: string }) {
+  mkdirSync(dir, { recursive: true });
+  let rec: EpisodeRecorder | null = null;
+  const files: string[] = [];
+  // StepInfo has no sim clock; the bag's step times are wall seconds since the episode started.
+  let t0 = 0;
+  return {
+    files,
+    onStep: async (s: StepInfo) => {
+      if (!rec) {
+        const ep = { ...info, seed: s.seed, episode: s.episode };
+        rec = await EpisodeRecorder.open(join(dir, episodeFileName(ep)), ep);
+        t0 = performance.now();
+      }
+      const i = s.primitive ? s.candidates.findIndex((c) => c.primitive === s.primitive) : -1;
+      await rec.step({
+        t: (performance.now() - t0) / 1000,
+        cloud: s.obs,
+        candidates: s.candidates,
+        chosen: i >= 0 ? i : null,
+        executed: s.refused ? null : s.primitive,
+        metrics: s.metrics,
+        success: s.success,
+      });
+    },
+    onEpisodeEnd: async () => {
+      if (rec) files.push(await rec.close());
+      rec = null;
+    },
+    /** A failed run leaves no half-written bag behind. */
+    abortOpen: async () => {
+      await rec?.abort();
+      rec = null;
+    },
+  };
 }
 
 function fmt(v: number | undefined): string {
