@@ -16,7 +16,7 @@ describe('pamstack eval --record', () => {
     const steps = eps.flatMap((e) => e.steps);
     expect(steps.length).toBeGreaterThan(0);
     for (const s of steps) {
-      expect(s.cloud.points.length).toBeGreaterThan(0);
+      expect(s.cloud?.points.length ?? 0).toBeGreaterThan(0);
       expect(s.executed?.kind).toBe('pick_place');
     }
   });

@@ -24,7 +24,7 @@ export const RebuildProfileSchema = z.strictObject({
 export type RebuildProfile = z.infer<typeof RebuildProfileSchema>;
 
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
-  full: { demoEpisodes: 40, slEpochs: 80, slPoints: 256, prefStates: 100, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 20, evalSeed: 10000, draws: 32 },
+  full: { demoEpisodes: 40, slEpochs: 150, slPoints: 256, prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32 },
   ci: { demoEpisodes: 4, slEpochs: 3, slPoints: 128, prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8 },
 };
 
@@ -109,9 +109,33 @@ export async function rebuildTask(
     steps.push(step);
     table.push({ method: m.name, what: m.what, command: commandLine([...args, '--json']), result: step.summary as unknown as EvalResult, wall: step.wall });
   }
+  // The CI regression baseline: the demo's default and SL-only on the fixed CI seeds.
+  const def = chooseDefault(table, P);
+  const regression: RegressionBaseline = { task, seed: REGRESSION_SEED, episodes: REGRESSION_EPISODES, rows: [] };
+  for (const name of [...new Set(['sl-first', def.method])]) {
+    const m = evalMethods(P).find((x) => x.name === name)!;
+    const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
+    const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(REGRESSION_EPISODES), '--seed', String(REGRESSION_SEED), '--quiet'];
+    const step = await run(`regression baseline ${name}`, args);
+    steps.push(step);
+    regression.rows.push({ method: name, args: args.slice(1).map((a) => (a.startsWith(P) ? `$P${a.slice(P.length)}` : a)), result: step.summary as unknown as EvalResult });
+  }
+  writeFileSync(join(P, 'regression.json'), `${JSON.stringify(regression, null, 2)}\n`);
   const wall = (performance.now() - t0) / 1000;
   writeTaskReadme(task, profile, P, steps, table, wall, o.seed);
   return { steps, table, wall };
+}
+
+/** Fixed CI seeds of the sim regression suite (never used for training or the README table). */
+export const REGRESSION_SEED = 20000;
+export const REGRESSION_EPISODES = 3;
+
+/** policies/<task>/regression.json: eval rows re-run by test/stack/regression.test.ts. `$P` = the task's folder. */
+export interface RegressionBaseline {
+  task: string;
+  seed: number;
+  episodes: number;
+  rows: { method: string; args: string[]; result: EvalResult }[];
 }
 
 /** Picks the demo's default: the learned method with the best success rate (then fewest steps). */
