@@ -8,6 +8,7 @@ import type { World } from '../core/world.ts';
 import { candidateFeatures, type FeatureConfig } from '../preference/features.ts';
 import type { RewardModel } from '../preference/reward-model.ts';
 import { selectAction, type SafetyConfig } from '../select/index.ts';
+import { evaluate, type EpisodeResult } from './evaluate.ts';
 
 /** The rewards RAS can rank by. */
 export const RAS_REWARDS = ['implicit', 'bt', 'robust'] as const;
@@ -104,29 +105,28 @@ export interface EpisodeSummary {
 }
 
 /** Runs `episodes` episodes of `agent` in `world` (reset per seed) up to the step limit or success. */
-export async function runEpisodes(world: World, agent: { act(world: World, obs: PointCloud, rng: Rng): Promise<{ primitive: Primitive | null }> }, opts: { episodes: number; seed: number; rng: Rng; onEpisode?: (i: number) => void }): Promise<EpisodeSummary> {
-  let succ = 0;
-  let steps = 0;
-  let iou = 0;
-  let holds = 0;
-  for (let e = 0; e < opts.episodes; e++) {
-    world.reset(opts.seed + e);
-    let k = 0;
-    for (; k < world.stepLimit && !world.success(); k++) {
-      const a = await agent.act(world, world.observe(), opts.rng);
-      if (!a.primitive) {
-        holds++;
-        break;
-      }
-      await world.execute(a.primitive);
-    }
-    if (world.success()) succ++;
-    steps += k;
-    iou += world.metrics().iou ?? NaN;
-    opts.onEpisode?.(e);
-  }
-  const n = opts.episodes;
-  return { episodes: n, success_rate: succ / n, mean_steps: steps / n, iou: iou / n, holds };
+/**
+ * Runs `episodes` seeded episodes through `evaluate` (the eval contract: a failure counts as the step
+ * limit in mean_steps) and condenses them for the reward trainer's quick comparison table.
+ */
+export async function runEpisodes(
+  world: World,
+  agent: RasAgentLike,
+  opts: { episodes: number; seed: number; onEpisode?: (i: number) => void },
+): Promise<EpisodeSummary> {
+  const { result, episodes } = await evaluate(world, agent, {
+    episodes: opts.episodes,
+    seed: opts.seed,
+    quiet: true,
+    ...(opts.onEpisode ? { onEpisode: (e: EpisodeResult) => opts.onEpisode!(e.episode) } : {}),
+  });
+  return {
+    episodes: result.episodes,
+    success_rate: result.success_rate,
+    mean_steps: result.mean_steps,
+    iou: result.metrics.iou ?? NaN,
+    holds: episodes.filter((e) => e.holdReason !== undefined).length,
+  };
 }
 
 /**

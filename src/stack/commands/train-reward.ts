@@ -10,7 +10,6 @@ import { candidatePairData } from '../../preference/pair-data.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { REWARD_MODELS } from '../../preference/reward-model.ts';
 import { trainRewardModel, type RewardTrainReport } from '../../preference/reward-train.ts';
-import { Rng } from '../../core/rng.ts';
 import { startProgress } from '../../core/progress.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { firstScorer, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer, runEpisodes, type EpisodeSummary } from '../ras-agent.ts';
@@ -106,7 +105,7 @@ export function register(program: Command): void {
             for (const [name, scorer] of Object.entries(scorers)) {
               const agent = new RasAgent({ proposer, scorer, n: f.candidates, lcb: name.startsWith('ras') ? f.lcb : 0 });
               const bar = startProgress(`eval ${name}`, f.evalEpisodes, { quiet: f.json });
-              evaluation[name] = await runEpisodes(world, agent, { episodes: f.evalEpisodes, seed: f.evalSeed, rng: new Rng(f.evalSeed), onEpisode: () => bar.tick() });
+              evaluation[name] = await runEpisodes(world, agent, { episodes: f.evalEpisodes, seed: f.evalSeed, onEpisode: () => bar.tick() });
               bar.stop();
             }
           } finally {
