@@ -2,7 +2,8 @@
 // bring-up), `expert` (the sim world's scripted expert; in-process sim stack only), or a module that
 // builds them (`module:<path>`, exporting `createPolicyStages(options)`), e.g. a trained policy loader.
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { WorkspaceBox } from '../src/core/geometry.ts';
 import type { PrimitiveKind, Primitive } from '../src/core/primitive.ts';
 import { Rng } from '../src/core/rng.ts';
@@ -47,11 +48,41 @@ export async function loadPolicyStages(o: StageOptions): Promise<PolicyStages> {
     if (!o.world) throw new Error('policy: "expert" needs the simulated world in the same process (the in-process sim stack)');
     return { proposer: expertProposer(o.world), scorer: null };
   }
+  if (existsSync(join(resolve(o.policy), 'default.json'))) return committedPolicyStages(resolve(o.policy), o);
   if (o.policy.startsWith('module:')) {
     const file = resolve(o.policy.slice('module:'.length));
     const mod = (await import(pathToFileURL(file).href)) as { createPolicyStages?: (o: StageOptions) => Promise<PolicyStages> };
     if (typeof mod.createPolicyStages !== 'function') throw new Error(`policy: ${file} does not export createPolicyStages(options)`);
     return mod.createPolicyStages(o);
   }
-  throw new Error(`policy: expected random, expert or module:<path>, received ${JSON.stringify(o.policy)}`);
+  throw new Error(`policy: expected random, expert, a policies/<task> folder or module:<path>, received ${JSON.stringify(o.policy)}`);
+}
+
+/**
+ * A committed policies/<task> folder (default.json from `pamstack policies rebuild`): the trained
+ * diffusion policy proposes; with select `ras` its reward scores (implicit, bt or robust), otherwise
+ * candidates keep proposal order.
+ */
+async function committedPolicyStages(dir: string, o: StageOptions): Promise<PolicyStages> {
+  const { DefaultPolicySchema } = await import('../src/stack/flywheel/rebuild.ts');
+  const { parseOrThrow } = await import('../src/core/errors.ts');
+  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(join(dir, 'default.json'), 'utf8')), `policy: ${dir}/default.json`);
+  if (d.select === 'ras') {
+    const { loadRasStages } = await import('../src/stack/ras-agent.ts');
+    const stages = await loadRasStages(join(dir, d.policy), {
+      reward: d.reward ?? 'implicit',
+      ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
+      ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
+      workspace: () => o.workspace,
+    });
+    return { proposer: stages.proposer, scorer: stages.scorer };
+  }
+  const [{ initBackend }, { loadPolicy }, { PolicyProposer }] = await Promise.all([
+    import('../src/nn/backend.ts'),
+    import('../src/policy/checkpoint.ts'),
+    import('../src/policy/proposer.ts'),
+  ]);
+  await initBackend();
+  const { model, processor } = loadPolicy(join(dir, d.policy), { trainable: false });
+  return { proposer: new PolicyProposer(model, processor, { kind: o.kind }), scorer: null };
 }

@@ -21,7 +21,7 @@ export const POLICY_TOPICS = {
 
 export const POLICY_PARAMS = {
   task: { type: 'string', description: 'task (fixes the primitive kind): rope-<shape>, granular-t, cloth-unfold', default: 'rope-circle', readOnly: true },
-  policy: { type: 'string', description: 'proposer: random, expert (in-process sim only) or module:<path> exporting createPolicyStages', default: 'random', readOnly: true },
+  policy: { type: 'string', description: 'proposer: random, expert (in-process sim only), a policies/<task> folder (trained policy and reward) or module:<path> exporting createPolicyStages', default: 'random', readOnly: true },
   num_candidates: { type: 'integer', description: 'candidates sampled per decision (N)', default: 8, range: { from: 1, to: 256 } },
   auto: { type: 'bool', description: 'decide on every new cloud when idle (false: only on policy/request)', default: true },
   min_interval: { type: 'double', description: 'least time between decisions, s', default: 0, range: { from: 0, to: 3600 } },

@@ -169,14 +169,18 @@ export interface LoadRasOptions {
 }
 
 /**
- * An eval Agent doing reward-guided action selection from checkpoints:
+ * The proposer and scorer of reward-guided action selection, loaded from checkpoints (the eval agent
+ * below and the ROS policy node use them):
  * - `implicit`: `policyDir` is a DPO fine-tune (pamstack train dpo, with dpo.json naming its frozen
  *   reference); candidates are sampled from the reference (SL) model, as DeformPAM does, and scored
  *   with the implicit reward of the DPO model against the reference;
  * - `bt` / `robust`: candidates from the policy in `policyDir`, scored by the reward model in `rewardDir`.
  * Unsafe candidates are filtered and the next best is taken; with none safe the agent holds.
  */
-export async function loadRasAgent(policyDir: string, opts: LoadRasOptions): Promise<RasAgentLike & { dispose(): void }> {
+export async function loadRasStages(
+  policyDir: string,
+  opts: LoadRasOptions & { workspace: () => World['workspace'] | null },
+): Promise<{ name: string; proposer: ActionProposer; scorer: CandidateScorer; dispose(): void }> {
   const [{ initBackend }, { loadPolicy }, { PolicyProposer }, fs, path] = await Promise.all([
     import('../nn/backend.ts'),
     import('../policy/checkpoint.ts'),
@@ -223,19 +227,35 @@ export async function loadRasAgent(policyDir: string, opts: LoadRasOptions): Pro
     scorer = {
       name: opts.reward,
       // the workspace comes from the world at act() time; the features use the table frame
-      score: async (cloud, candidates) => model.score(candidateFeatures(cloud, currentWorkspace!, candidates, feat)),
+      score: async (cloud, candidates) => model.score(candidateFeatures(cloud, workspaceNow(), candidates, feat)),
     };
   }
-  let currentWorkspace: World['workspace'] | null = null;
-  const agent = new RasAgent({ proposer, scorer, n: opts.n ?? 8, lcb: opts.lcb ?? 0, seed: opts.seed ?? 0 });
+  const workspaceNow = () => {
+    const ws = opts.workspace();
+    if (!ws) throw new Error(`--reward ${opts.reward}: the workspace is not known yet (score after the first observation)`);
+    return ws;
+  };
   return {
     name: `ras-${opts.reward}(${proposerOpts.name})`,
+    proposer,
+    scorer,
+    dispose() {
+      for (const d of toDispose) d.dispose();
+    },
+  };
+}
+
+/** An eval Agent doing reward-guided action selection from checkpoints (see loadRasStages). */
+export async function loadRasAgent(policyDir: string, opts: LoadRasOptions): Promise<RasAgentLike & { dispose(): void }> {
+  let currentWorkspace: World['workspace'] | null = null;
+  const stages = await loadRasStages(policyDir, { ...opts, workspace: () => currentWorkspace });
+  const agent = new RasAgent({ proposer: stages.proposer, scorer: stages.scorer, n: opts.n ?? 8, lcb: opts.lcb ?? 0, seed: opts.seed ?? 0 });
+  return {
+    name: stages.name,
     act(world, obs, rng) {
       currentWorkspace = world.workspace;
       return agent.act(world, obs, rng);
     },
-    dispose() {
-      for (const d of toDispose) d.dispose();
-    },
+    dispose: () => stages.dispose(),
   };
 }
