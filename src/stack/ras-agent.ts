@@ -198,7 +198,8 @@ export async function loadRasStages(
     if (!fs.existsSync(dpoFile)) throw new Error(`${policyDir}: no dpo.json; --reward implicit needs a policy from pamstack train dpo`);
     const meta = JSON.parse(fs.readFileSync(dpoFile, 'utf8')) as { reference?: unknown };
     if (typeof meta.reference !== 'string') throw new Error(`${dpoFile}: reference: expected the path of the supervised policy`);
-    const ref = loadPolicy(meta.reference, { trainable: false });
+    // dpo.json names the reference relative to the DPO folder (older files hold an absolute path).
+    const ref = loadPolicy(path.resolve(policyDir, meta.reference), { trainable: false });
     const dpo = loadPolicy(policyDir, { trainable: false });
     toDispose.push(ref.model, dpo.model);
     proposer = new PolicyProposer(ref.model, ref.processor, proposerOpts);

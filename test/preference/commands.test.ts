@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../src/core/geometry.ts';
 import { makeCloud } from '../../src/core/pointcloud.ts';
@@ -70,7 +70,7 @@ describe('pamstack label / train reward / train dpo', () => {
     const j = lastJson(r.stdout);
     expect(j.states).toBe(12);
     expect(existsSync(join(out, 'policy.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'dpo.json'), 'utf8')).reference).toBe(join(dir, 'sl'));
+    expect(resolve(out, JSON.parse(readFileSync(join(out, 'dpo.json'), 'utf8')).reference)).toBe(resolve(dir, 'sl'));
   });
 
   it.each([

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TaskNameSchema } from '../../core/task.ts';
 import { action, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
-import { REBUILD_PROFILES, rebuildTask } from '../flywheel/rebuild.ts';
+import { evaluateTask, REBUILD_PROFILES, rebuildTask } from '../flywheel/rebuild.ts';
 
 const Flags = z.strictObject({
   task: z.array(TaskNameSchema).default(['rope-circle']),
@@ -12,6 +12,7 @@ const Flags = z.strictObject({
   policiesDir: z.string().min(1).default('policies'),
   runsDir: z.string().min(1).default('runs'),
   seed: intFlag(0, 2 ** 31).default(0),
+  evaluateOnly: z.boolean().default(false),
   json: z.boolean().optional(),
 });
 
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--policies-dir <dir>', 'where checkpoints go', 'policies')
     .option('--runs-dir <dir>', 'where the (uncommitted) data goes', 'runs')
     .option('--seed <s>', 'seed of data, training and labels', '0')
+    .option('--evaluate-only', 'keep the checkpoints in policies/<task> (steps.json) and redo the evaluation, default and README')
     .option('--json', 'print one JSON summary object last')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -35,7 +37,8 @@ export function register(program: Command): void {
         const out: Record<string, unknown> = {};
         for (const task of f.task) {
           log(`== rebuilding ${task} (${f.profile} profile)`);
-          const r = await rebuildTask(task, REBUILD_PROFILES[f.profile], { root, policiesDir: f.policiesDir, runsDir: f.runsDir, seed: f.seed, log });
+          const o = { root, policiesDir: f.policiesDir, runsDir: f.runsDir, seed: f.seed, log };
+          const r = f.evaluateOnly ? await evaluateTask(task, REBUILD_PROFILES[f.profile], o) : await rebuildTask(task, REBUILD_PROFILES[f.profile], o);
           log(`\n${task}: rebuilt in ${(r.wall / 60).toFixed(1)} min`);
           log('method        success  steps');
           for (const row of r.table)

@@ -1,7 +1,7 @@
 // `pamstack train dpo`: Diffusion-DPO fine-tune of a supervised policy on ranked candidates.
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, relative } from 'node:path';
 import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
 import { loadPolicy, savePolicy } from '../../policy/checkpoint.ts';
@@ -81,7 +81,8 @@ export function register(program: Command): void {
           trainer.dispose();
           const command = ['pamstack', ...process.argv.slice(2)].join(' ');
           await savePolicy(f.out, policy, { processor, command, backend: backend.choice, task: checkpoint.task });
-          const meta = { reference: resolve(f.policy), config: cfg, states: dpoStates.length, pairs: dpoStates.reduce((a, s) => a + s.pairs.length, 0), history };
+          // Relative to the DPO folder, so a committed or copied pair of folders keeps working.
+          const meta = { reference: relative(resolve(f.out), resolve(f.policy)), config: cfg, states: dpoStates.length, pairs: dpoStates.reduce((a, s) => a + s.pairs.length, 0), history };
           writeFileSync(join(f.out, DPO_FILE), `${JSON.stringify(meta, null, 1)}\n`);
           const last = history[history.length - 1]!;
           const summary = { out: f.out, reference: meta.reference, states: meta.states, pairs: meta.pairs, loss: last.loss, implicit_accuracy: last.implicitAccuracy, first_loss: history[0]!.loss };
