@@ -147,7 +147,7 @@ export async function evaluateTask(
 export const REGRESSION_SEED = 20000;
 export const REGRESSION_EPISODES = 3;
 
-/** policies/<task>/regression.json: eval rows re-run by test/stack/regression.test.ts. `$P` = the task's folder. */
+/** policies/<task>/regression.json: `pamstack eval` arguments (after `eval`) re-run by test/stack/regression.test.ts; `$P` = the task folder. */
 export interface RegressionBaseline {
   task: string;
   seed: number;
