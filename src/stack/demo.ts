@@ -31,7 +31,7 @@ export interface DemoOptions {
   port: number;
   host: string;
   db: string;
-  /** Pause after each decision so a person can see the candidates, ms. */
+  /** Pause between a decision (shown with its candidates) and its execution, ms; web mode only. */
   stepDelayMs: number;
   log: (line: string) => void;
   /** Resolves to stop the loop after the current step (SIGINT). */
@@ -73,6 +73,8 @@ class LiveLoopAgent implements Agent {
   teleop: PendingTeleop | null = null;
   current: PendingTeleop | null = null;
   estopped = false;
+  /** Pause after publishing a decision, ms (0 when nobody watches). */
+  pauseMs = 0;
   #estopWaiters: (() => void)[] = [];
 
   constructor(
@@ -112,6 +114,8 @@ class LiveLoopAgent implements Agent {
     if (d.primitive && chosen === null) meta.action = d.primitive;
     if (d.holdReason) meta.holdReason = d.holdReason;
     this.publish(obs, meta);
+    // Hold the decision on screen (candidates coloured by score) before the arm moves.
+    if (this.pauseMs > 0) await new Promise((r) => setTimeout(r, this.pauseMs));
     return d;
   }
 }
@@ -177,6 +181,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
       // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
       const token = localAdminToken(server.store);
       const link = `${server.url}#/live&token=${token}`;
+      agent.pauseMs = o.stepDelayMs;
       o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
       if (!/^(127\.|localhost$|::1$)/.test(o.host)) o.log(`warning: --host ${o.host} is not loopback; the link above grants admin rights`);
     }
@@ -213,7 +218,6 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
           o.log(
             `  episode ${agent.episode} step ${s.step}: ${s.refused ? `refused (${s.refused})` : 'executed'}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
           );
-          if (o.stepDelayMs > 0 && server) await new Promise((r) => setTimeout(r, o.stepDelayMs));
         },
       });
     for (let e = 0; (o.episodes === 0 || e < o.episodes) && !stopRequested; e++) {

@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'web app port (0 picks a free one)', '8080')
     .option('--host <host>', 'interface the web app listens on', '127.0.0.1')
     .option('--db <file>', 'SQLite store of the web app', 'data/pamstack.db')
-    .option('--step-delay <ms>', 'pause after each step so a person can follow it (web mode)', '600')
+    .option('--step-delay <ms>', 'pause between showing a decision and executing it, ms (web mode)', '600')
     .option('--json', 'print the episodes summary as one JSON object last')
     .action(
       action(async (raw: Record<string, unknown>) => {
