@@ -19,6 +19,13 @@ export class ItemQueue {
   progress: Omit<Progress, 'op' | 'id'> | null = null;
   /** Answers sent but not yet acknowledged (kept and resent by the connection). */
   unacked = 0;
+
+  /** The progress line both annotation views show: my answers, what is left, the queue, unsaved answers. */
+  progressText(): string {
+    const p = this.progress;
+    if (!p) return '';
+    return `done ${p.mine.submitted} · today ${p.mine.today} · left for you ${p.queue.available} · queue ${p.queue.complete}/${p.queue.total} complete${this.unacked ? ` · saving ${this.unacked}` : ''}`;
+  }
   /** Answers acknowledged in this session. */
   acked = 0;
   /** Set when the queue is drained for this user. */

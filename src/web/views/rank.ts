@@ -266,12 +266,7 @@ export class RankView implements View {
   }
 
   #updateProgress(): void {
-    const p = this.#queue.progress;
-    this.#ctx.setProgress(
-      p
-        ? `done ${p.mine.submitted} · today ${p.mine.today} · left for you ${p.queue.available} · queue ${p.queue.complete}/${p.queue.total} complete${this.#queue.unacked ? ` · saving ${this.#queue.unacked}` : ''}`
-        : '',
-    );
+    this.#ctx.setProgress(this.#queue.progressText());
   }
 
   #renderPanel(): void {
