@@ -3,7 +3,7 @@
 // builds them (`module:<path>`, exporting `createPolicyStages(options)`), e.g. a trained policy loader.
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { WorkspaceBox } from '../src/core/geometry.ts';
 import type { PrimitiveKind, Primitive } from '../src/core/primitive.ts';
 import { Rng } from '../src/core/rng.ts';
@@ -64,14 +64,14 @@ export async function loadPolicyStages(o: StageOptions): Promise<PolicyStages> {
  * candidates keep proposal order.
  */
 async function committedPolicyStages(dir: string, o: StageOptions): Promise<PolicyStages> {
-  const { DefaultPolicySchema } = await import('../src/stack/flywheel/rebuild.ts');
-  const { parseOrThrow } = await import('../src/core/errors.ts');
-  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(join(dir, 'default.json'), 'utf8')), `policy: ${dir}/default.json`);
+  const { readCommittedDefault } = await import('../src/stack/flywheel/rebuild.ts');
+  const d = readCommittedDefault(dir);
+  if (!d) throw new Error(`policy: ${dir} has no default.json`);
   if (d.select === 'ras') {
     const { loadRasStages } = await import('../src/stack/ras-agent.ts');
-    const stages = await loadRasStages(join(dir, d.policy), {
+    const stages = await loadRasStages(d.policy, {
       reward: d.reward ?? 'implicit',
-      ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
+      ...(d.rewardDir ? { rewardDir: d.rewardDir } : {}),
       ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
       workspace: () => o.workspace,
     });
@@ -83,6 +83,6 @@ async function committedPolicyStages(dir: string, o: StageOptions): Promise<Poli
     import('../src/policy/proposer.ts'),
   ]);
   await initBackend();
-  const { model, processor } = loadPolicy(join(dir, d.policy), { trainable: false });
+  const { model, processor } = loadPolicy(d.policy, { trainable: false });
   return { proposer: new PolicyProposer(model, processor, { kind: o.kind }), scorer: null };
 }

@@ -1,10 +1,8 @@
 // The main job (`npm start` = `pamstack demo`): the sim world, the default policy, reward-guided
 // selection and the live web app in one process; an operator's teleop and e-stop reach the same loop.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EvalResult } from '../core/episode.ts';
-import { FieldError, parseOrThrow } from '../core/errors.ts';
+import { FieldError } from '../core/errors.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
@@ -14,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld } from '../../sim/index.ts';
 import { resolveAgent, type Agent, type AgentDecision, type AgentOptions, type SelectMode } from './agents.ts';
-import { DefaultPolicySchema } from './flywheel/rebuild.ts';
+import { readCommittedDefault, type ResolvedDefault } from './flywheel/rebuild.ts';
 import { aggregate, evaluate, type EpisodeResult } from './evaluate.ts';
 
 export interface DemoOptions {
@@ -38,22 +36,9 @@ export interface DemoOptions {
   stop?: Promise<void>;
 }
 
-/**
- * The committed default of a task (policies/<task>/default.json, written by `pamstack policies
- * rebuild`) as agent options with absolute paths, or null when none is committed.
- */
-export function committedDefault(task: TaskName): (AgentOptions & { policy: string; method: string }) | null {
-  const dir = fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url));
-  if (!existsSync(join(dir, 'default.json'))) return null;
-  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(join(dir, 'default.json'), 'utf8')), `${dir}default.json`);
-  return {
-    method: d.method,
-    policy: join(dir, d.policy),
-    select: d.select,
-    ...(d.reward ? { reward: d.reward } : {}),
-    ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
-    ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
-  };
+/** The committed default of a task (policies/<task>/default.json), or null when none is committed. */
+export function committedDefault(task: TaskName): ResolvedDefault | null {
+  return readCommittedDefault(fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url)));
 }
 
 interface PendingTeleop {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { EvalResult } from '../../core/episode.ts';
+import { parseOrThrow } from '../../core/errors.ts';
 import type { TaskName } from '../../core/task.ts';
 import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
 
@@ -220,6 +221,34 @@ function summarize(s: Record<string, unknown> | null): string {
     .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
     .join(', ')
     .replace(/\|/g, '/');
+}
+
+/** A committed default with its paths made absolute (the shape the eval/demo agent options take). */
+export interface ResolvedDefault {
+  method: string;
+  policy: string;
+  select: DefaultPolicy['select'];
+  reward?: NonNullable<DefaultPolicy['reward']>;
+  rewardDir?: string;
+  lcb?: number;
+}
+
+/**
+ * Reads `dir/default.json` (a policies/<task> folder) with its paths resolved against `dir`, or null
+ * when there is none; a malformed file is refused naming the file and the field.
+ */
+export function readCommittedDefault(dir: string): ResolvedDefault | null {
+  const file = join(dir, 'default.json');
+  if (!existsSync(file)) return null;
+  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(file, 'utf8')), file);
+  return {
+    method: d.method,
+    policy: join(dir, d.policy),
+    select: d.select,
+    ...(d.reward ? { reward: d.reward } : {}),
+    ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
+    ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
+  };
 }
 
 /** Whether a task has a committed default (policies/<task>/default.json). */
