@@ -21,6 +21,10 @@ import { DepthCamera, captureCloud, type DepthCameraSpec, type RenderScene } fro
 import { getState, loadModel, nameId, setState } from './mujoco.ts';
 
 /** Options every task accepts. */
+
+/** Redraws allowed when a seeded start already meets the goal (then the last draw stands). */
+const RESET_REDRAWS = 16;
+
 export interface WorldOptions {
   /** Camera overrides (one entry per camera); default one overhead camera (see camera.ts). */
   cameras?: Partial<DepthCameraSpec>[];
@@ -86,7 +90,13 @@ export abstract class MujocoWorld implements World {
     setState(this.mj, this.model, this.data, this.#initialState);
     this.episodeSeed = seed >>> 0;
     this.steps = 0;
-    this.randomize(seed >>> 0);
+    // A start that already meets the goal is no episode: draw again from seeds derived from this one
+    // (deterministic, and every seed whose first draw is unsolved keeps exactly its old start).
+    for (let attempt = 0; ; attempt++) {
+      this.randomize(attempt === 0 ? seed >>> 0 : (Math.imul((seed >>> 0) ^ 0x5bd1e995, 2654435761) + attempt * 40503) >>> 0);
+      if (attempt >= RESET_REDRAWS || !this.success()) break;
+      setState(this.mj, this.model, this.data, this.#initialState);
+    }
   }
 
   observe(opts: ObserveOptions = {}): PointCloud {

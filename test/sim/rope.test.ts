@@ -50,6 +50,16 @@ describe('rope-circle world', () => {
     expect(Array.from(w.saveState().data)).toEqual(Array.from(before.data));
   });
 
+  it('never starts an episode already solved (seed 10010 drew a solved circle before redraws)', () => {
+    w.reset(10010);
+    expect(w.success()).toBe(false);
+    expect(w.metrics().iou).toBeLessThan(0.7);
+    // Deterministic: the same seed gives the same start.
+    const first = Array.from(w.vertices());
+    w.reset(10010);
+    expect(Array.from(w.vertices())).toEqual(first);
+  });
+
   it('restores a saved state exactly', async () => {
     w.reset(4);
     const s = w.saveState();
