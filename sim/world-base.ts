@@ -53,6 +53,34 @@ export const DEFAULT_WORKSPACE: WorkspaceBox = { min: [-0.4, -0.3, 0], max: [0.4
 /** Where a parked tool waits: in front of the table, below the camera, out of its view. */
 const PARK: Vec3 = [0, -0.45, 0.3];
 
+/**
+ * One sample of the motion during a primitive (see `MujocoWorld.setMotionObserver`). The arrays are
+ * views into buffers the next frame overwrites: copy what you keep.
+ */
+export interface MotionFrame {
+  /** Sim time, s. */
+  t: number;
+  /** Index of the running primitive in the episode (steps taken before it). */
+  step: number;
+  /** 'start' before the first physics step, 'move' during the motion, 'end' after the last step. */
+  phase: 'start' | 'move' | 'end';
+  /** Object points [n, 3], table frame, m: the sphere centres and triangle centroids the camera renders. */
+  points: Float32Array;
+  /** Tool (mocap body) positions [k, 3], table frame, m. */
+  tools: Float32Array;
+  /** Per tool: 1 while it holds something (a grasp: a weld/connect to it that the model starts inactive), else 0. */
+  holding: Uint8Array;
+}
+
+export interface MotionObserverOptions {
+  /** Sim seconds between 'move' frames (at most one per physics step). @default 1/15 */
+  period?: number;
+}
+
+/** MuJoCo's mjEQ_CONNECT and mjEQ_WELD: the equality types a grasp uses. */
+const EQ_CONNECT = 0;
+const EQ_WELD = 1;
+
 export abstract class MujocoWorld implements World {
   abstract readonly task: TaskName;
   abstract readonly primitive: PrimitiveKind;
@@ -70,6 +98,17 @@ export abstract class MujocoWorld implements World {
   #disposed = false;
   /** Frame callback period (sim seconds). */
   protected framePeriod = 1 / 30;
+  #motion: ((f: MotionFrame) => void) | null = null;
+  #motionPeriod = 1 / 15;
+  /** The observer while a primitive runs, else null: the one check stepPhysics makes. */
+  #motionLive: ((f: MotionFrame) => void) | null = null;
+  #nextMotion = 0;
+  #motionError: unknown = null;
+  #motionPoints = new Float32Array(0);
+  #motionTools = new Float32Array(0);
+  #motionHolding = new Uint8Array(0);
+  /** [equality id, tool index] of every grasp equality (see MotionFrame.holding). */
+  #graspEqualities: Int32Array | null = null;
 
   protected constructor(mj: MainModule, xml: string, name: string, stepLimit: number, opts: WorldOptions) {
     this.mj = mj;
@@ -136,13 +175,37 @@ export abstract class MujocoWorld implements World {
     const w0 = performance.now();
     this.onFrame = opts.onFrame;
     this.nextFrame = t0;
+    this.#motionError = null;
+    this.#motionLive = this.#motion;
+    this.#nextMotion = t0 + this.#motionPeriod;
+    this.#emitMotion('start');
     try {
       this.runPrimitive(p);
+      this.#emitMotion('end');
     } finally {
       this.onFrame = undefined;
+      this.#motionLive = null;
     }
     this.steps++;
+    if (this.#motionError !== null)
+      throw new Error(`motion observer failed (the primitive ran to its end; the observer was removed): ${String(this.#motionError)}`, {
+        cause: this.#motionError,
+      });
     return { duration: this.data.time - t0, wall: (performance.now() - w0) / 1000 };
+  }
+
+  /**
+   * Sets (or with null, removes) the observer of motion during primitives: called with a 'start'
+   * frame, a 'move' frame at most every `period` of sim time, and an 'end' frame. It only reads the
+   * state, so physics and determinism are the same with or without it; unset, it costs one null check
+   * per physics step. An observer that throws is removed; execute() rethrows its error after the
+   * primitive has finished.
+   */
+  setMotionObserver(f: ((frame: MotionFrame) => void) | null, opts: MotionObserverOptions = {}): void {
+    const period = opts.period ?? 1 / 15;
+    if (!(period > 0) || !Number.isFinite(period)) throw new Error(`motion period: expected a finite number > 0 s, received ${period}`);
+    this.#motion = f;
+    this.#motionPeriod = period;
   }
 
   abstract metrics(): Metrics;
@@ -218,7 +281,72 @@ export abstract class MujocoWorld implements World {
         this.nextFrame = data.time + this.framePeriod;
         this.onFrame(data.time);
       }
+      if (this.#motionLive && data.time >= this.#nextMotion) {
+        this.#nextMotion = data.time + this.#motionPeriod;
+        this.#emitMotion('move');
+      }
     }
+  }
+
+  /** Fills the reused motion buffers from the rendered scene and the mocap bodies, and calls the observer. */
+  #emitMotion(phase: MotionFrame['phase']): void {
+    const f = this.#motionLive;
+    if (!f) return;
+    const scene = this.renderScene();
+    const n = scene.sphereCount + scene.triangleCount;
+    if (this.#motionPoints.length < n * 3) this.#motionPoints = new Float32Array(n * 3);
+    const pts = this.#motionPoints;
+    const sp = scene.spheres;
+    for (let i = 0; i < scene.sphereCount; i++) {
+      pts[i * 3] = sp[i * 4]!;
+      pts[i * 3 + 1] = sp[i * 4 + 1]!;
+      pts[i * 3 + 2] = sp[i * 4 + 2]!;
+    }
+    const tr = scene.triangles;
+    for (let t = 0, o = scene.sphereCount * 3; t < scene.triangleCount; t++, o += 3) {
+      const b = t * 9;
+      pts[o] = (tr[b]! + tr[b + 3]! + tr[b + 6]!) / 3;
+      pts[o + 1] = (tr[b + 1]! + tr[b + 4]! + tr[b + 7]!) / 3;
+      pts[o + 2] = (tr[b + 2]! + tr[b + 5]! + tr[b + 8]!) / 3;
+    }
+    const k = this.model.nmocap;
+    if (this.#motionTools.length !== k * 3) {
+      this.#motionTools = new Float32Array(k * 3);
+      this.#motionHolding = new Uint8Array(k);
+    }
+    const mp = this.data.mocap_pos as Float64Array;
+    for (let i = 0; i < k * 3; i++) this.#motionTools[i] = mp[i]!;
+    const eqs = (this.#graspEqualities ??= this.#findGraspEqualities());
+    const active = this.data.eq_active as Uint8Array;
+    this.#motionHolding.fill(0);
+    for (let i = 0; i < eqs.length; i += 2) if (active[eqs[i]!]) this.#motionHolding[eqs[i + 1]!] = 1;
+    try {
+      f({ t: this.data.time, step: this.steps, phase, points: pts.subarray(0, n * 3), tools: this.#motionTools, holding: this.#motionHolding });
+    } catch (e) {
+      this.#motionError = e;
+      this.#motion = null;
+      this.#motionLive = null;
+    }
+  }
+
+  /**
+   * Grasp equalities as [equality id, tool index] pairs: welds/connects with a mocap body on either side
+   * that the model starts inactive (a tool's permanent mount, e.g. the wiper's, is active from the start).
+   */
+  #findGraspEqualities(): Int32Array {
+    const m = this.model;
+    const type = m.eq_type as Int32Array;
+    const active0 = m.eq_active0 as Uint8Array;
+    const o1 = m.eq_obj1id as Int32Array;
+    const o2 = m.eq_obj2id as Int32Array;
+    const mocapOf = m.body_mocapid as Int32Array;
+    const out: number[] = [];
+    for (let e = 0; e < m.neq; e++) {
+      if ((type[e] !== EQ_WELD && type[e] !== EQ_CONNECT) || active0[e]) continue;
+      const tool = Math.max(mocapOf[o1[e]!] ?? -1, mocapOf[o2[e]!] ?? -1);
+      if (tool >= 0) out.push(e, tool);
+    }
+    return Int32Array.from(out);
   }
 
   /** Steps for `seconds` of sim time. */
