@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Rng, parseOrThrow } from '../src/core/index.ts';
-import { type GwProblem, type GwResult, cgGromovWasserstein, entropicGromovWasserstein } from '../src/transfer/index.ts';
+import { type GwProblem, type GwResult, cgGromovWasserstein, defaultMatmulKernel, entropicGromovWasserstein } from '../src/transfer/index.ts';
 import { DEBIAN_PYTHON, machineDescription, printTable, writeBenchResult } from './_common.ts';
 
 const FlagsSchema = z.strictObject({
@@ -141,7 +141,7 @@ try {
       anchor: 'POT 0.8.2 (numpy/OpenBLAS), ../shared/anchors/pot_gw.py',
       anchor_ms: main!.pot,
       ratio: main!.ours / main!.pot,
-      backend: 'js (Float64Array, one thread)',
+      backend: `${defaultMatmulKernel().name} (Float64Array matmul and Sinkhorn sweep, one thread)`,
       machine: `${machineDescription()}, load ${os.loadavg()[0]!.toFixed(1)} (shared: timings noisy)`,
       ...extra,
     });

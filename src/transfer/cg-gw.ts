@@ -1,5 +1,6 @@
 // Conditional-gradient (Frank–Wolfe) GW and fused GW with exact line search, as POT 0.8.2's `cg`.
-import { type MatmulKernel, frobeniusDot, jsMatmulKernel, outerInto } from './dense.ts';
+import { type MatmulKernel, frobeniusDot, outerInto } from './dense.ts';
+import { defaultMatmulKernel } from './wasm/kernels.ts';
 import { type GwLoss, type GwProblem, assertNonNegative, squareSize, validateGwProblem } from './gw-problem.ts';
 import { type GwTensor, gwLoss, initGwTensor } from './gw-tensor.ts';
 import type { GwResult } from './entropic-gw.ts';
@@ -19,7 +20,7 @@ export interface CgGwOptions {
   stopThr2?: number;
   /** Pivot cap of each exact OT solve (numItermaxEmd). @default 100000 */
   emdMaxIter?: number;
-  /** @default the plain-JS kernel */
+  /** @default the WebAssembly SIMD kernel where available, else the plain-JS one */
   kernel?: MatmulKernel;
 }
 
@@ -41,7 +42,7 @@ export function cgGromovWasserstein(prob: GwProblem, options: CgGwOptions = {}):
     assertNonNegative('C1', prob.C1, n);
     assertNonNegative('C2', prob.C2, m);
   }
-  const tensor = initGwTensor(prob.C1, prob.C2, prob.p, prob.q, loss, options.kernel ?? jsMatmulKernel);
+  const tensor = initGwTensor(prob.C1, prob.C2, prob.p, prob.q, loss, options.kernel ?? defaultMatmulKernel());
   const r = conditionalGradient(tensor, prob.p, prob.q, null, 1, options);
   return { ...r, gw: gwLoss(tensor, r.T) };
 }
@@ -66,7 +67,7 @@ export function fusedGromovWasserstein(
     assertNonNegative('C1', prob.C1, squareSize('C1', prob.C1));
     assertNonNegative('C2', prob.C2, m);
   }
-  const tensor = initGwTensor(prob.C1, prob.C2, prob.p, prob.q, loss, options.kernel ?? jsMatmulKernel);
+  const tensor = initGwTensor(prob.C1, prob.C2, prob.p, prob.q, loss, options.kernel ?? defaultMatmulKernel());
   const Mw = new Float64Array(M.length);
   for (let i = 0; i < M.length; i++) Mw[i] = (1 - alpha) * M[i];
   const r = conditionalGradient(tensor, prob.p, prob.q, Mw, alpha, options);

@@ -1,5 +1,6 @@
 // Entropic Gromov–Wasserstein: projected mirror descent with a Sinkhorn projection (POT 0.8.2's rules).
-import { type MatmulKernel, frobeniusDot, jsMatmulKernel, outerInto } from './dense.ts';
+import { type MatmulKernel, frobeniusDot, outerInto } from './dense.ts';
+import { defaultMatmulKernel } from './wasm/kernels.ts';
 import { FieldError } from '../core/index.ts';
 import { type GwLoss, type GwProblem, assertEpsilon, assertFinite, assertNonNegative, validateGwProblem } from './gw-problem.ts';
 import { gwGradInto, gwLoss, initGwTensor } from './gw-tensor.ts';
@@ -28,7 +29,7 @@ export interface EntropicGwOptions {
   warmStart?: boolean;
   /** Project the final plan onto Π(p, q) exactly. @default true */
   project?: boolean;
-  /** @default the plain-JS kernel */
+  /** @default the WebAssembly SIMD kernel where available, else the plain-JS one */
   kernel?: MatmulKernel;
   /**
    * Fused GW: a cross-space feature cost `[n, m]`; the mirror-descent cost becomes
@@ -74,7 +75,7 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
   const maxIter = options.maxIter ?? 1000;
   const tol = options.tol ?? 1e-9;
   const checkEvery = options.checkEvery ?? 10;
-  const kernel = options.kernel ?? jsMatmulKernel;
+  const kernel = options.kernel ?? defaultMatmulKernel();
   const { p, q } = prob;
 
   const tensor = initGwTensor(prob.C1, prob.C2, p, q, loss, kernel);

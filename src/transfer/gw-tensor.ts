@@ -1,5 +1,6 @@
 // The tensor-product decomposition of the GW loss (Peyré, Cuturi & Solomon 2016, Prop. 1), as in POT.
-import { type MatmulKernel, frobeniusDot, jsMatmulKernel } from './dense.ts';
+import { type MatmulKernel, frobeniusDot } from './dense.ts';
+import { defaultMatmulKernel } from './wasm/kernels.ts';
 import type { GwLoss } from './gw-problem.ts';
 
 /**
@@ -32,7 +33,7 @@ export function initGwTensor(
   p: Float64Array,
   q: Float64Array,
   loss: GwLoss,
-  kernel: MatmulKernel = jsMatmulKernel,
+  kernel: MatmulKernel = defaultMatmulKernel(),
 ): GwTensor {
   const n = p.length, m = q.length;
   const square = loss === 'square_loss';

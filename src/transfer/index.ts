@@ -10,3 +10,4 @@ export * from './cg-gw.ts';
 export * from './gw-input.ts';
 export * from './trajectory-distance.ts';
 export * from './label-transfer.ts';
+export * from './wasm/kernels.ts';

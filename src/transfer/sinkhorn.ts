@@ -20,6 +20,8 @@ export interface SinkhornOptions {
    * updated in place to the final ones, so the next solve can warm-start from them.
    */
   potentials?: Float64Array;
+  /** Run the u-step sweep with the WebAssembly SIMD kernel where the runtime has one. @default true */
+  simd?: boolean;
 }
 
 /** What one solve did. */
@@ -31,6 +33,8 @@ export interface SinkhornReport {
   /** How often the scalings were absorbed into the potentials (each costs n·m exps). */
   absorptions: number;
 }
+
+import { wasmKernels, wasmViews } from './wasm/kernels.ts';
 
 /** Row sums below this are treated as underflowed and recomputed in the log domain. */
 const TINY = 1e-280;
@@ -52,12 +56,17 @@ export function sinkhornInto(
   const stopThr = options.stopThr ?? 1e-9;
   const checkEvery = options.checkEvery ?? 10;
   const tau = options.tau ?? 1e50;
-  const K = out;
   const alpha = options.potentials ?? new Float64Array(n).fill(reg * Math.log(1 / n));
   const beta = new Float64Array(m);
-  const u = new Float64Array(n).fill(1);
-  const v = new Float64Array(m).fill(1);
-  const colAcc = new Float64Array(m);
+  // With the SIMD sweep, K, v, a, u and Kᵀu live in the module's memory and T is copied out at the end.
+  const w = (options.simd ?? true) && n > 0 && m > 0 ? wasmKernels() : null;
+  const wasm = w ? wasmViews(w, [n * m, m, n, n, m]) : null;
+  const [K, v, aw, u, colAcc] = wasm
+    ? (wasm.views as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array])
+    : [out, new Float64Array(m), a, new Float64Array(n), new Float64Array(m)];
+  aw.set(a);
+  u.fill(1);
+  v.fill(1);
   const colMax = new Float64Array(m);
   let absorptions = 0;
 
@@ -104,7 +113,16 @@ export function sinkhornInto(
     colAcc.fill(0);
     let uBad = false;
     let uMax = 0, uMin = Infinity;
-    for (let i = 0; i < n; i++) {
+    if (w && wasm) {
+      const [pK, pv, pa, pu, pc] = wasm.ptrs as [number, number, number, number, number];
+      uBad = w.sinkhornRows(pK, pv, pa, pu, pc, n, m) > 0;
+      for (let i = 0; i < n; i++) {
+        if (!(a[i]! > 0)) continue;
+        const x = u[i]!;
+        if (x > uMax) uMax = x;
+        if (x < uMin) uMin = x;
+      }
+    } else for (let i = 0; i < n; i++) {
       const o = i * m;
       const ai = a[i];
       if (!(ai > 0)) {
@@ -163,6 +181,7 @@ export function sinkhornInto(
     const ui = u[i], o = i * m;
     for (let j = 0; j < m; j++) K[o + j] *= ui * v[j];
   }
+  if (K !== out) out.set(K);
   if (options.potentials) absorb(u, alpha, reg); // exp(α/reg) is now the final u: the next solve starts from it
   return { iterations: converged ? it + 1 : maxIter, error: err, converged, absorptions };
 }

@@ -1,0 +1,86 @@
+// The WebAssembly SIMD kernels (kernels.wat) behind the MatmulKernel and Sinkhorn-sweep seams.
+import { readFileSync } from 'node:fs';
+import { type MatmulKernel, jsMatmulKernel } from '../dense.ts';
+import { assembleWat } from './wat.ts';
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  matmulPanels(a: number, lda: number, bp: number, c: number, ldc: number, rows: number, kb: number, panels: number): void;
+  sinkhornRows(K: number, v: number, a: number, u: number, col: number, n: number, m: number): number;
+}
+
+let instance: KernelExports | null | undefined;
+
+/** The assembled module, or null where this runtime lacks WebAssembly SIMD. */
+export function wasmKernels(): KernelExports | null {
+  if (instance !== undefined) return instance;
+  const bytes = assembleWat(readFileSync(new URL('./kernels.wat', import.meta.url), 'utf8'));
+  instance = typeof WebAssembly === 'object' && WebAssembly.validate(bytes)
+    ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as KernelExports)
+    : null;
+  return instance;
+}
+
+/**
+ * Float64Array views onto the module's memory, laid out back to back from byte 0 (16-byte aligned).
+ * Views die when the memory grows, so every call asks for all of its arrays at once.
+ */
+export function wasmViews(k: KernelExports, lengths: readonly number[]): { views: Float64Array[]; ptrs: number[] } {
+  const ptrs: number[] = [];
+  let end = 0;
+  for (const len of lengths) {
+    ptrs.push(end);
+    end += Math.ceil(len / 2) * 16;
+  }
+  const have = k.memory.buffer.byteLength;
+  if (end > have) k.memory.grow(Math.ceil((end - have) / 65536));
+  const buf = k.memory.buffer;
+  return { views: lengths.map((len, i) => new Float64Array(buf, ptrs[i], len)), ptrs };
+}
+
+/** Depth of one k-block: the packed [K_BLOCK, 4] panel (8 KiB) stays in L1. */
+const K_BLOCK = 256;
+
+/** `out = A · B` with the f64x2 4×4-tile kernel; A's rows are padded to a multiple of 4 and B packed. */
+export function wasmMatmul(A: Float64Array, B: Float64Array, out: Float64Array, n: number, k: number, m: number): void {
+  const w = wasmKernels();
+  if (!w) throw new Error('wasmMatmul: this runtime has no WebAssembly SIMD');
+  if (n === 0 || m === 0) return;
+  if (k === 0) {
+    out.fill(0, 0, n * m);
+    return;
+  }
+  const n4 = (n + 3) & ~3, m4 = (m + 3) & ~3, panels = m4 >> 2;
+  const kbMax = Math.min(K_BLOCK, k);
+  const { views: [a, bp, c], ptrs: [aPtr, bPtr, cPtr] } = wasmViews(w, [n4 * k, kbMax * m4, n4 * m4]) as { views: Float64Array[]; ptrs: number[] };
+  a!.set(A.subarray(0, n * k));
+  a!.fill(0, n * k);
+  c!.fill(0);
+  for (let k0 = 0; k0 < k; k0 += K_BLOCK) {
+    const kb = Math.min(K_BLOCK, k - k0);
+    // panel q holds B[k0:k0+kb, 4q:4q+4] as [kb, 4], zero beyond column m
+    for (let p = 0; p < kb; p++) {
+      const src = (k0 + p) * m;
+      for (let q = 0; q < panels; q++) {
+        const dst = (q * kb + p) * 4, j0 = q * 4;
+        if (j0 + 4 <= m) {
+          bp![dst] = B[src + j0]!;
+          bp![dst + 1] = B[src + j0 + 1]!;
+          bp![dst + 2] = B[src + j0 + 2]!;
+          bp![dst + 3] = B[src + j0 + 3]!;
+        } else for (let t = 0; t < 4; t++) bp![dst + t] = j0 + t < m ? B[src + j0 + t]! : 0;
+      }
+    }
+    w.matmulPanels(aPtr! + k0 * 8, k * 8, bPtr!, cPtr!, m4 * 8, n4, kb, panels);
+  }
+  if (m4 === m) out.set(c!.subarray(0, n * m));
+  else for (let i = 0; i < n; i++) out.set(c!.subarray(i * m4, i * m4 + m), i * m);
+}
+
+/** The WebAssembly SIMD kernel. */
+export const wasmMatmulKernel: MatmulKernel = { name: 'wasm-simd', matmul: wasmMatmul };
+
+/** The SIMD kernel where the runtime has WebAssembly SIMD, else the plain-JS one. */
+export function defaultMatmulKernel(): MatmulKernel {
+  return wasmKernels() ? wasmMatmulKernel : jsMatmulKernel;
+}
