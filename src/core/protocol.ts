@@ -6,7 +6,8 @@ import { SegmentLabelSchema } from './preference.ts';
 import { PrimitiveKindSchema, PrimitiveSchema } from './primitive.ts';
 import { TaskNameSchema } from './task.ts';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: adds the binary motion frame (type 2) to the live view. */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest client→server frame, bytes: a ranking of 32 candidates with an ideal action fits in ~2 KiB. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -398,4 +399,106 @@ export function decodeLiveFrame(buf: ArrayBuffer): LiveFrameView {
   const rgb = flags & LIVE_FLAG_RGB ? new Uint8Array(buf, xyzAt + n * 12, n * 3) : undefined;
   const replay = (flags & LIVE_FLAG_REPLAY) !== 0;
   return rgb ? { seq, replay, sentAt, stamp, n, points, rgb, meta } : { seq, replay, sentAt, stamp, n, points, meta };
+}
+
+/** The type byte of a binary live-view frame (LIVE_FRAME_TYPE or MOTION_FRAME_TYPE), or -1 when it is empty. */
+export function liveFrameType(buf: ArrayBuffer): number {
+  return buf.byteLength ? new Uint8Array(buf, 0, 1)[0]! : -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Motion frames (server → client, binary): the object and the tools while a primitive runs, sampled
+// from the simulator's state (not the camera) at up to ~15 Hz; a 32-byte header, then Float32 arrays.
+//
+//   0  u8  type (2 = motion)          1  u8  flags (none yet)           2  u16 version
+//   4  u32 seq (shared with the live clouds, so one ack covers both)    8  f64 sentAt (ms since epoch)
+//  16  f64 stamp (s, sim time)       24  u32 n (object points)
+//  28  u8  k (tools)                 29  u8  holding (bit i: tool i holds)  30  u16 step (primitive index)
+//  32  Float32 LE tools [k, 3]; then Float32 LE xyz [n, 3]  (table frame, m)
+
+export const MOTION_FRAME_TYPE = 2;
+/** Tools a motion frame carries at most (the holding bits fill one byte). */
+export const MAX_MOTION_TOOLS = 8;
+/** Object points a motion frame carries at most (a sparse sample; the clouds carry the detail). */
+export const MAX_MOTION_POINTS = 16_384;
+
+export interface MotionFrameData {
+  seq: number;
+  sentAt: number;
+  /** Sim time, s. */
+  stamp: number;
+  /** Index of the running primitive in its episode. */
+  step: number;
+  /** Object points [n, 3], table frame, m. */
+  points: Float32Array;
+  /** Tool positions [k, 3], table frame, m. */
+  tools: Float32Array;
+  /** Per tool: nonzero while it holds the object. */
+  holding: ArrayLike<number>;
+}
+
+export interface MotionFrameView {
+  seq: number;
+  sentAt: number;
+  stamp: number;
+  step: number;
+  n: number;
+  /** Views into the frame's buffer (no copy). */
+  points: Float32Array;
+  tools: Float32Array;
+  holding: boolean[];
+}
+
+/** Encodes a motion frame (allocated once, shared by every client). */
+export function encodeMotionFrame(f: MotionFrameData): Uint8Array {
+  if (f.points.length % 3 !== 0) throw new Error(`motion points: expected a multiple of 3 floats ([n, 3]), received ${f.points.length}`);
+  if (f.tools.length % 3 !== 0) throw new Error(`motion tools: expected a multiple of 3 floats ([k, 3]), received ${f.tools.length}`);
+  const n = f.points.length / 3;
+  const k = f.tools.length / 3;
+  if (n > MAX_MOTION_POINTS) throw new Error(`motion points: expected at most ${MAX_MOTION_POINTS}, received ${n}`);
+  if (k > MAX_MOTION_TOOLS) throw new Error(`motion tools: expected at most ${MAX_MOTION_TOOLS}, received ${k}`);
+  if (f.holding.length !== k) throw new Error(`motion holding: expected ${k} flags (one per tool), received ${f.holding.length}`);
+  if (!Number.isInteger(f.step) || f.step < 0 || f.step > 0xffff) throw new Error(`motion step: expected an integer in [0, 65535], received ${f.step}`);
+  const out = new Uint8Array(LIVE_HEADER_BYTES + (k + n) * 12);
+  const dv = new DataView(out.buffer);
+  let bits = 0;
+  for (let i = 0; i < k; i++) if (f.holding[i]) bits |= 1 << i;
+  dv.setUint8(0, MOTION_FRAME_TYPE);
+  dv.setUint8(1, 0);
+  dv.setUint16(2, PROTOCOL_VERSION, true);
+  dv.setUint32(4, f.seq >>> 0, true);
+  dv.setFloat64(8, f.sentAt, true);
+  dv.setFloat64(16, f.stamp, true);
+  dv.setUint32(24, n, true);
+  dv.setUint8(28, k);
+  dv.setUint8(29, bits);
+  dv.setUint16(30, f.step, true);
+  out.set(new Uint8Array(f.tools.buffer, f.tools.byteOffset, k * 12), LIVE_HEADER_BYTES);
+  out.set(new Uint8Array(f.points.buffer, f.points.byteOffset, n * 12), LIVE_HEADER_BYTES + k * 12);
+  return out;
+}
+
+/** Decodes a motion frame; the arrays view `buf` (which must start 4-byte aligned, as a WebSocket ArrayBuffer does). */
+export function decodeMotionFrame(buf: ArrayBuffer): MotionFrameView {
+  if (buf.byteLength < LIVE_HEADER_BYTES) throw new Error(`motion frame: expected at least ${LIVE_HEADER_BYTES} bytes, received ${buf.byteLength}`);
+  const dv = new DataView(buf);
+  const type = dv.getUint8(0);
+  if (type !== MOTION_FRAME_TYPE) throw new Error(`motion frame: expected type ${MOTION_FRAME_TYPE}, received ${type}`);
+  const n = dv.getUint32(24, true);
+  const k = dv.getUint8(28);
+  if (n > MAX_MOTION_POINTS) throw new Error(`motion frame: expected at most ${MAX_MOTION_POINTS} points, received n=${n}`);
+  if (k > MAX_MOTION_TOOLS) throw new Error(`motion frame: expected at most ${MAX_MOTION_TOOLS} tools, received k=${k}`);
+  const need = LIVE_HEADER_BYTES + (k + n) * 12;
+  if (buf.byteLength !== need) throw new Error(`motion frame: expected ${need} bytes for n=${n}, k=${k}, received ${buf.byteLength}`);
+  const bits = dv.getUint8(29);
+  return {
+    seq: dv.getUint32(4, true),
+    sentAt: dv.getFloat64(8, true),
+    stamp: dv.getFloat64(16, true),
+    step: dv.getUint16(30, true),
+    n,
+    tools: new Float32Array(buf, LIVE_HEADER_BYTES, k * 3),
+    points: new Float32Array(buf, LIVE_HEADER_BYTES + k * 12, n * 3),
+    holding: Array.from({ length: k }, (_, i) => (bits & (1 << i)) !== 0),
+  };
 }

@@ -1,8 +1,18 @@
 // The live view's fan-out: each frame is encoded once; every client gets the latest frame it can take
 // (its socket drained, and for acknowledging clients, fewer than LIVE_WINDOW frames not yet drawn).
+// Motion frames (the object moving during a primitive) share the path but never displace a cloud frame.
 import type { WebSocket } from 'ws';
 import type { PointCloud } from '../core/pointcloud.ts';
-import { encodeLiveFrame, issueField, LIVE_WINDOW, LiveMetaSchema, replayOf, type LiveMeta } from '../core/protocol.ts';
+import {
+  encodeLiveFrame,
+  encodeMotionFrame,
+  issueField,
+  LIVE_WINDOW,
+  LiveMetaSchema,
+  replayOf,
+  type LiveMeta,
+  type MotionFrameData,
+} from '../core/protocol.ts';
 import { FieldError } from '../core/errors.ts';
 
 /** What the loop publishes: the current cloud (table frame) and what is being decided on it. */
@@ -28,8 +38,9 @@ interface Subscriber {
   unacked: number[];
   /** A frame handed to the socket whose write has not completed. */
   inFlight: boolean;
-  /** The newest frame not yet sent (replaced by newer ones: latest wins). */
+  /** The newest frame not yet sent (replaced by newer ones: latest wins; a motion frame never replaces a cloud frame). */
   pending: Uint8Array | null;
+  pendingIsMotion: boolean;
   sent: number;
   dropped: number;
 }
@@ -40,6 +51,9 @@ export interface LiveStats {
   sent: number;
   dropped: number;
   lastFrameBytes: number;
+  /** Motion frames published (they are counted in sent/dropped like the clouds). */
+  motionPublished: number;
+  lastMotionBytes: number;
   /** Bytes held for clients: pending frames plus unsent socket buffers. */
   heldBytes: number;
 }
@@ -51,6 +65,8 @@ export class LiveHub {
   #seq = 0;
   #latest: Uint8Array | null = null;
   #published = 0;
+  #motionPublished = 0;
+  #lastMotionBytes = 0;
   #sentClosed = 0;
   #droppedClosed = 0;
 
@@ -71,16 +87,35 @@ export class LiveHub {
     const bytes = encodeLiveFrame({ seq, sentAt: this.#now(), stamp: cloud.stamp, points: cloud.points, rgb: cloud.rgb, meta: m.data });
     this.#latest = bytes;
     this.#published++;
-    for (const s of this.#subs.values()) this.#offer(s, bytes);
+    for (const s of this.#subs.values()) this.#offer(s, bytes, false);
     return seq;
+  }
+
+  /**
+   * Encodes and offers a motion frame (object points and tools during a primitive). It takes the
+   * client's one slot only when that holds no cloud frame, and is never replayed to a new subscriber
+   * (who gets the latest cloud with its candidates). Returns its seq.
+   */
+  publishMotion(frame: Omit<MotionFrameData, 'seq' | 'sentAt'>): number {
+    const seq = ++this.#seq;
+    const bytes = encodeMotionFrame({ ...frame, seq, sentAt: this.#now() });
+    this.#motionPublished++;
+    this.#lastMotionBytes = bytes.byteLength;
+    for (const s of this.#subs.values()) this.#offer(s, bytes, true);
+    return seq;
+  }
+
+  /** Whether any client watches (a publisher may skip building frames nobody gets). */
+  get watched(): boolean {
+    return this.#subs.size > 0;
   }
 
   /** Adds a client (`ack`: it acknowledges drawn frames, see `ack`); it gets the latest frame at once. */
   subscribe(ws: WebSocket, opts: { ack?: boolean } = {}): void {
     if (this.#subs.has(ws)) return;
-    const s: Subscriber = { ws, ack: opts.ack ?? false, unacked: [], inFlight: false, pending: null, sent: 0, dropped: 0 };
+    const s: Subscriber = { ws, ack: opts.ack ?? false, unacked: [], inFlight: false, pending: null, pendingIsMotion: false, sent: 0, dropped: 0 };
     this.#subs.set(ws, s);
-    if (this.#latest) this.#offer(s, replayOf(this.#latest));
+    if (this.#latest) this.#offer(s, replayOf(this.#latest), false);
   }
 
   unsubscribe(ws: WebSocket): void {
@@ -99,7 +134,7 @@ export class LiveHub {
     const next = s.pending;
     if (next && !s.inFlight) {
       s.pending = null;
-      this.#offer(s, next);
+      this.#offer(s, next, s.pendingIsMotion);
     }
   }
 
@@ -116,14 +151,29 @@ export class LiveHub {
       dropped += s.dropped;
       held += (s.pending?.byteLength ?? 0) + s.ws.bufferedAmount;
     }
-    return { published: this.#published, subscribers: this.#subs.size, sent, dropped, lastFrameBytes: this.#latest?.byteLength ?? 0, heldBytes: held };
+    return {
+      published: this.#published,
+      subscribers: this.#subs.size,
+      sent,
+      dropped,
+      lastFrameBytes: this.#latest?.byteLength ?? 0,
+      motionPublished: this.#motionPublished,
+      lastMotionBytes: this.#lastMotionBytes,
+      heldBytes: held,
+    };
   }
 
-  #offer(s: Subscriber, bytes: Uint8Array): void {
+  #offer(s: Subscriber, bytes: Uint8Array, motion: boolean): void {
     if (s.ws.readyState !== s.ws.OPEN) return;
     if (s.inFlight || s.ws.bufferedAmount > this.#budget || (s.ack && s.unacked.length >= LIVE_WINDOW)) {
+      // A waiting cloud frame (candidates, the post-step state) outranks motion: the motion frame is dropped.
+      if (motion && s.pending && !s.pendingIsMotion) {
+        s.dropped++;
+        return;
+      }
       if (s.pending) s.dropped++;
       s.pending = bytes;
+      s.pendingIsMotion = motion;
       return;
     }
     this.#send(s, bytes);
@@ -139,7 +189,7 @@ export class LiveHub {
       const next = s.pending;
       if (next) {
         s.pending = null;
-        this.#offer(s, next);
+        this.#offer(s, next, s.pendingIsMotion);
       }
     });
   }

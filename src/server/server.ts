@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_CLIENT_FRAME_BYTES, type TeleopState } from '../core/protocol.ts';
+import { MAX_CLIENT_FRAME_BYTES, type MotionFrameData, type TeleopState } from '../core/protocol.ts';
 import type { World } from '../core/world.ts';
 import { exportRecords } from '../store/export.ts';
 import { Store, type StoreOptions } from '../store/store.ts';
@@ -52,6 +52,13 @@ export interface PamServer {
   readonly store: Store;
   /** Sends a frame to every live-view client; returns its sequence number. Cheap when nobody watches. */
   publishLive(frame: LiveFrame): number;
+  /**
+   * Sends a motion frame (object points and tools during a primitive) to live-view clients that can
+   * take it now; it never displaces a pending cloud frame. Returns its sequence number.
+   */
+  publishMotion(frame: Omit<MotionFrameData, 'seq' | 'sentAt'>): number;
+  /** Whether any client subscribes to the live view now. */
+  liveWatched(): boolean;
   /** Counters of the live fan-out (frames published, sent, dropped for slow clients, bytes held). */
   liveStats(): LiveStats;
   readonly teleop: { readonly estopped: boolean; state(): TeleopState; setEstop(engaged: boolean, by: string): void };
@@ -186,6 +193,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     port: addr.port,
     store,
     publishLive: (f) => live.publish(f),
+    publishMotion: (f) => live.publishMotion(f),
+    liveWatched: () => live.watched,
     liveStats: () => live.stats(),
     teleop: {
       get estopped() {

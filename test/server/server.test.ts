@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCloud } from '../../src/core/pointcloud.ts';
-import { decodeLiveFrame, MAX_CLIENT_FRAME_BYTES, type Item } from '../../src/core/protocol.ts';
+import { decodeLiveFrame, decodeMotionFrame, liveFrameType, MAX_CLIENT_FRAME_BYTES, MOTION_FRAME_TYPE, type Item } from '../../src/core/protocol.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { startServer, type PamServer } from '../../src/server/server.ts';
 import { Store } from '../../src/store/store.ts';
@@ -220,5 +220,54 @@ describe('live view', () => {
     // At most one frame pending plus what the socket holds (bounded by the 4 MiB budget + one frame).
     expect(after.heldBytes).toBeLessThan(4 * 1024 * 1024 + 2 * after.lastFrameBytes);
     c.close();
+  });
+
+  it('streams motion frames; a pending cloud frame is never displaced by motion, and a new client gets the cloud', async () => {
+    const c = await connect(server.url, tokens.op!);
+    const frames: ArrayBuffer[] = [];
+    c.ws.on('message', (d, bin) => {
+      if (!bin) return;
+      const b = d as Buffer;
+      frames.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    });
+    await c.request({ op: 'live', subscribe: true, ack: true });
+    const wait = async (n: number) => {
+      for (let i = 0; i < 200 && frames.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(frames).toHaveLength(n);
+    };
+    const ack = (seq: number) => c.ws.send(JSON.stringify({ op: 'live.ack', id: 0, seq }));
+    const motion = (t: number) =>
+      server.publishMotion({ stamp: t, step: 2, points: ropeCloud(200, new Rng(t)), tools: Float32Array.of(0, 0, t), holding: [1] });
+    const before = server.liveStats();
+    const a = server.publishLive({ cloud: makeCloud(ropeCloud(10, new Rng(1)), 'table'), step: 1 });
+    await wait(1);
+    motion(1); // waits in the slot (window full until the cloud is drawn)
+    const b = server.publishLive({ cloud: makeCloud(ropeCloud(10, new Rng(2)), 'table'), step: 2 }); // replaces it
+    motion(2); // dropped: the slot holds a cloud
+    ack(a);
+    await wait(2);
+    expect(decodeLiveFrame(frames[1]!).seq).toBe(b);
+    ack(b);
+    await new Promise((r) => setTimeout(r, 30));
+    const m = motion(3);
+    await wait(3);
+    expect(liveFrameType(frames[2]!)).toBe(MOTION_FRAME_TYPE);
+    const f = decodeMotionFrame(frames[2]!);
+    expect(f).toMatchObject({ seq: m, stamp: 3, step: 2, n: 200, holding: [true] });
+    expect(Array.from(f.tools)).toEqual([0, 0, 3]);
+    const after = server.liveStats();
+    expect(after.motionPublished - before.motionPublished).toBe(3);
+    expect(after.lastMotionBytes).toBe(32 + 201 * 12);
+    expect(after.dropped - before.dropped).toBeGreaterThanOrEqual(2); // plus any for the earlier test's paused client
+    // A client that subscribes now is shown the latest cloud (with its decision), not a motion frame.
+    const c2 = await connect(server.url, tokens.op!);
+    const first = new Promise<Buffer>((resolve) => c2.ws.on('message', (d, bin) => bin && resolve(d as Buffer)));
+    await c2.request({ op: 'live', subscribe: true });
+    const r = await first;
+    const rf = decodeLiveFrame(r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength) as ArrayBuffer);
+    expect(rf).toMatchObject({ seq: b, replay: true });
+    expect(server.liveWatched()).toBe(true);
+    c.close();
+    c2.close();
   });
 });
