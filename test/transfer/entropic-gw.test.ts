@@ -41,6 +41,22 @@ describe('entropicGromovWasserstein vs POT 0.8.2', () => {
       expect(maxAbsDiff(r.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
     }
   });
+
+  it('inexact inner solves (innerTolerance) reach the same plan where POT converged', () => {
+    for (const fx of converged) {
+      for (const innerTolerance of [1e-3, 1e-2]) {
+        const opts = { epsilon: fx.input.epsilon!, loss: fx.input.loss, warmStart: true, checkEvery: 1, innerTolerance };
+        const r = entropicGromovWasserstein(problemOf(fx), opts);
+        expect(r.converged).toBe(true);
+        expect(maxAbsDiff(r.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
+      }
+    }
+  });
+
+  it('rejects a negative innerTolerance, naming it', () => {
+    const fx = converged[0]!;
+    expect(() => entropicGromovWasserstein(problemOf(fx), { epsilon: 0.1, innerTolerance: -1 })).toThrow(/innerTolerance/);
+  });
 });
 
 describe('entropicGromovWasserstein', () => {
