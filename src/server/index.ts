@@ -7,6 +7,7 @@
 //     onTeleop: (p, { user }) => loop.runTeleop(p), // optional: run the operator's primitive inside the loop
 //     onEstop: (engaged) => loop.setPaused(engaged) });
 //   server.publishLive({ cloud, candidates, chosen, metrics, task, episode, step, workspace, source: 'sim' });
+//   server.publishMotion({ stamp, step, points, tools, holding }); // during a primitive (MotionPlayback paces them)
 //   if (server.teleop.estopped) …;             // latched until an operator resets it
 //   await server.close();
 //
@@ -14,6 +15,7 @@
 // `world.observe()`; then nothing else may step that world concurrently.
 export { startServer, originAllowed, type PamServer, type ServerOptions } from './server.ts';
 export { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
+export { MotionPlayback, type MotionPlaybackOptions, type MotionSample, type PlaybackResult } from './motion-playback.ts';
 export { TeleopController, type TeleopHandler, type TeleopResult } from './teleop.ts';
 export { ensureWebBuild, webBuildIsFresh, webSourceHash, WEB_DIST } from './web-build.ts';
 export { OP_ROLES } from './session.ts';

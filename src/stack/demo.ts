@@ -7,10 +7,10 @@ import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
-import { startServer, type PamServer } from '../server/index.ts';
+import { MotionPlayback, startServer, type PamServer } from '../server/index.ts';
 import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
-import { createWorld } from '../../sim/index.ts';
+import { createWorld, MujocoWorld } from '../../sim/index.ts';
 import { resolveAgent, type Agent, type AgentDecision, type AgentOptions, type SelectMode } from './agents.ts';
 import { readCommittedDefault, type ResolvedDefault } from './flywheel/rebuild.ts';
 import { aggregate, evaluate, type EpisodeResult } from './evaluate.ts';
@@ -31,6 +31,12 @@ export interface DemoOptions {
   db: string;
   /** Pause between a decision (shown with its candidates) and its execution, ms; web mode only. */
   stepDelayMs: number;
+  /**
+   * Speed of the motion the live view shows during each primitive (sim seconds per wall second; the sim
+   * runs faster than that, so the loop waits while the motion plays, only when a browser watches);
+   * 0 shows no motion. @default 1 (real time)
+   */
+  motionSpeed?: number;
   log: (line: string) => void;
   /** Resolves to stop the loop after the current step (SIGINT). */
   stop?: Promise<void>;
@@ -66,6 +72,8 @@ class LiveLoopAgent implements Agent {
     readonly inner: Agent,
     readonly publish: (cloud: PointCloud, meta: Record<string, unknown>) => void,
     readonly stopped: () => boolean,
+    /** Told just before a decision's primitive goes to the world (arms the motion capture). */
+    readonly beforeExecute: () => void = () => {},
   ) {
     this.name = inner.name;
   }
@@ -89,6 +97,7 @@ class LiveLoopAgent implements Agent {
       this.current = this.teleop;
       this.teleop = null;
       this.publish(obs, { step: this.step, action: this.current.primitive, source: 'teleop', candidates: [], chosen: null });
+      this.beforeExecute();
       return { primitive: this.current.primitive, candidates: [] };
     }
     const d = await this.inner.act(world, obs, rng);
@@ -101,6 +110,7 @@ class LiveLoopAgent implements Agent {
     this.publish(obs, meta);
     // Hold the decision on screen (candidates coloured by score) before the arm moves.
     if (this.pauseMs > 0) await new Promise((r) => setTimeout(r, this.pauseMs));
+    if (d.primitive) this.beforeExecute();
     return d;
   }
 }
@@ -126,6 +136,10 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   o.log(`agent: ${inner.name} (select ${agentOpts.select}) (${since()})`);
 
   let server: PamServer | null = null;
+  // Motion during a primitive: captured from the sim only while a browser watches, played at sim-time pace.
+  const motionSpeed = o.motionSpeed ?? 1;
+  const motionWorld = !o.headless && motionSpeed > 0 && world instanceof MujocoWorld ? world : null;
+  const playback = motionWorld ? new MotionPlayback((f) => server?.publishMotion(f), { speed: motionSpeed }) : null;
   const agent = new LiveLoopAgent(
     inner,
     (cloud, meta) => {
@@ -141,6 +155,11 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
       });
     },
     () => stopRequested,
+    () => {
+      if (!playback || !motionWorld || !server?.liveWatched()) return;
+      const step = agent.step;
+      motionWorld.setMotionObserver((f) => playback.capture({ ...f, step }));
+    },
   );
   try {
     if (!o.headless) {
@@ -182,6 +201,10 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
           if (firstAction) {
             o.log(`first action executed (${since()})`);
             firstAction = false;
+          }
+          if (playback && motionWorld) {
+            motionWorld.setMotionObserver(null);
+            if (playback.captured) await playback.play(() => stopRequested);
           }
           const t = agent.current;
           agent.current = null;

@@ -1,7 +1,9 @@
-// Live view: the current cloud, the candidates with their scores and the chosen action, streamed as binary frames.
+// Live view: the current cloud, the candidates with their scores and the chosen action, streamed as binary frames;
+// during a primitive, motion frames move the object's points and the tool markers.
 import * as THREE from 'three';
-import { decodeLiveFrame, type LiveFrameView, type LiveMeta } from '../../core/protocol.ts';
+import { decodeLiveFrame, decodeMotionFrame, liveFrameType, MOTION_FRAME_TYPE, type LiveFrameView, type LiveMeta, type MotionFrameView } from '../../core/protocol.ts';
 import { CloudLayer } from '../cloud-layer.ts';
+import { MotionLayer } from '../motion-layer.ts';
 import { CHOSEN_COLOR, frameOf, labelAnchor, paletteCss, PALETTE, primitiveGlyph, workspaceBox } from '../draw.ts';
 import { debugHooks, h, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
@@ -21,6 +23,9 @@ export interface LiveStatsView {
   latencyMs: number[];
   lastSeq: number;
   points: number;
+  /** Motion frames drawn (the object moving during a primitive), and the sim time of the last one, s. */
+  motionFrames: number;
+  motionStamp: number;
 }
 
 export class LiveView implements View {
@@ -32,15 +37,21 @@ export class LiveView implements View {
   protected ctx!: AppContext;
   protected viewer!: Viewer;
   protected layer = new CloudLayer(65_536, 2);
+  /** The object and tools during a primitive; shown instead of the cloud until the next cloud frame. */
+  protected motion = new MotionLayer();
   /** Drawn over the cloud by subclasses (teleop markers); kept across frames. */
   protected extra = new THREE.Group();
   protected panel!: HTMLElement;
   protected meta: LiveMeta | null = null;
   protected boxColor = 0x8a93a3;
   #pending: ArrayBuffer | null = null;
+  #pendingMotion: ArrayBuffer | null = null;
   #metaKey = '';
   #framed = false;
-  #stats: LiveStatsView = { frames: 0, consumeMs: 0, renderMs: 0, consumeTotalMs: 0, renderTotalMs: 0, skipped: 0, fps: 0, latencyMs: [], lastSeq: 0, points: 0 };
+  #stats: LiveStatsView = {
+    frames: 0, consumeMs: 0, renderMs: 0, consumeTotalMs: 0, renderTotalMs: 0, skipped: 0, fps: 0, latencyMs: [], lastSeq: 0, points: 0,
+    motionFrames: 0, motionStamp: 0,
+  };
   #consumedAt = 0;
   #renderedAt: number[] = [];
   #frameSentAt = 0;
@@ -57,12 +68,14 @@ export class LiveView implements View {
     this.panel = h('aside', { class: 'panel' });
     root.append(stage, this.panel);
     this.viewer = new Viewer(stage);
-    this.layer.scene.add(this.extra);
+    this.layer.scene.add(this.extra, this.motion.group);
     this.viewer.setPanes([{ scene: this.layer.scene }]);
     this.viewer.onFrame(() => this.#consume());
     this.viewer.onRendered(() => this.#rendered());
     this.#offLive = ctx.onLive((buf) => {
-      this.#pending = buf; // latest frame wins: an unrendered older one is simply replaced
+      // Latest frame of each kind wins: an unrendered older one is simply replaced.
+      if (liveFrameType(buf) === MOTION_FRAME_TYPE) this.#pendingMotion = buf;
+      else this.#pending = buf;
     });
     void ctx.conn.setLive(true).catch(() => {});
     const hooks = debugHooks();
@@ -73,6 +86,7 @@ export class LiveView implements View {
     hooks.project = (x: number, y: number, z: number) => this.viewer.project(new THREE.Vector3(x, y, z));
     hooks.cloudPoint = (i: number) => this.layer.pointAt(i).toArray();
     hooks.cloudCount = () => this.layer.count;
+    hooks.motionTool = (i: number) => this.motion.toolAt(i);
     this.#info = h('div', { class: 'live-info' });
     this.#statsEl = h('div', { class: 'live-stats' });
     this.renderPanel();
@@ -105,25 +119,60 @@ export class LiveView implements View {
     this.renderPanel();
   }
 
-  /** Decodes the newest frame (if any) into the preallocated buffers just before rendering. */
+  /** Decodes the newest frames (if any) into the preallocated buffers just before rendering. */
   #consume(): void {
-    const buf = this.#pending;
-    if (!buf) return;
+    const cloud = this.#pending;
+    const motion = this.#pendingMotion;
+    if (!cloud && !motion) return;
     this.#pending = null;
+    this.#pendingMotion = null;
     const t0 = performance.now();
+    const cloudSeq = cloud ? this.#consumeCloud(cloud) : 0;
+    // Motion older than the cloud that arrived with it is stale (the primitive is over).
+    if (motion && (!cloud || new DataView(motion).getUint32(4, true) > cloudSeq)) this.#consumeMotion(motion);
+    this.viewer.requestRender();
+    this.#consumedAt = performance.now();
+    this.#stats.consumeMs = this.#consumedAt - t0;
+    this.#stats.consumeTotalMs += this.#stats.consumeMs;
+  }
+
+  /** Counts the frames the server's sequence skipped, and marks `seq` to be acknowledged once drawn. */
+  #sequence(seq: number, sentAt: number): void {
+    if (this.#stats.lastSeq && seq > this.#stats.lastSeq + 1) this.#stats.skipped += seq - this.#stats.lastSeq - 1;
+    this.#stats.lastSeq = seq;
+    this.#frameSentAt = sentAt;
+    this.#frameSeq = Math.max(this.#frameSeq, seq);
+  }
+
+  #consumeMotion(buf: ArrayBuffer): void {
+    let f: MotionFrameView;
+    try {
+      f = decodeMotionFrame(buf);
+    } catch (e) {
+      console.error('pamstack: bad motion frame', e);
+      return;
+    }
+    this.#sequence(f.seq, f.sentAt);
+    this.motion.set(f.points, f.tools, f.holding);
+    this.layer.points.visible = false;
+    this.#stats.motionFrames++;
+    this.#stats.motionStamp = f.stamp;
+  }
+
+  /** Draws a cloud frame; returns its seq (0 when it did not decode). */
+  #consumeCloud(buf: ArrayBuffer): number {
     let f: LiveFrameView;
     try {
       f = decodeLiveFrame(buf);
     } catch (e) {
       console.error('pamstack: bad live frame', e);
-      return;
+      return 0;
     }
-    if (this.#stats.lastSeq && f.seq > this.#stats.lastSeq + 1) this.#stats.skipped += f.seq - this.#stats.lastSeq - 1;
-    this.#stats.lastSeq = f.seq;
+    this.#sequence(f.seq, f.replay ? 0 : f.sentAt);
     this.#stats.points = f.n;
     this.layer.setCloud(f.points, f.rgb);
-    this.#frameSentAt = f.replay ? 0 : f.sentAt;
-    this.#frameSeq = f.seq;
+    this.layer.points.visible = true;
+    this.motion.hide();
     const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace]);
     this.meta = f.meta;
     if (key !== this.#metaKey) {
@@ -135,10 +184,7 @@ export class LiveView implements View {
       this.#framed = true;
       this.frameCamera();
     }
-    this.viewer.requestRender();
-    this.#consumedAt = performance.now();
-    this.#stats.consumeMs = this.#consumedAt - t0;
-    this.#stats.consumeTotalMs += this.#stats.consumeMs;
+    return f.seq;
   }
 
   #rendered(): void {
@@ -222,6 +268,8 @@ export class LiveView implements View {
     const s = this.#stats;
     const lat = [...s.latencyMs.slice(-60)].sort((a, b) => a - b);
     const p50 = lat.length ? lat[lat.length >> 1]! : null;
-    this.#statsEl.textContent = `${s.points.toLocaleString()} points · ${s.fps} fps · latency ${p50 ?? '—'} ms · skipped ${s.skipped}`;
+    const moving = this.motion.visible ? ` · moving, t ${s.motionStamp.toFixed(2)} s` : '';
+    this.#statsEl.textContent = `${s.points.toLocaleString()} points · ${s.fps} fps · latency ${p50 ?? '—'} ms · skipped ${s.skipped} · motion frames ${s.motionFrames}${moving}`;
+    this.#statsEl.dataset.motionFrames = String(s.motionFrames);
   }
 }
