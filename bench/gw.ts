@@ -155,3 +155,22 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 printTable(rows);
+
+// Ratios per n side by side, and how time grows with n: the exponent e of t ∝ n^e between sizes.
+const labels = [...new Set(rows.map((r) => String(r.solver)))];
+console.log('\nratio (ours/POT) per n');
+printTable(sizes.map((n) => Object.fromEntries([['n', n], ...labels.map((l) => [l, rows.find((r) => r.n === n && r.solver === l)?.ratio ?? '-'])])));
+if (sizes.length > 1) {
+  console.log('\ngrowth exponent e (t ∝ n^e) between consecutive sizes');
+  const growth: Record<string, string | number>[] = [];
+  for (let i = 1; i < sizes.length; i++) {
+    const [n0, n1] = [sizes[i - 1]!, sizes[i]!];
+    for (const l of labels) {
+      const a = rows.find((r) => r.n === n0 && r.solver === l), b = rows.find((r) => r.n === n1 && r.solver === l);
+      if (!a || !b) continue;
+      const e = (x: number, y: number) => Math.log(y / x) / Math.log(n1 / n0);
+      growth.push({ sizes: `${n0}→${n1}`, solver: l, ours: e(Number(a.ours_ms), Number(b.ours_ms)), pot: e(Number(a.pot_ms), Number(b.pot_ms)) });
+    }
+  }
+  printTable(growth);
+}

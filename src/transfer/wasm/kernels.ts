@@ -40,6 +40,8 @@ export function wasmViews(k: KernelExports, lengths: readonly number[]): { views
 
 /** Depth of one k-block: the packed [K_BLOCK, 4] panel (8 KiB) stays in L1. */
 const K_BLOCK = 256;
+/** Rows of A per call (a multiple of 4): a [128, 256] block of A is 256 KiB. */
+const ROW_BLOCK = 128;
 
 /** `out = A · B` with the f64x2 4×4-tile kernel; A's rows are padded to a multiple of 4 and B packed. */
 export function wasmMatmul(A: Float64Array, B: Float64Array, out: Float64Array, n: number, k: number, m: number): void {
@@ -71,7 +73,9 @@ export function wasmMatmul(A: Float64Array, B: Float64Array, out: Float64Array, 
         } else for (let t = 0; t < 4; t++) bp![dst + t] = j0 + t < m ? B[src + j0 + t]! : 0;
       }
     }
-    w.matmulPanels(aPtr! + k0 * 8, k * 8, bPtr!, cPtr!, m4 * 8, n4, kb, panels);
+    // row blocks of ROW_BLOCK keep A's [rows, kb] block in L2 while the panels stream past it
+    for (let i0 = 0; i0 < n4; i0 += ROW_BLOCK)
+      w.matmulPanels(aPtr! + (i0 * k + k0) * 8, k * 8, bPtr!, cPtr! + i0 * m4 * 8, m4 * 8, Math.min(ROW_BLOCK, n4 - i0), kb, panels);
   }
   if (m4 === m) out.set(c!.subarray(0, n * m));
   else for (let i = 0; i < n; i++) out.set(c!.subarray(i * m4, i * m4 + m), i * m);
