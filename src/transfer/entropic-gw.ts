@@ -3,7 +3,7 @@ import { type MatmulKernel, frobeniusDot, outerInto } from './dense.ts';
 import { defaultMatmulKernel } from './wasm/kernels.ts';
 import { FieldError } from '../core/index.ts';
 import { type GwLoss, type GwProblem, assertEpsilon, assertFinite, assertNonNegative, validateGwProblem } from './gw-problem.ts';
-import { gwGradInto, gwLoss, initGwTensor } from './gw-tensor.ts';
+import { gwGradInto, gwLoss, gwProductInto, initGwTensor } from './gw-tensor.ts';
 import { marginalErrors, projectToMarginals } from './marginals.ts';
 import { type SinkhornOptions, sinkhornInto } from './sinkhorn.ts';
 
@@ -35,6 +35,13 @@ export interface EntropicGwOptions {
    * convex: 0.1 and above sent 2 of the 6 POT fixtures to another local optimum; 0.01 kept all six.
    */
   innerTolerance?: number;
+  /**
+   * Aitken extrapolation of the outer fixed-point iteration: once three plain steps shrink ‖ΔT‖ by
+   * a steady factor λ, the next gradient is taken at T + λ/(1 − λ)·ΔT (the product is linear in T,
+   * so this costs no extra product). A step after an extrapolated one is always plain, and the run
+   * only stops on a plain step. Needs checkEvery = 1 (otherwise ignored). @default false
+   */
+  extrapolate?: boolean;
   /** Project the final plan onto Π(p, q) exactly. @default true */
   project?: boolean;
   /** @default the WebAssembly SIMD kernel where available, else the plain-JS one */
@@ -47,6 +54,9 @@ export interface EntropicGwOptions {
   /** Weight of the structure term with `featureCost`, in [0, 1]. @default 0.5 */
   alpha?: number;
 }
+
+/** Extrapolate only once ‖ΔT‖_F is below this fraction of ‖T‖_F. */
+const EXTRAPOLATE_BELOW = 1e-2;
 
 /** A GW solve's plan, objective and diagnostics. */
 export interface GwResult {
@@ -106,9 +116,38 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
   let cpt = 0;
   let err = 1;
   const inner = { iterations: 0, maxIterationsHit: 0, absorptions: 0 };
-  while (err > tol && cpt < maxIter) {
+  // extrapolation state: the last product and the ‖ΔT‖ of the last plain steps (newest last)
+  const extrapolate = (options.extrapolate ?? false) && checkEvery === 1;
+  const prevProduct = extrapolate ? new Float64Array(n * m) : null;
+  const plainErrs: number[] = [];
+  let extrapolated = false;
+  while ((err > tol || extrapolated) && cpt < maxIter) {
     [Tprev, T] = [T, Tprev];
-    gwGradInto(tensor, Tprev, grad, product);
+    let c = 0;
+    if (prevProduct) {
+      if (extrapolated) plainErrs.length = 0;
+      else if (cpt > 0) plainErrs.push(err);
+      const k = plainErrs.length;
+      if (k >= 3) {
+        const l1 = plainErrs[k - 1]! / plainErrs[k - 2]!, l0 = plainErrs[k - 2]! / plainErrs[k - 3]!;
+        // near the fixed point only: a far-off extrapolation can leave the basin (GW is not convex)
+        const near = err < EXTRAPOLATE_BELOW * Math.sqrt(frobeniusDot(Tprev, Tprev));
+        if (near && l1 > 0 && l1 < 0.9 && Math.abs(l1 - l0) < 0.05 * l1) c = l1 / (1 - l1);
+      }
+    }
+    if (c > 0) {
+      gwProductInto(tensor, Tprev, product);
+      const cc = tensor.constC, pp = prevProduct!;
+      for (let i = 0; i < cc.length; i++) {
+        const x = product[i]!;
+        grad[i] = 2 * (cc[i]! - (x + c * (x - pp[i]!)));
+        pp[i] = x;
+      }
+    } else {
+      gwGradInto(tensor, Tprev, grad, product);
+      prevProduct?.set(product);
+    }
+    extrapolated = c > 0;
     if (M) for (let i = 0; i < grad.length; i++) grad[i] = (1 - alpha) * M[i] + alpha * grad[i];
     const innerThr = options.sinkhorn?.stopThr ?? 1e-9;
     const stopThr = options.innerTolerance === undefined ? innerThr : Math.max(innerThr, options.innerTolerance * err);
