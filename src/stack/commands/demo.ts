@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { TaskNameSchema } from '../../core/task.ts';
 import { SELECT_MODES } from '../agents.ts';
-import { action, intFlag, parseFlags, printJson } from '../command-kit.ts';
+import { action, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
 import { runDemo } from '../demo.ts';
 
 const Flags = z.strictObject({
@@ -17,6 +17,7 @@ const Flags = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   db: z.string().min(1).default('data/pamstack.db'),
   stepDelay: intFlag(0, 60_000).default(600),
+  motionSpeed: numFlag(0, 100).default(1),
   json: z.boolean().optional(),
 });
 
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'interface the web app listens on', '127.0.0.1')
     .option('--db <file>', 'SQLite store of the web app', 'data/pamstack.db')
     .option('--step-delay <ms>', 'pause between showing a decision and executing it, ms (web mode)', '600')
+    .option('--motion-speed <x>', 'playback speed of the arm\'s motion in the browser (1 = real time, 0 = no motion)', '1')
     .option('--json', 'print the episodes summary as one JSON object last')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -60,6 +62,7 @@ export function register(program: Command): void {
           host: f.host,
           db: f.db,
           stepDelayMs: f.stepDelay,
+          motionSpeed: f.motionSpeed,
           log,
           stop: stopped,
         });
