@@ -1,12 +1,14 @@
 // `npm run bench -- policy-learning --data DIR --policy DIR [--episodes N] [--seed S] [--agents policy,expert,random]`:
 // what a trained policy learned. Success rate in sim on seeds it never saw, next to the scripted expert and random,
 // and candidate diversity: mean pairwise distance of 8 policy candidates vs that of the expert's acceptable
-// actions, on the demonstration states held out from training. Writes bench/results/policy-learning.json.
+// actions, on the demonstration states held out from training, and how far candidates land from the nearest
+// acceptable action (pick and place, metres) next to an uninformed guess (a random object point, a place near it). Writes bench/results/policy-learning.json.
 import { basename, resolve } from 'node:path';
 import os from 'node:os';
 import { createWorld } from '../sim/index.ts';
 import { readDemonstrations } from '../sim/collect-format.ts';
 import type { Primitive } from '../src/core/primitive.ts';
+import { Rng } from '../src/core/rng.ts';
 import { TaskNameSchema } from '../src/core/task.ts';
 import { expertAgent, randomAgent, type Agent } from '../src/stack/agents.ts';
 import { evaluate } from '../src/stack/evaluate.ts';
@@ -55,7 +57,9 @@ async function main(): Promise<void> {
   let candSpread = 0;
   let expertSpread = 0;
   let pickOnRope = 0;
+  let randomToExpert = 0;
   let nCand = 0;
+  const rng = new Rng(seed + 77);
   for (const i of states) {
     const s = demos.steps[i]!;
     const { primitives } = agent.proposer.sample({ points: s.cloud, frame: 'table', stamp: 0 }, 8, 1000 + i);
@@ -64,6 +68,11 @@ async function main(): Promise<void> {
     // how far each candidate is from the nearest acceptable action (metres)
     for (const p of primitives) {
       pickOnRope += Math.min(...s.actions.map((a) => Math.hypot(a.a[0] - p.a[0], a.a[1] - p.a[1], a.b[0] - p.b[0], a.b[1] - p.b[1])));
+      // the same distance for an uninformed guess: a random object point, a place within ±0.15 m of it
+      const k = rng.int(s.cloud.length / 3);
+      const [px, py] = [s.cloud[k * 3]!, s.cloud[k * 3 + 1]!];
+      const [bx, by] = [px + rng.uniform(-0.15, 0.15), py + rng.uniform(-0.15, 0.15)];
+      randomToExpert += Math.min(...s.actions.map((a) => Math.hypot(a.a[0] - px, a.a[1] - py, a.b[0] - bx, a.b[1] - by)));
       nCand++;
     }
   }
@@ -72,6 +81,7 @@ async function main(): Promise<void> {
     candidates_mean_pairwise_m: +(candSpread / states.length).toFixed(4),
     expert_actions_mean_pairwise_m: +(expertSpread / states.length).toFixed(4),
     candidate_to_nearest_expert_action_m: +(pickOnRope / nCand).toFixed(4),
+    random_object_point_to_nearest_expert_action_m: +(randomToExpert / nCand).toFixed(4),
   };
 
   const rows: Record<string, string | number>[] = [];

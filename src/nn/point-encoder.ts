@@ -39,6 +39,14 @@ export function pointNetParamSpecs(prefix: string, shape: PointNetShape, inDim =
  * applied after the max (max∘relu = relu∘max, exactly), so it runs on [b, c] instead of [b·n, c].
  */
 export function pointNetEncode(params: ParamSet, prefix: string, shape: PointNetShape, clouds: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => pointNetEncodeWithPoints(params, prefix, shape, clouds).global);
+}
+
+/**
+ * Like pointNetEncode, also returning the last per-point layer before the max ([b·n, hidden.at(-1)],
+ * LayerNorm output without the ReLU): the local features of each point.
+ */
+export function pointNetEncodeWithPoints(params: ParamSet, prefix: string, shape: PointNetShape, clouds: tf.Tensor3D): { global: tf.Tensor2D; perPoint: tf.Tensor2D } {
   return tf.tidy(() => {
     const [b, n, d0] = clouds.shape;
     let h = tf.reshape(clouds, [b * n, d0]) as tf.Tensor2D;
@@ -50,6 +58,6 @@ export function pointNetEncode(params: ParamSet, prefix: string, shape: PointNet
     });
     const pooled = tf.relu(maxOverPoints(tf.reshape(h, [b, n, h.shape[1]]) as tf.Tensor3D)) as tf.Tensor2D;
     const o = dense(pooled, params.get(`${prefix}.out.w`) as tf.Tensor2D, params.get(`${prefix}.out.b`) as tf.Tensor1D);
-    return layerNorm(o, params.get(`${prefix}.out.ln.g`) as tf.Tensor1D, params.get(`${prefix}.out.ln.b`) as tf.Tensor1D);
+    return { global: layerNorm(o, params.get(`${prefix}.out.ln.g`) as tf.Tensor1D, params.get(`${prefix}.out.ln.b`) as tf.Tensor1D), perPoint: h };
   });
 }

@@ -25,6 +25,18 @@ export const DenoiserConfigSchema = z.strictObject({
   timeEmbedding: int(2, 4096).refine((v) => v % 2 === 0, { message: 'must be even' }).default(128),
 });
 
+/**
+ * Local conditioning of the denoiser: per-point features (the encoder's last per-point layer and the
+ * cloud's vector) averaged around the noisy pick and place points with Gaussian kernels of these radii
+ * (src/nn/local-features.ts), so the denoiser sees the object near the point it is moving.
+ */
+export const LocalConfigSchema = z.strictObject({
+  /** Per-point feature width. @default 64 */
+  width: int(1, 1024).default(64),
+  /** Kernel radii σ in object units (the processor's scale turns them into metres). @default [0.05, 0.15] */
+  radii: z.array(z.number().positive().max(10)).min(1).max(8).default([0.05, 0.15]),
+});
+
 export const DiffusionConfigSchema = z.strictObject({
   /** Training steps. @default 100 */
   T: int(2, 10000).default(100),
@@ -41,6 +53,8 @@ export const PolicyConfigSchema = z.strictObject({
   points: int(8, 65536).default(1024),
   encoder: EncoderConfigSchema.default({ kind: 'pointnet', hidden: [64, 128, 256], out: 128 }),
   denoiser: DenoiserConfigSchema.default({ hidden: 512, layers: 3, timeEmbedding: 128 }),
+  /** Local conditioning (null: the cloud enters the denoiser only as one vector, as in DP3). @default null */
+  local: LocalConfigSchema.nullable().default(null),
   diffusion: DiffusionConfigSchema.default({ T: 100, schedule: 'squaredcos_cap_v2', prediction: 'epsilon', clip: 1 }),
 });
 export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;

@@ -5,7 +5,8 @@ import { parseOrThrow } from '../core/errors.ts';
 import { dense, linear } from '../nn/dense.ts';
 import { mish } from '../nn/mish.ts';
 import { ParamSet, type ParamArray, type ParamSpec } from '../nn/params.ts';
-import { pointNetEncode, pointNetParamSpecs } from '../nn/point-encoder.ts';
+import { pointNetEncode, pointNetEncodeWithPoints, pointNetParamSpecs } from '../nn/point-encoder.ts';
+import { LOCAL_GEOMETRY, localCloud, localFeatures, type LocalCloud } from '../nn/local-features.ts';
 import { timestepEmbedding } from '../nn/timestep-embedding.ts';
 import { ACTION_DIM, PolicyConfigSchema, type PolicyConfig, type PolicyConfigInput } from './config.ts';
 import { squaredCosCapV2, type NoiseSchedule } from './schedule.ts';
@@ -28,8 +29,11 @@ export interface BoundDenoiser {
 
 /**
  * Encoder (PointNet, DP3-style) + MLP denoiser. The denoiser computes exactly
- * Linear([x_t ‖ emb(t) ‖ c (‖ onehot(kind))]) → Mish → … → Linear(6), with its first weight kept as
- * blocks (x, t, c, kind) so the cloud and timestep parts can be computed once per decision.
+ * Linear([x_t ‖ emb(t) ‖ c (‖ onehot(kind)) (‖ local(pick) ‖ local(place))]) → Mish → … → Linear(6),
+ * with its first weight kept as blocks (x, t, c, kind, local) so the cloud and timestep parts can be
+ * computed once per decision. With `config.local`, an encoding row is [c ‖ points (n·3) ‖ per-point
+ * features (n·width)], flattened, so encodings stay one tensor that batches, gathers and concatenates
+ * like the plain [b, C] rows.
  */
 export class PrimitiveDiffusionModel {
   readonly config: PolicyConfig;
@@ -65,12 +69,21 @@ export class PrimitiveDiffusionModel {
     const E = cfg.denoiser.timeEmbedding;
     const C = cfg.encoder.out;
     const K = cfg.kinds.length > 1 ? cfg.kinds.length : 0;
-    const fanIn = ACTION_DIM + E + C + K;
+    const L = localWidth(cfg);
+    const fanIn = ACTION_DIM + E + C + K + L;
     const u = { kind: 'uniform', fanIn } as const;
+    if (cfg.local) {
+      const last = cfg.encoder.hidden.at(-1)!;
+      const F = cfg.local.width;
+      specs.push({ name: 'enc.local.wp', shape: [last, F], init: { kind: 'uniform', fanIn: last + C } });
+      specs.push({ name: 'enc.local.wg', shape: [C, F], init: { kind: 'uniform', fanIn: last + C } });
+      specs.push({ name: 'enc.local.b', shape: [F], init: { kind: 'uniform', fanIn: last + C } });
+    }
     specs.push({ name: 'den.in.wx', shape: [ACTION_DIM, H], init: u });
     specs.push({ name: 'den.in.wt', shape: [E, H], init: u });
     specs.push({ name: 'den.in.wc', shape: [C, H], init: u });
     if (K) specs.push({ name: 'den.in.wk', shape: [K, H], init: u });
+    if (L) specs.push({ name: 'den.in.wl', shape: [L, H], init: u });
     specs.push({ name: 'den.in.b', shape: [H], init: u });
     for (let i = 1; i < cfg.denoiser.layers; i++) {
       specs.push({ name: `den.h${i}.w`, shape: [H, H], init: { kind: 'uniform', fanIn: H } });
@@ -88,10 +101,27 @@ export class PrimitiveDiffusionModel {
     return i;
   }
 
-  /** Condition vectors [b, out] for object-frame clouds [b, n, 3]. One pass for the whole batch. */
+  /** Width of one encoding row: the encoder's `out`, plus points and per-point features with `local`. */
+  get encodingWidth(): number {
+    const c = this.config;
+    return c.encoder.out + (c.local ? c.points * (3 + c.local.width) : 0);
+  }
+
+  /** Encodings [b, encodingWidth] for object-frame clouds [b, n, 3]. One pass for the whole batch. */
   encode(clouds: tf.Tensor3D): tf.Tensor2D {
     if (clouds.shape[2] !== 3) throw new Error(`encode: clouds must be [b, n, 3], received [${clouds.shape}]`);
-    return pointNetEncode(this.params, 'enc', this.config.encoder, clouds);
+    const cfg = this.config;
+    if (!cfg.local) return pointNetEncode(this.params, 'enc', cfg.encoder, clouds);
+    const [b, n] = clouds.shape;
+    if (n !== cfg.points) throw new Error(`encode: this policy's local features need ${cfg.points} points per cloud, received ${n}`);
+    const p = this.params;
+    return tf.tidy(() => {
+      const { global, perPoint } = pointNetEncodeWithPoints(p, 'enc', cfg.encoder, clouds);
+      const F = cfg.local!.width;
+      const g = tf.reshape(linear(global, p.get('enc.local.wg') as tf.Tensor2D), [b, 1, F]);
+      const local = tf.relu(tf.add(tf.reshape(dense(perPoint, p.get('enc.local.wp') as tf.Tensor2D, p.get('enc.local.b') as tf.Tensor1D), [b, n, F]), g));
+      return tf.concat([global, tf.reshape(clouds, [b, n * 3]), tf.reshape(local, [b, n * F])], 1) as tf.Tensor2D;
+    });
   }
 
   /**
@@ -102,16 +132,26 @@ export class PrimitiveDiffusionModel {
     const group = opts.group ?? 1;
     const cfg = this.config;
     const p = this.params;
-    const [b, C] = encoding.shape;
-    if (C !== cfg.encoder.out) throw new Error(`denoiser: encoding has width ${C}, this policy's encoder gives ${cfg.encoder.out}`);
+    const [b, W] = encoding.shape;
+    if (W !== this.encodingWidth) throw new Error(`denoiser: encoding has width ${W}, this policy's encoder gives ${this.encodingWidth}`);
+    const C = cfg.encoder.out;
     if (!Number.isInteger(group) || group < 1) throw new Error(`group: expected an integer ≥ 1, received ${group}`);
     const K = cfg.kinds.length;
     const T = cfg.diffusion.T;
     const H = cfg.denoiser.hidden;
     const w = (n: string) => p.get(n) as tf.Tensor2D;
     const bias = (n: string) => p.get(n) as tf.Tensor1D;
+    const global = cfg.local ? (tf.slice(encoding, [0, 0], [b, C]) as tf.Tensor2D) : encoding;
+    let near: LocalCloud | null = null;
+    if (cfg.local) {
+      const P = cfg.points;
+      const F = cfg.local.width;
+      near = localCloud(tf.reshape(tf.slice(encoding, [0, C], [b, P * 3]), [b, P, 3]), tf.reshape(tf.slice(encoding, [0, C + P * 3], [b, P * F]), [b, P, F]));
+    }
+    const radii = cfg.local?.radii ?? [];
+    const L = localWidth(cfg);
     // c·W_c + b (+ onehot(kind)·W_k): [b, H]
-    let cond = tf.add(linear(encoding, w('den.in.wc')), bias('den.in.b')) as tf.Tensor2D;
+    let cond = tf.add(linear(global, w('den.in.wc')), bias('den.in.b')) as tf.Tensor2D;
     if (K > 1) {
       if (!opts.kinds || opts.kinds.length !== b)
         throw new Error(`kinds: this policy has ${K} primitive kinds, so each of the ${b} encodings needs a kind index`);
@@ -141,6 +181,11 @@ export class PrimitiveDiffusionModel {
             h = tf.add(h, linear(oh, timeTable));
           }
           h = group === 1 ? tf.add(h, cond) : (tf.reshape(tf.add(tf.reshape(h, [b, group, H]), tf.reshape(cond, [b, 1, H])), [m, H]) as tf.Tensor2D);
+          if (near) {
+            // Queries: each row's pick and place points, [b, group·2, 3]; features back to [m, 2·L/2].
+            const f = localFeatures(near, tf.reshape(xt, [b, group * 2, 3]) as tf.Tensor3D, radii);
+            h = tf.add(h, linear(tf.reshape(f, [m, L]) as tf.Tensor2D, w('den.in.wl')));
+          }
           h = mish(h);
           for (const [hw, hb] of hidden) h = mish(dense(h, hw, hb));
           return dense(h, outW, outB);
@@ -149,6 +194,8 @@ export class PrimitiveDiffusionModel {
       dispose() {
         cond.dispose();
         timeTable.dispose();
+        if (near) tf.dispose([near.points, near.pointsT, near.sq, near.values]);
+        if (global !== encoding) global.dispose();
       },
     };
   }
@@ -167,4 +214,9 @@ export class PrimitiveDiffusionModel {
     this.params.dispose();
     this.#tembTable.dispose();
   }
+}
+
+/** Width of the denoiser's local block: pick and place, each radii × (features + geometry). */
+function localWidth(cfg: PolicyConfig): number {
+  return cfg.local ? 2 * cfg.local.radii.length * (cfg.local.width + LOCAL_GEOMETRY) : 0;
 }

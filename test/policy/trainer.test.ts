@@ -11,6 +11,7 @@ import { sampleCandidates } from '../../src/policy/sampler.ts';
 import { trainPolicy, type PolicyState } from '../../src/policy/trainer.ts';
 
 const tiny = { points: 32, encoder: { kind: 'pointnet' as const, hidden: [16, 16], out: 16 }, denoiser: { hidden: 128, layers: 2, timeEmbedding: 32 } };
+const tinyLocal = { ...tiny, local: { width: 8, radii: [0.1, 0.3] } };
 const MODE_A = [0.5, 0.5, 0, -0.5, -0.5, 0];
 const MODE_B = [-0.5, 0.5, 0, 0.5, -0.5, 0];
 let dir: string;
@@ -73,8 +74,43 @@ describe('supervised training', () => {
   });
 });
 
+describe('local conditioning', () => {
+  it('learns where the object is: picks land on a cluster that moves from state to state', async () => {
+    // Each cloud is a tight cluster at a random spot plus scattered points; the action picks the cluster.
+    const rng = new Rng(5);
+    const states: PolicyState[] = Array.from({ length: 24 }, () => {
+      const [cx, cy] = [rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6)];
+      const cloud = Float32Array.from({ length: 32 * 3 }, (_, i) =>
+        Math.floor(i / 3) < 16 ? (i % 3 === 0 ? cx : i % 3 === 1 ? cy : 0) + rng.normal(0, 0.01) : rng.uniform(-0.9, 0.9) * (i % 3 === 2 ? 0 : 1),
+      );
+      return { cloud, actions: Float32Array.from([cx, cy, 0, 0, 0, 0]), kind: 0 };
+    });
+    const model = PrimitiveDiffusionModel.create(tinyLocal, 3);
+    expect(model.encodingWidth).toBe(16 + 32 * (3 + 8));
+    const { history } = await trainPolicy(model, states, { epochs: 600, batchStates: 24, noiseDraws: 32, lr: 3e-3, weightDecay: 0, valFraction: 0, seed: 1 }, { processor, backend: 'wasm', quiet: true });
+    expect(history.at(-1)!.trainLoss).toBeLessThan(history[0]!.trainLoss * 0.5);
+    let err = 0;
+    for (const s of states.slice(0, 8)) {
+      const c = await candidates(model, s.cloud, 4, 2);
+      for (let i = 0; i < 4; i++) err += Math.hypot(c[i * 6]! - s.actions[0]!, c[i * 6 + 1]! - s.actions[1]!) / 32;
+    }
+    // a guess that ignores the cloud is ~0.5 away on average (measured: 0.028; the same model without
+    // local conditioning reaches 0.073 in these 600 steps and 0.42 in 150)
+    expect(err).toBeLessThan(0.1);
+    model.dispose();
+  });
+});
+
 describe('checkpoints', () => {
-  it('save → load gives identical outputs, with config, processor and command inside', async () => {
+  it('save → load gives identical outputs, with config, processor and command inside (plain and local)', async () => {
+    const local = PrimitiveDiffusionModel.create(tinyLocal, 12);
+    await savePolicy(`${dir}/local`, local, { processor, command: 'pamstack train policy --local', backend: 'wasm', task: 'rope-circle' });
+    const loadedLocal = loadPolicy(`${dir}/local`);
+    expect(loadedLocal.checkpoint.config.local).toEqual(tinyLocal.local);
+    const cl = toyStates(1, 5)[0]!.cloud;
+    expect(Array.from(await candidates(loadedLocal.model, cl, 5, 1))).toEqual(Array.from(await candidates(local, cl, 5, 1)));
+    local.dispose();
+    loadedLocal.model.dispose();
     const model = PrimitiveDiffusionModel.create(tiny, 11);
     await savePolicy(`${dir}/a`, model, { processor, command: 'pamstack train policy --test', backend: 'wasm', task: 'rope-circle' });
     const loaded = loadPolicy(`${dir}/a`);
