@@ -1,4 +1,5 @@
-// State-action features for explicit reward models: an occupancy grid of the cloud plus the action.
+// State-action features for explicit reward models: the action, the cloud around it, an optional occupancy
+// grid of the workspace and optional object-frame shape features.
 import { z } from 'zod';
 import type { WorkspaceBox } from '../core/geometry.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
@@ -9,21 +10,45 @@ import { primitiveToArray, type Primitive } from '../core/primitive.ts';
  * (m) at which the point density around each action point is counted.
  */
 export const FeatureConfigSchema = z.strictObject({
-  /** @default 12 */
-  grid: z.number().int().min(2).max(64).default(12),
+  /** Cells per side of the workspace occupancy grid; 0 leaves it out. @default 12 */
+  grid: z.number().int().min(0).max(64).refine((g) => g !== 1, { message: 'must be 0 (no grid) or at least 2' }).default(12),
   /** @default [0.02, 0.05] */
   radii: z.array(z.number().positive()).max(4).default([0.02, 0.05]),
+  /**
+   * Object-frame shape features, invariant to where the object lies and how it is turned: a histogram
+   * of the points' distances from the cloud's centroid (`bins` bins over [0, `extent`] m) and the action
+   * relative to the centroid (see objectFeatureDim). null leaves them out (files saved before they existed).
+   * @default null
+   */
+  object: z
+    .strictObject({
+      bins: z.number().int().min(1).max(64).default(8),
+      extent: z.number().positive().max(10).default(0.3),
+    })
+    .nullable()
+    .default(null),
 });
 export type FeatureConfig = z.infer<typeof FeatureConfigSchema>;
+
+/**
+ * What `pamstack train reward` uses for new models: no absolute occupancy grid (144 numbers that tie a
+ * reward to where the object happens to lie; with ~60 ranked states it overfits), object-frame features.
+ */
+export const DEFAULT_REWARD_FEATURES: FeatureConfig = { grid: 0, radii: [0.02, 0.05], object: { bins: 8, extent: 0.3 } };
 
 /** Length of one state feature row. */
 export function stateFeatureDim(cfg: FeatureConfig): number {
   return cfg.grid * cfg.grid;
 }
 
-/** Length of one state-action feature row: grid ‖ action (6, workspace-normalised) ‖ local densities ‖ nearest distances. */
+/** Object-frame numbers per candidate: histogram bins ‖ pick radius, place radius, displacement, radial change, cos angle, sin angle. */
+export function objectFeatureDim(cfg: FeatureConfig): number {
+  return cfg.object ? cfg.object.bins + 6 : 0;
+}
+
+/** Length of one state-action feature row: grid ‖ action (6, workspace-normalised) ‖ local densities ‖ nearest distances ‖ object frame. */
 export function candidateFeatureDim(cfg: FeatureConfig): number {
-  return stateFeatureDim(cfg) + 6 + 2 * cfg.radii.length + 2;
+  return stateFeatureDim(cfg) + 6 + 2 * cfg.radii.length + 2 + objectFeatureDim(cfg);
 }
 
 /**
@@ -60,6 +85,7 @@ export function candidateFeatures(cloud: PointCloud, box: WorkspaceBox, candidat
   const span = [0, 1, 2].map((i) => (box.max[i]! - box.min[i]!) / 2);
   const mid = [0, 1, 2].map((i) => (box.max[i]! + box.min[i]!) / 2);
   const diag = Math.hypot(span[0]!, span[1]!) * 2;
+  const obj = cfg.object ? objectShape(pts, n, cfg.object) : null;
   candidates.forEach((c, k) => {
     const row = k * dim;
     out.set(state, row);
@@ -78,6 +104,41 @@ export function candidateFeatures(cloud: PointCloud, box: WorkspaceBox, candidat
       for (let r = 0; r < cfg.radii.length; r++) out[col++] = n > 0 ? counts[r]! / n : 0;
       out[row + sd + 6 + 2 * cfg.radii.length + (p === c.a ? 0 : 1)] = Number.isFinite(nearest) ? Math.min(1, nearest / diag) : 1;
     }
+    if (obj) {
+      col = row + sd + 6 + 2 * cfg.radii.length + 2;
+      out.set(obj.hist, col);
+      col += obj.hist.length;
+      const [ax, ay, bx, by] = [c.a[0] - obj.cx, c.a[1] - obj.cy, c.b[0] - obj.cx, c.b[1] - obj.cy];
+      const ra = Math.hypot(ax, ay);
+      const rb = Math.hypot(bx, by);
+      const e = obj.extent;
+      out[col++] = ra / e;
+      out[col++] = rb / e;
+      out[col++] = Math.hypot(bx - ax, by - ay) / e;
+      out[col++] = (rb - ra) / e;
+      // the turn from pick to place about the centroid (1, 0 when either sits on it)
+      const den = ra * rb;
+      out[col++] = den > 1e-12 ? (ax * bx + ay * by) / den : 1;
+      out[col++] = den > 1e-12 ? (ax * by - ay * bx) / den : 0;
+    }
   });
   return out;
+}
+
+/** The cloud's xy centroid and its radial histogram (fractions over `bins` bins of [0, extent], the last bin open). */
+function objectShape(pts: Float32Array, n: number, o: NonNullable<FeatureConfig['object']>): { cx: number; cy: number; hist: Float32Array; extent: number } {
+  let cx = 0;
+  let cy = 0;
+  for (let i = 0; i < n; i++) {
+    cx += pts[3 * i]!;
+    cy += pts[3 * i + 1]!;
+  }
+  cx = n ? cx / n : 0;
+  cy = n ? cy / n : 0;
+  const hist = new Float32Array(o.bins);
+  for (let i = 0; i < n; i++) {
+    const r = Math.hypot(pts[3 * i]! - cx, pts[3 * i + 1]! - cy);
+    hist[Math.min(o.bins - 1, Math.floor((r / o.extent) * o.bins))]! += 1 / n;
+  }
+  return { cx, cy, hist, extent: o.extent };
 }

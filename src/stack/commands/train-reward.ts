@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
 import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
 import { DeliveryGrid, regretSegmentPairs } from '../../preference/delivery-grid.ts';
-import { FeatureConfigSchema } from '../../preference/features.ts';
+import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema } from '../../preference/features.ts';
 import { candidatePairData } from '../../preference/pair-data.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { REWARD_MODELS } from '../../preference/reward-model.ts';
@@ -38,6 +38,7 @@ const Flags = z.strictObject({
   noise: numFlag(0, 1).default(0.03),
   candidates: intFlag(2, 32).default(8),
   lcb: numFlag(0).default(0),
+  features: z.enum(['object', 'grid']).default('object'),
   json: z.boolean().default(false),
 });
 
@@ -62,6 +63,7 @@ export function register(program: Command): void {
     .option('--noise <m>', 'evaluation proposer: jitter (m) on expert actions standing in for policy samples', '0.03')
     .option('--candidates <n>', 'evaluation candidates per state', '8')
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
+    .option('--features <set>', 'state-action features: object (object-frame shape, the default) | grid (workspace occupancy grid, the first version)', 'object')
     .option('--json', 'print one JSON object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -88,7 +90,7 @@ export function register(program: Command): void {
           throw new CliError('--model regret needs segment data with state values; use --data delivery (recorded sim segments are not supported yet)');
         const states = readStates(f.data);
         const rankings = readRankings(f.rankings ?? join(f.data, RANKINGS_FILE));
-        const features = FeatureConfigSchema.parse({});
+        const features = f.features === 'object' ? DEFAULT_REWARD_FEATURES : FeatureConfigSchema.parse({});
         const data = candidatePairData(states, rankings, features, { ties: f.ties });
         if (data.y.length === 0) throw new CliError(`${f.data}: the rankings hold no strict preference pairs`);
         const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden }, {});
