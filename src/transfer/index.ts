@@ -10,4 +10,5 @@ export * from './cg-gw.ts';
 export * from './gw-input.ts';
 export * from './trajectory-distance.ts';
 export * from './label-transfer.ts';
+export * from './segment-features.ts';
 export * from './wasm/kernels.ts';

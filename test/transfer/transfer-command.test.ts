@@ -107,3 +107,27 @@ describe('pamstack transfer', () => {
     expect(r.err).toMatch(/bare\/labels\.json: expected a readable JSON file/);
   });
 });
+
+describe('pamstack transfer-collect', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('records cloth segments whose teacher compares coverage (one short episode in sim)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pamstack-transfer-cloth-'));
+    const r = await run(['transfer-collect', '--task', 'cloth-unfold', '--episodes', '1', '--steps', '2', '--window', '1', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(out, 'segments.json'), 'utf8'));
+    expect(file.task).toBe('cloth-unfold');
+    expect(file.features).toEqual(['iou', 'coverage', 'chamfer', 'emd', 'cx', 'cy', 'spread_major', 'spread_minor']);
+    expect(file.segments.length).toBeGreaterThanOrEqual(1);
+    const cov = file.features.indexOf('coverage');
+    for (const s of file.segments) {
+      expect(s.states.length).toBe(2);
+      expect(s.states[0][cov]).toBeGreaterThan(0);
+      // the per-step reward is the gain in coverage (cloth's success metric), not in IoU
+      expect(s.rewards[0]).toBeCloseTo(s.states[1][cov] - s.states[0][cov], 12);
+    }
+    const labels = JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8'));
+    expect(labels.teacher).toBe('oracle');
+    expect(labels.pairs.length).toBe((file.segments.length * (file.segments.length - 1)) / 2);
+  });
+});

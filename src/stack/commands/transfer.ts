@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FieldError, Rng, TaskNameSchema, parseOrThrow, type PointCloud, type TaskName, type World } from '../../core/index.ts';
-import { taskScore } from '../../preference/candidate-oracle.ts';
+import { FieldError, Rng, TaskNameSchema, parseOrThrow, type TaskName } from '../../core/index.ts';
 import type { PairData } from '../../preference/reward-model.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { evaluatePairs, trainRewardModel } from '../../preference/reward-train.ts';
@@ -18,6 +17,9 @@ import {
   dtwSegmentDistances,
   entropicGromovWasserstein,
   euclideanSegmentDistances,
+  STATE_FEATURES,
+  stateFeatures,
+  teacherScore,
   transferPreferences,
 } from '../../transfer/index.ts';
 import { action, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
@@ -37,29 +39,6 @@ const LabelsFileSchema = z.strictObject({
 });
 type SegmentsFile = z.infer<typeof SegmentsFileSchema>;
 
-/** Per-step state descriptor: the task's goal metrics and the object cloud's xy centroid and spreads. */
-export const STATE_FEATURES = ['iou', 'chamfer', 'emd', 'cx', 'cy', 'spread_major', 'spread_minor'];
-
-function stateFeatures(world: World, cloud: PointCloud): number[] {
-  const m = world.metrics();
-  const p = cloud.points;
-  const n = Math.floor(p.length / 3);
-  let cx = 0, cy = 0;
-  for (let i = 0; i < n; i++) {
-    cx += p[i * 3]! / n;
-    cy += p[i * 3 + 1]! / n;
-  }
-  let sxx = 0, syy = 0, sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = p[i * 3]! - cx, dy = p[i * 3 + 1]! - cy;
-    sxx += (dx * dx) / n;
-    syy += (dy * dy) / n;
-    sxy += (dx * dy) / n;
-  }
-  const tr = sxx + syy, det = sxx * syy - sxy * sxy, disc = Math.sqrt(Math.max(0, (tr * tr) / 4 - det));
-  return [m.iou ?? 0, m.chamfer ?? 0, m.emd ?? 0, cx, cy, Math.sqrt(tr / 2 + disc), Math.sqrt(Math.max(0, tr / 2 - disc))];
-}
-
 /** Episodes mixing expert and random actions (expert share from 0 to 1 across episodes), cut into windows. */
 async function collectSegments(task: TaskName, o: { episodes: number; steps: number; window: number; seed: number }): Promise<SegmentsFile> {
   const { createWorld } = await import('../../../sim/index.ts');
@@ -72,8 +51,9 @@ async function collectSegments(task: TaskName, o: { episodes: number; steps: num
       world.reset(o.seed * 1000 + e);
       const share = o.episodes === 1 ? 0.5 : e / (o.episodes - 1);
       let cloud = world.observe({ seed: e });
-      const states = [stateFeatures(world, cloud)];
-      const scores = [taskScore(world.metrics())];
+      let m = world.metrics();
+      const states = [stateFeatures(m, cloud)];
+      const scores = [teacherScore(task, m)];
       for (let t = 0; t < o.steps; t++) {
         const agent = rng.next() < share ? expert : random;
         const d = await agent.act(world, cloud, rng);
@@ -84,8 +64,9 @@ async function collectSegments(task: TaskName, o: { episodes: number; steps: num
           continue; // refused: the state is unchanged
         }
         cloud = world.observe({ seed: e * 100 + t });
-        states.push(stateFeatures(world, cloud));
-        scores.push(taskScore(world.metrics()));
+        m = world.metrics();
+        states.push(stateFeatures(m, cloud));
+        scores.push(teacherScore(task, m));
       }
       for (let s = 0; s + o.window < states.length; s++)
         segments.push({
@@ -98,10 +79,10 @@ async function collectSegments(task: TaskName, o: { episodes: number; steps: num
   } finally {
     world.dispose();
   }
-  return { task, features: STATE_FEATURES, segments };
+  return { task, features: [...STATE_FEATURES], segments };
 }
 
-/** Labels every segment pair with B-Pref's oracle teacher on the per-step rewards (Δ task score). */
+/** Labels every segment pair with B-Pref's oracle teacher on the per-step rewards (Δ goal score: IoU, cloth coverage). */
 function teacherLabels(file: SegmentsFile, seed: number): z.infer<typeof LabelsFileSchema> {
   const teacher = partialReturnTeacher({}, 'oracle');
   const rng = new Rng(seed);
@@ -164,8 +145,8 @@ function agreement(pred: (j: number, l: number) => number, truth: IndexedPrefere
 export function register(program: Command): void {
   program
     .command('transfer-collect')
-    .description('record segments of TASK in sim (expert/random mix) and label every pair with the scripted oracle teacher')
-    .requiredOption('--task <task>', 'rope-<shape>, granular-t, …')
+    .description('record segments of TASK in sim (expert/random mix) and label every pair with the scripted oracle teacher (gain in IoU; cloth: in coverage)')
+    .requiredOption('--task <task>', 'rope-<shape>, granular-t or cloth-unfold')
     .requiredOption('--out <dir>', 'writes segments.json and labels.json')
     .option('--episodes <n>', 'episodes (expert share rises from 0 to 1 across them)', '8')
     .option('--steps <n>', 'primitives per episode', '6')
