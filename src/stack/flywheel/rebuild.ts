@@ -11,8 +11,17 @@ import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
 /** Sizes of one rebuild. `full` is what policies/ holds; `ci` is a small smoke of the same chain. */
 export const RebuildProfileSchema = z.strictObject({
   demoEpisodes: z.number().int().positive(),
+  /** Acceptable actions stored per demonstration state (the expert's best k). */
+  demoMaxActions: z.number().int().min(1).max(10),
   slEpochs: z.number().int().positive(),
-  slPoints: z.number().int().positive(),
+  /**
+   * The `policy` section of the SL training config (src/policy/config.ts), written to
+   * policies/<task>/sl-config.json and passed with --config, so the folder records the architecture.
+   */
+  slPolicy: z.record(z.string(), z.unknown()),
+  /** States per SL step and noise draws per state (small batches, many steps: see #4's note). */
+  slBatchStates: z.number().int().positive(),
+  slNoiseDraws: z.number().int().positive(),
   prefStates: z.number().int().positive(),
   dpoEpochs: z.number().int().positive(),
   rewardEpochs: z.number().int().positive(),
@@ -24,9 +33,17 @@ export const RebuildProfileSchema = z.strictObject({
 });
 export type RebuildProfile = z.infer<typeof RebuildProfileSchema>;
 
+/** The SL architecture of the committed policies: a small DP3-style encoder with local conditioning (see #4's note). */
+const SL_POLICY = {
+  points: 128,
+  encoder: { kind: 'pointnet', hidden: [64, 128], out: 128 },
+  local: { width: 32, radii: [0.05, 0.15] },
+  denoiser: { hidden: 256, layers: 3, timeEmbedding: 64 },
+};
+
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
-  full: { demoEpisodes: 40, slEpochs: 150, slPoints: 256, prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32 },
-  ci: { demoEpisodes: 4, slEpochs: 3, slPoints: 128, prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8 },
+  full: { demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slBatchStates: 16, slNoiseDraws: 8, prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32 },
+  ci: { demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slBatchStates: 16, slNoiseDraws: 8, prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8 },
 };
 
 /** The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). */
@@ -81,12 +98,17 @@ export async function rebuildTask(
   const run = (name: string, args: string[]) => runPamstack(name, args, { cwd: o.root, log: o.log });
   const steps: FlywheelStep[] = [];
   const s = o.seed;
-  steps.push(await run('collect demonstrations', ['collect', '--task', task, '--episodes', String(profile.demoEpisodes), '--seed', String(s), '--out', `${R}/demos`, '--quiet']));
+  steps.push(
+    await run('collect demonstrations', [
+      'collect', '--task', task, '--episodes', String(profile.demoEpisodes), '--max-actions', String(profile.demoMaxActions), '--seed', String(s),
+      '--out', `${R}/demos`, '--quiet',
+    ]),
+  );
+  writeFileSync(join(P, 'sl-config.json'), `${JSON.stringify({ policy: profile.slPolicy }, null, 2)}\n`);
   steps.push(
     await run('train supervised policy', [
-      'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--epochs', String(profile.slEpochs), '--batch-states', '32',
-      '--noise-draws', '16', '--lr', '1e-3', '--points', String(profile.slPoints), '--rotation', '180', '--checkpoint-every', '10',
-      '--seed', String(s), '--quiet',
+      'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--config', `${P}/sl-config.json`, '--epochs', String(profile.slEpochs),
+      '--batch-states', String(profile.slBatchStates), '--noise-draws', String(profile.slNoiseDraws), '--lr', '1e-3', '--rotation', '180', '--checkpoint-every', '10', '--seed', String(s), '--quiet',
     ]),
   );
   steps.push(
@@ -206,7 +228,7 @@ function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps
         `| ${r.method} | ${r.what} | ${pct(r.result.success_rate)} | ${r.result.mean_steps.toFixed(2)} | ${f3(r.result.metrics.iou)} | ${f3(r.result.metrics.coverage)} | ${f3(r.result.metrics.chamfer)} | ${f3(r.result.metrics.emd)} |`,
     ),
     '',
-    'Folders: `sl/` supervised diffusion policy, `dpo/` its Diffusion-DPO fine-tune (dpo.json names the',
+    'Folders: `sl/` supervised diffusion policy (`sl-config.json`: its architecture), `dpo/` its Diffusion-DPO fine-tune (dpo.json names the',
     'reference), `reward-bt/` and `reward-robust/` explicit reward models. The data (`runs/`) is not committed.',
     '',
   ];
