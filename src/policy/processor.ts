@@ -12,8 +12,9 @@ import { ACTION_DIM } from './config.ts';
  *   stage is always set to the policy's point count. Defaults suit the simulator's object-only clouds.
  * - `scale`: metres per object unit (DeformPAM uses a fixed scale too: one unit means the same length
  *   in every state, so actions outside the object's extent still fit in ±1).
- * - The object frame's origin is the middle of the cloud's x-y bounding box at table height (z = 0),
- *   with the table's axes: heights keep their meaning and nothing rotates.
+ * - The object frame's origin is the middle of the cloud's x-y bounding box at table height (z = 0)
+ *   (or the table origin with `center: 'table'`), with the table's axes: heights keep their meaning and
+ *   nothing rotates.
  */
 export const ProcessorConfigSchema = z.strictObject({
   preprocess: PreprocessParamsSchema.omit({ fps: true }).default({
@@ -25,6 +26,12 @@ export const ProcessorConfigSchema = z.strictObject({
   }),
   /** Metres per object unit. @default 0.35 */
   scale: z.number().positive().max(100).default(0.35),
+  /**
+   * Where the frame's origin sits: `object`, the middle of the cloud's x-y box (the goal is a shape
+   * that may lie anywhere: rope, cloth); `table`, the table origin (the goal is a fixed place on the
+   * table, as granular-t's T: centring on the object would hide where the goal is). @default 'object'
+   */
+  center: z.enum(['object', 'table']).default('object'),
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfigSchema>;
 export type ProcessorConfigInput = z.input<typeof ProcessorConfigSchema>;
@@ -66,8 +73,8 @@ export class PolicyProcessor {
       for (let i = 0; i < this.points; i++) full.set(pts.subarray((i % n) * 3, (i % n) * 3 + 3), i * 3);
       pts = full;
     }
-    const bbox = objectFrameFor(pts);
-    const frame: ObjectFrame = { center: [bbox.center[0], bbox.center[1], 0], scale: this.config.scale };
+    const c = this.config.center === 'object' ? objectFrameFor(pts).center : [0, 0, 0];
+    const frame: ObjectFrame = { center: [c[0]!, c[1]!, 0], scale: this.config.scale };
     return { points: toObjectFrame(pts, frame), frame, tablePoints: pre.points };
   }
 

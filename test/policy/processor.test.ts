@@ -23,6 +23,16 @@ describe('PolicyProcessor', () => {
     expect(xmax).toBeCloseTo(0.15 / 0.35, 2);
   });
 
+  it('keeps the table origin with center: table (a goal fixed on the table stays visible)', () => {
+    const fixed = new PolicyProcessor({ scale: 0.35, center: 'table' }, 64);
+    const obs = fixed.observation({ points: strip(500, 0.05), frame: 'table', stamp: 0 });
+    expect(obs.frame.center).toEqual([0, 0, 0]);
+    let xmax = -Infinity;
+    for (let i = 0; i < 64; i++) xmax = Math.max(xmax, obs.points[i * 3]!);
+    expect(xmax).toBeCloseTo(0.4 / 0.35, 2);
+    expect(() => new PolicyProcessor({ center: 'robot' } as never, 8)).toThrow(/center/);
+  });
+
   it('repeats points when the object shows fewer than `points`', () => {
     const obs = proc.observation(strip(10, 0));
     expect(obs.points.length).toBe(64 * 3);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TaskNameSchema } from '../../core/task.ts';
 import { action, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
-import { evaluateTask, REBUILD_PROFILES, rebuildTask } from '../flywheel/rebuild.ts';
+import { evaluateTask, profileFor, rebuildTask } from '../flywheel/rebuild.ts';
 
 const Flags = z.strictObject({
   task: z.array(TaskNameSchema).default(['rope-circle']),
@@ -38,7 +38,8 @@ export function register(program: Command): void {
         for (const task of f.task) {
           log(`== rebuilding ${task} (${f.profile} profile)`);
           const o = { root, policiesDir: f.policiesDir, runsDir: f.runsDir, seed: f.seed, log };
-          const r = f.evaluateOnly ? await evaluateTask(task, REBUILD_PROFILES[f.profile], o) : await rebuildTask(task, REBUILD_PROFILES[f.profile], o);
+          const profile = profileFor(task, f.profile);
+          const r = f.evaluateOnly ? await evaluateTask(task, profile, o) : await rebuildTask(task, profile, o);
           log(`\n${task}: rebuilt in ${(r.wall / 60).toFixed(1)} min`);
           log('method        success  steps');
           for (const row of r.table)

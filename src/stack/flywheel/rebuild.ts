@@ -19,6 +19,10 @@ export const RebuildProfileSchema = z.strictObject({
    * policies/<task>/sl-config.json and passed with --config, so the folder records the architecture.
    */
   slPolicy: z.record(z.string(), z.unknown()),
+  /** The `processor` section of the same config (e.g. `{ center: 'table' }` where the goal is a place on the table). */
+  slProcessor: z.record(z.string(), z.unknown()),
+  /** Random rotation about z for augmentation, ± degrees (0 where the goal has a fixed orientation). */
+  slRotation: z.number().min(0).max(180),
   /** States per SL step and noise draws per state (small batches, many steps: see #4's note). */
   slBatchStates: z.number().int().positive(),
   slNoiseDraws: z.number().int().positive(),
@@ -42,9 +46,30 @@ const SL_POLICY = {
 };
 
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
-  full: { demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slBatchStates: 16, slNoiseDraws: 8, prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32 },
-  ci: { demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slBatchStates: 16, slNoiseDraws: 8, prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8 },
+  full: {
+    demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
+    prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
+  },
+  ci: {
+    demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
+    prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
+  },
 };
+
+/**
+ * What differs per task in the full profile. granular-t's goal is a fixed T on the table, so its frame
+ * keeps the table origin and no rotation is added; granular and cloth simulate 5–20× slower than rope
+ * (sweeps push 160 grains, flings move a 10×10 cloth), so their data and evaluations are smaller.
+ */
+export const TASK_OVERRIDES: Partial<Record<TaskName, Partial<RebuildProfile>>> = {
+  'granular-t': { demoEpisodes: 24, slEpochs: 300, slProcessor: { center: 'table' }, slRotation: 0, prefStates: 24, evalEpisodes: 4 },
+  'cloth-unfold': { demoEpisodes: 16, slEpochs: 300, prefStates: 16, evalEpisodes: 4 },
+};
+
+/** The profile a rebuild of `task` uses (the task's overrides apply to the full profile only). */
+export function profileFor(task: TaskName, name: 'full' | 'ci'): RebuildProfile {
+  return name === 'full' ? { ...REBUILD_PROFILES.full, ...TASK_OVERRIDES[task] } : REBUILD_PROFILES.ci;
+}
 
 /** The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). */
 export function evalMethods(p: string): { name: string; what: string; args: string[] }[] {
@@ -104,11 +129,11 @@ export async function rebuildTask(
       '--out', `${R}/demos`, '--quiet',
     ]),
   );
-  writeFileSync(join(P, 'sl-config.json'), `${JSON.stringify({ policy: profile.slPolicy }, null, 2)}\n`);
+  writeFileSync(join(P, 'sl-config.json'), `${JSON.stringify({ policy: profile.slPolicy, processor: profile.slProcessor }, null, 2)}\n`);
   steps.push(
     await run('train supervised policy', [
       'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--config', `${P}/sl-config.json`, '--epochs', String(profile.slEpochs),
-      '--batch-states', String(profile.slBatchStates), '--noise-draws', String(profile.slNoiseDraws), '--lr', '1e-3', '--rotation', '180', '--checkpoint-every', '10', '--seed', String(s), '--quiet',
+      '--batch-states', String(profile.slBatchStates), '--noise-draws', String(profile.slNoiseDraws), '--lr', '1e-3', '--rotation', String(profile.slRotation), '--checkpoint-every', '10', '--seed', String(s), '--quiet',
     ]),
   );
   steps.push(
