@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemonstrationWriter } from '../../sim/collect-format.ts';
@@ -10,15 +10,15 @@ import { loadPolicyAgent } from '../../src/stack/policy-agent.ts';
 let dir: string;
 
 /** A small synthetic demonstration set (no simulator): rope-like point strips and two acceptable actions each. */
-function writeDemos(path: string): void {
+function writeDemos(path: string, kind: 'pick_place' | 'sweep' = 'pick_place'): void {
   const rng = new Rng(3);
-  const w = new DemonstrationWriter(path, { task: 'rope-circle', primitive: 'pick_place', frame: 'table', episodes: 1, seed: 0, pointBudget: 200, maxActions: 2 });
+  const w = new DemonstrationWriter(path, { task: kind === 'sweep' ? 'granular-t' : 'rope-circle', primitive: kind, frame: 'table', episodes: 1, seed: 0, pointBudget: 200, maxActions: 2 });
   for (let s = 0; s < 6; s++) {
     const cloud = new Float32Array(200 * 3);
     const y0 = rng.uniform(-0.1, 0.1);
     for (let i = 0; i < 200; i++) cloud.set([-0.3 + (0.6 * i) / 199, y0 + rng.uniform(-0.005, 0.005), 0.006], i * 3);
-    const a = { kind: 'pick_place' as const, a: [-0.3, y0, 0.006] as [number, number, number], b: [0, y0 + 0.2, 0.006] as [number, number, number] };
-    const b = { kind: 'pick_place' as const, a: [0.3, y0, 0.006] as [number, number, number], b: [0, y0 - 0.2, 0.006] as [number, number, number] };
+    const a = { kind, a: [-0.3, y0, 0.006] as [number, number, number], b: [0, y0 + 0.2, 0.006] as [number, number, number] };
+    const b = { kind, a: [0.3, y0, 0.006] as [number, number, number], b: [0, y0 - 0.2, 0.006] as [number, number, number] };
     w.add({ episode: 0, seed: 0, step: s, cloud, actions: [a, b], executed: a, executedIndex: 0, metricsBefore: {}, metricsAfter: {}, successAfter: false, done: s === 5 });
   }
   w.close();
@@ -69,6 +69,18 @@ describe('pamstack train policy', () => {
     expect(refused.holdReason).toMatch(/none of the 5 candidates is executable \(pick\.x = 9 m/);
     await expect(agent.act({ primitive: 'fling', checkPrimitive: () => null } as unknown as World, obs, new Rng(1))).rejects.toThrow(/this policy proposes pick_place, received fling/);
     agent.dispose();
+  });
+
+  it('a --config that names only some policy keys keeps the demonstrations\' primitive kind (sweep)', async () => {
+    writeDemos(`${dir}/sweep`, 'sweep');
+    writeFileSync(`${dir}/arch.json`, JSON.stringify({ policy: { points: 16, local: { width: 4 } }, processor: { center: 'table' } }));
+    const r = await run(['train', 'policy', '--data', `${dir}/sweep`, '--out', `${dir}/sweep-pol`, '--config', `${dir}/arch.json`, '--epochs', '1', '--quiet', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const ck = JSON.parse(readFileSync(`${dir}/sweep-pol/policy.json`, 'utf8'));
+    expect(ck.config.kinds).toEqual(['sweep']);
+    expect(ck.config.points).toBe(16);
+    expect(ck.config.local.width).toBe(4);
+    expect(ck.processor.center).toBe('table');
   });
 
   it('refuses to overwrite, a changed setting on resume, unknown config keys and bad flags, naming them', async () => {

@@ -169,5 +169,11 @@ function readConfigFile(path: string): z.infer<typeof ConfigFileSchema> {
   } catch (e) {
     throw new CliError(`--config: cannot read ${path}: ${(e as Error).message}`);
   }
-  return parseOrThrow(ConfigFileSchema, raw ?? {}, `--config ${path}`);
+  const parsed = parseOrThrow(ConfigFileSchema, raw ?? {}, `--config ${path}`);
+  // Only the keys the file names: zod fills defaults even in .partial() sections, and a default here
+  // would override what the command derives (the demonstrations' primitive kind, --points).
+  const given = (raw ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const keep = <T extends object>(section: T | undefined, name: string): T | undefined =>
+    section && given[name] ? (Object.fromEntries(Object.entries(section).filter(([k]) => k in given[name]!)) as T) : section;
+  return { policy: keep(parsed.policy, 'policy'), processor: keep(parsed.processor, 'processor'), train: keep(parsed.train, 'train') };
 }
