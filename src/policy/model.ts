@@ -146,18 +146,21 @@ export class PrimitiveDiffusionModel {
     if (cfg.local) {
       const P = cfg.points;
       const F = cfg.local.width;
-      near = localCloud(tf.reshape(tf.slice(encoding, [0, C], [b, P * 3]), [b, P, 3]), tf.reshape(tf.slice(encoding, [0, C + P * 3], [b, P * F]), [b, P, F]));
+      near = tf.tidy(
+        () => localCloud(tf.reshape(tf.slice(encoding, [0, C], [b, P * 3]), [b, P, 3]), tf.reshape(tf.slice(encoding, [0, C + P * 3], [b, P * F]), [b, P, F])) as unknown as tf.TensorContainer,
+      ) as unknown as LocalCloud;
     }
     const radii = cfg.local?.radii ?? [];
     const L = localWidth(cfg);
     // c·W_c + b (+ onehot(kind)·W_k): [b, H]
-    let cond = tf.add(linear(global, w('den.in.wc')), bias('den.in.b')) as tf.Tensor2D;
-    if (K > 1) {
-      if (!opts.kinds || opts.kinds.length !== b)
-        throw new Error(`kinds: this policy has ${K} primitive kinds, so each of the ${b} encodings needs a kind index`);
-      const oh = tf.cast(tf.oneHot(tf.tensor1d(Array.from(opts.kinds), 'int32'), K), 'float32') as tf.Tensor2D;
-      cond = tf.add(cond, linear(oh, w('den.in.wk')));
-    }
+    if (K > 1 && (!opts.kinds || opts.kinds.length !== b))
+      throw new Error(`kinds: this policy has ${K} primitive kinds, so each of the ${b} encodings needs a kind index`);
+    const cond = tf.tidy(() => {
+      const c = tf.add(linear(global, w('den.in.wc')), bias('den.in.b')) as tf.Tensor2D;
+      if (K <= 1) return c;
+      const oh = tf.cast(tf.oneHot(tf.tensor1d(Array.from(opts.kinds!), 'int32'), K), 'float32') as tf.Tensor2D;
+      return tf.add(c, linear(oh, w('den.in.wk'))) as tf.Tensor2D;
+    });
     // emb(t)·W_t for every t: [T, H]
     const timeTable = linear(this.#tembTable, w('den.in.wt'));
     const hidden: [tf.Tensor2D, tf.Tensor1D][] = [];

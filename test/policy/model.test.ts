@@ -63,8 +63,19 @@ describe('PrimitiveDiffusionModel', () => {
 });
 
 describe('sampling and training leave no tensors behind', () => {
-  it('sampleCandidates, epsError and trainStep', async () => {
-    const m = PrimitiveDiffusionModel.create(small, 9);
+  it.each([
+    ['plain', small],
+    ['with local conditioning', { ...small, local: { width: 4, radii: [0.1, 0.3] } }],
+  ])('sampleCandidates, epsError, trainStep and a bound denoiser (%s)', async (_, cfg) => {
+    const m = PrimitiveDiffusionModel.create(cfg, 9);
+    const before0 = tf.memory().numTensors;
+    const enc0 = m.encode(cloud);
+    const bound = m.denoiser(enc0, { group: 3 });
+    tf.dispose([bound.predict(tf.zeros([6, 6]) as tf.Tensor2D, 4)]);
+    bound.dispose();
+    enc0.dispose();
+    // (the zeros input above is the one tensor the test itself leaves)
+    expect(tf.memory().numTensors).toBe(before0 + 1);
     const opt = new AdamW(m.params.variables(), { lr: 1e-3 });
     const x0 = tf.zeros([8, 6]) as tf.Tensor2D;
     const eps = tf.ones([8, 6]) as tf.Tensor2D;
