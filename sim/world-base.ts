@@ -20,11 +20,10 @@ import {
 import { DepthCamera, captureCloud, type DepthCameraSpec, type RenderScene } from './camera.ts';
 import { getState, loadModel, nameId, setState } from './mujoco.ts';
 
-/** Options every task accepts. */
-
 /** Redraws allowed when a seeded start already meets the goal (then the last draw stands). */
 const RESET_REDRAWS = 16;
 
+/** Options every task accepts. */
 export interface WorldOptions {
   /** Camera overrides (one entry per camera); default one overhead camera (see camera.ts). */
   cameras?: Partial<DepthCameraSpec>[];
