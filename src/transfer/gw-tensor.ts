@@ -1,5 +1,5 @@
 // The tensor-product decomposition of the GW loss (Peyré, Cuturi & Solomon 2016, Prop. 1), as in POT.
-import { type MatmulKernel, frobeniusDot } from './dense.ts';
+import { type MatmulKernel, frobeniusDot, outerInto } from './dense.ts';
 import { defaultMatmulKernel } from './wasm/kernels.ts';
 import type { GwLoss } from './gw-problem.ts';
 
@@ -67,6 +67,37 @@ export function gwProductInto(t: GwTensor, T: Float64Array, out: Float64Array): 
   return out;
 }
 
+/**
+ * `out = h1(C1)·(p·qᵀ)·h2(C2)ᵀ = (h1(C1)·p)·(qᵀ·h2(C2)ᵀ)`: the product of the starting plan p·qᵀ,
+ * exact in O(n² + m²) because the plan has rank one.
+ */
+export function gwOuterProductInto(t: GwTensor, p: Float64Array, q: Float64Array, out: Float64Array): Float64Array {
+  const { n, m, hC1, hC2T } = t;
+  const left = new Float64Array(n), right = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += hC1[i * n + k]! * p[k]!;
+    left[i] = s;
+  }
+  for (let l = 0; l < m; l++) {
+    const ql = q[l]!, o = l * m;
+    for (let j = 0; j < m; j++) right[j]! += ql * hC2T[o + j]!;
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = left[i]! * right[j]!;
+  return out;
+}
+
+/**
+ * `out += h1(C1)·D·h2(C2)ᵀ` with `kernel` instead of the tensor's own (so an f32 kernel can update a
+ * product by a small change D of the plan); `scratch` `[n, m]` holds the increment.
+ */
+export function gwProductAddInto(t: GwTensor, D: Float64Array, out: Float64Array, kernel: MatmulKernel, scratch: Float64Array): Float64Array {
+  kernel.matmul(t.hC1, D, t.scratch, t.n, t.n, t.m);
+  kernel.matmul(t.scratch, t.hC2T, scratch, t.n, t.m, t.m);
+  for (let i = 0; i < t.n * t.m; i++) out[i]! += scratch[i]!;
+  return out;
+}
+
 /** `out = L⊗T = constC − product` from a product computed by {@link gwProductInto}. */
 export function tensorFromProductInto(t: GwTensor, product: Float64Array, out: Float64Array): Float64Array {
   const c = t.constC;
@@ -91,4 +122,63 @@ export function gwGradInto(t: GwTensor, T: Float64Array, out: Float64Array, prod
   const c = t.constC;
   for (let i = 0; i < c.length; i++) out[i] = 2 * (c[i] - product[i]);
   return out;
+}
+
+/**
+ * The product h1(C1)·X·h2(C2)ᵀ along a converging sequence of plans X, at f32 cost but f64 accuracy
+ * in the end: each update adds the f32 product of the change X − X_prev. The f32 rounding error of an
+ * update scales with ‖X − X_prev‖, so early (large) changes leave ~1e-7 relative error behind; once a
+ * change falls below `refreshBelow`·‖X‖_F (or `floor` in absolute terms) the product is recomputed
+ * exactly in f64 once, and every later change is small enough that its f32 error is ~1e-7 of something
+ * ~`refreshBelow` times smaller.
+ */
+export class TrackedProduct {
+  /** h1(C1)·X·h2(C2)ᵀ `[n, m]` of the last X passed to {@link update} */
+  readonly product: Float64Array;
+  readonly #t: GwTensor;
+  readonly #kernel: MatmulKernel;
+  readonly #refreshBelow: number;
+  readonly #floor: number;
+  readonly #base: Float64Array;
+  readonly #delta: Float64Array;
+  readonly #scratch: Float64Array;
+  #exact = false;
+
+  /** Starts from the plan p·qᵀ, whose product is exact (rank one). */
+  constructor(t: GwTensor, p: Float64Array, q: Float64Array, kernel: MatmulKernel, refreshBelow: number, floor: number) {
+    this.#t = t;
+    this.#kernel = kernel;
+    this.#refreshBelow = refreshBelow;
+    this.#floor = floor;
+    const nm = t.n * t.m;
+    this.product = gwOuterProductInto(t, p, q, new Float64Array(nm));
+    this.#base = outerInto(p, q, new Float64Array(nm));
+    this.#delta = new Float64Array(nm);
+    this.#scratch = new Float64Array(nm);
+  }
+
+  /** Whether the product has had its exact f64 refresh (after it, its error is f64-small). */
+  get exact(): boolean {
+    return this.#exact;
+  }
+
+  /** Moves the product to plan X `[n, m]`; returns {@link product}. */
+  update(X: Float64Array): Float64Array {
+    const base = this.#base, delta = this.#delta;
+    let dd = 0, xx = 0;
+    for (let i = 0; i < base.length; i++) {
+      const x = X[i]!, d = x - base[i]!;
+      delta[i] = d;
+      dd += d * d;
+      xx += x * x;
+      base[i] = x;
+    }
+    if (dd === 0) return this.product;
+    const small = Math.sqrt(dd) <= Math.max(this.#refreshBelow * Math.sqrt(xx), this.#floor);
+    if (!this.#exact && small) {
+      gwProductInto(this.#t, X, this.product);
+      this.#exact = true;
+    } else gwProductAddInto(this.#t, delta, this.product, this.#kernel, this.#scratch);
+    return this.product;
+  }
 }

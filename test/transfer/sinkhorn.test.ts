@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/index.ts';
-import { marginalErrors, projectToMarginals, sinkhornInto } from '../../src/transfer/index.ts';
+import { marginalErrors, optimalRelaxation, projectToMarginals, sinkhornInto } from '../../src/transfer/index.ts';
 
 function problem(n: number, m: number, seed: number) {
   const rng = new Rng(seed);
@@ -22,6 +22,42 @@ describe('sinkhornInto', () => {
     expect(r.error).toBeLessThan(1e-9);
     const e = marginalErrors(T, a, b);
     expect(Math.max(e.rows, e.cols)).toBeLessThan(1e-9);
+  });
+
+  it.each([[1.5, 1], [1.75, 2], [1.3125, 3]])('over-relaxed (ω = %s) reaches the plain plan with both marginals, in fewer iterations', (omega, seed) => {
+    const { a, b, M } = problem(30, 25, seed);
+    const T1 = new Float64Array(750), T2 = new Float64Array(750), T3 = new Float64Array(750);
+    const plain = sinkhornInto(a, b, M, 0.01, T1, { checkEvery: 1, maxIter: 5000 });
+    const relaxed = sinkhornInto(a, b, M, 0.01, T2, { checkEvery: 1, maxIter: 5000, relax: omega });
+    expect(relaxed.converged).toBe(true);
+    expect(relaxed.iterations).toBeLessThan(plain.iterations);
+    const e = marginalErrors(T2, a, b);
+    expect(Math.max(e.rows, e.cols)).toBeLessThan(1e-9); // rows too: a relaxed u-step does not make them exact
+    for (let k = 0; k < T1.length; k++) expect(Math.abs(T2[k]! - T1[k]!)).toBeLessThan(1e-8);
+    // the plain-JS sweep takes the same relaxed steps (pow, not square roots: equal to rounding)
+    const js = sinkhornInto(a, b, M, 0.01, T3, { checkEvery: 1, maxIter: 5000, relax: omega, simd: false });
+    expect(Math.abs(js.iterations - relaxed.iterations)).toBeLessThanOrEqual(1);
+    for (let k = 0; k < T1.length; k++) expect(Math.abs(T3[k]! - T2[k]!)).toBeLessThan(1e-10);
+  });
+
+  it('reports its contraction rate, and the ω fitted to it beats plain steps', () => {
+    const { a, b, M } = problem(30, 25, 4);
+    const T = new Float64Array(750);
+    const plain = sinkhornInto(a, b, M, 0.01, T, { checkEvery: 1, maxIter: 5000 });
+    expect(plain.rate).toBeGreaterThan(0);
+    expect(plain.rate).toBeLessThan(1);
+    const omega = optimalRelaxation(1, plain.rate);
+    expect(omega).toBeGreaterThan(1);
+    expect(omega).toBeLessThan(2);
+    expect(sinkhornInto(a, b, M, 0.01, T, { checkEvery: 1, maxIter: 5000, relax: omega }).iterations).toBeLessThan(plain.iterations);
+    // too few checks for a rate: NaN, and optimalRelaxation keeps ω
+    expect(sinkhornInto(a, b, new Float64Array(750), 0.1, T).rate).toBeNaN();
+    expect(optimalRelaxation(1.3, Number.NaN)).toBe(1.3);
+  });
+
+  it('rejects an over-relaxation outside [1, 2), naming it', () => {
+    const { a, b, M } = problem(3, 3, 5);
+    for (const relax of [0.5, 2, Number.NaN]) expect(() => sinkhornInto(a, b, M, 0.1, new Float64Array(9), { relax })).toThrow(/relax/);
   });
 
   it('matches the closed form for a rank-one kernel (M = 0 gives a·bᵀ)', () => {

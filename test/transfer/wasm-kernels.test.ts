@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/index.ts';
-import { defaultMatmulKernel, sinkhornInto, wasmKernels, wasmMatmul } from '../../src/transfer/index.ts';
+import { defaultMatmulKernel, sinkhornInto, wasmKernels, wasmMatmul, wasmMatmulF32 } from '../../src/transfer/index.ts';
 import { assembleWat } from '../../src/transfer/wasm/wat.ts';
 
 function naive(A: Float64Array, B: Float64Array, n: number, k: number, m: number): Float64Array {
@@ -46,20 +46,29 @@ describe('wasmMatmul', () => {
     [1, 1, 1], [4, 4, 4], [3, 5, 7], [5, 1, 9], [9, 300, 5], [17, 257, 13], [33, 513, 6],
     ...Array.from({ length: 6 }, () => [1 + Math.floor(rng.next() * 70), 1 + Math.floor(rng.next() * 600), 1 + Math.floor(rng.next() * 70)] as [number, number, number]),
   ];
-  it.each(sizes)('%s×%s · %s×… matches the naive triple loop to 1e-12 relative', (n, k, m) => {
-    const r = new Rng(n * 7919 + k * 31 + m);
+  /** `matmul` against the naive loop, each entry within `tol`·Σ_p|a_ip·b_pj| (any order's rounding scale). */
+  function expectNaive(matmul: typeof wasmMatmul, n: number, k: number, m: number, tol: number, seed: number): void {
+    const r = new Rng(seed);
     const A = new Float64Array(n * k).map(() => r.uniform(-1, 1));
     const B = new Float64Array(k * m).map(() => r.uniform(-1, 1));
     const C = new Float64Array(n * m).fill(Number.NaN); // overwritten, not accumulated into
-    wasmMatmul(A, B, C, n, k, m);
+    matmul(A, B, C, n, k, m);
     const ref = naive(A, B, n, k, m);
-    // relative to Σ|a||b|, the scale of the rounding error of any summation order
     for (let i = 0; i < n; i++)
       for (let j = 0; j < m; j++) {
         let scale = 0;
         for (let p = 0; p < k; p++) scale += Math.abs(A[i * k + p]! * B[p * m + j]!);
-        expect(Math.abs(C[i * m + j]! - ref[i * m + j]!)).toBeLessThanOrEqual(1e-12 * scale);
+        expect(Math.abs(C[i * m + j]! - ref[i * m + j]!)).toBeLessThanOrEqual(tol * scale);
       }
+  }
+
+  it.each(sizes)('%s×%s · %s×… matches the naive triple loop to 1e-12 relative', (n, k, m) => {
+    expectNaive(wasmMatmul, n, k, m, 1e-12, n * 7919 + k * 31 + m);
+  });
+
+  // inputs rounded to f32 and k f32 additions: the worst case is (k + 2)·2⁻²⁴ of Σ|a||b|
+  it.each(sizes)('f32: %s×%s · %s×… matches the naive triple loop to f32 rounding', (n, k, m) => {
+    expectNaive(wasmMatmulF32, n, k, m, (k + 2) * 2 ** -24, n * 7919 + k * 31 + m + 1);
   });
 
   it('reads only the n×k and k×m prefixes of longer arrays', () => {

@@ -1,4 +1,4 @@
-;; f64x2 SIMD kernels of the GW solvers, assembled at load by ./wat.ts (no build step, no toolchain).
+;; f64x2 (and one f32x4) SIMD kernels of the GW solvers, assembled at load by ./wat.ts (no build step, no toolchain).
 ;; All pointers are byte offsets into the module's memory; the JS side (./kernels.ts) lays data out.
 (module
   (memory (export "memory") 1)
@@ -70,14 +70,87 @@
       br_if $Lq
     end)
 
+  ;; matmulPanels in f32: out[0:rows, 0:8·panels] += A · Bpacked with f32 A, panels of [kb, 8] f32 (still
+  ;; 32 bytes a step, so the same addressing) and a 4×8 register tile: 8 f32x4 accumulators, twice the
+  ;; multiply-adds per instruction of the f64 kernel. For products whose rounding is tolerable (see
+  ;; entropic-gw.ts's f32 products).
+  (func (export "matmulPanelsF32")
+    (param $a i32) (param $lda i32) (param $bp i32) (param $c i32) (param $ldc i32)
+    (param $rows i32) (param $kb i32) (param $panels i32)
+    (local $q i32) (local $i i32) (local $p i32) (local $pa i32) (local $pb i32) (local $bq i32)
+    (local $ar i32) (local $cr i32) (local $lda2 i32) (local $lda3 i32) (local $x v128)
+    (local $b0 v128) (local $b1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    local.get $lda i32.const 1 i32.shl local.set $lda2
+    local.get $lda2 local.get $lda i32.add local.set $lda3
+    local.get $bp local.set $bq
+    i32.const 0 local.set $q
+    loop $Lq
+      i32.const 0 local.set $i
+      local.get $a local.set $ar
+      ;; cr = c + q·32
+      local.get $c local.get $q i32.const 5 i32.shl i32.add local.set $cr
+      loop $Li
+        v128.const f64x2 0 0 local.tee $c00 local.tee $c01 local.tee $c10 local.tee $c11
+        local.tee $c20 local.tee $c21 local.tee $c30 local.set $c31
+        local.get $ar local.set $pa
+        local.get $bq local.set $pb
+        local.get $kb local.set $p
+        loop $Lp
+          local.get $pb v128.load local.set $b0
+          local.get $pb v128.load offset=16 local.set $b1
+          local.get $pa v128.load32_splat local.tee $x local.get $b0 f32x4.mul local.get $c00 f32x4.add local.set $c00
+          local.get $x local.get $b1 f32x4.mul local.get $c01 f32x4.add local.set $c01
+          local.get $pa local.get $lda i32.add v128.load32_splat local.tee $x
+          local.get $b0 f32x4.mul local.get $c10 f32x4.add local.set $c10
+          local.get $x local.get $b1 f32x4.mul local.get $c11 f32x4.add local.set $c11
+          local.get $pa local.get $lda2 i32.add v128.load32_splat local.tee $x
+          local.get $b0 f32x4.mul local.get $c20 f32x4.add local.set $c20
+          local.get $x local.get $b1 f32x4.mul local.get $c21 f32x4.add local.set $c21
+          local.get $pa local.get $lda3 i32.add v128.load32_splat local.tee $x
+          local.get $b0 f32x4.mul local.get $c30 f32x4.add local.set $c30
+          local.get $x local.get $b1 f32x4.mul local.get $c31 f32x4.add local.set $c31
+          local.get $pa i32.const 4 i32.add local.set $pa
+          local.get $pb i32.const 32 i32.add local.set $pb
+          local.get $p i32.const 1 i32.sub local.tee $p
+          br_if $Lp
+        end
+        ;; out tile += accumulators, row by row
+        local.get $cr local.get $cr v128.load local.get $c00 f32x4.add v128.store
+        local.get $cr local.get $cr v128.load offset=16 local.get $c01 f32x4.add v128.store offset=16
+        local.get $cr local.get $ldc i32.add local.tee $cr local.get $cr v128.load local.get $c10 f32x4.add v128.store
+        local.get $cr local.get $cr v128.load offset=16 local.get $c11 f32x4.add v128.store offset=16
+        local.get $cr local.get $ldc i32.add local.tee $cr local.get $cr v128.load local.get $c20 f32x4.add v128.store
+        local.get $cr local.get $cr v128.load offset=16 local.get $c21 f32x4.add v128.store offset=16
+        local.get $cr local.get $ldc i32.add local.tee $cr local.get $cr v128.load local.get $c30 f32x4.add v128.store
+        local.get $cr local.get $cr v128.load offset=16 local.get $c31 f32x4.add v128.store offset=16
+        local.get $cr local.get $ldc i32.add local.set $cr
+        local.get $ar local.get $lda i32.const 2 i32.shl i32.add local.set $ar
+        local.get $i i32.const 4 i32.add local.tee $i
+        local.get $rows i32.lt_u
+        br_if $Li
+      end
+      ;; next panel: bq += kb·32
+      local.get $bq local.get $kb i32.const 5 i32.shl i32.add local.set $bq
+      local.get $q i32.const 1 i32.add local.tee $q
+      local.get $panels i32.lt_u
+      br_if $Lq
+    end)
+
   ;; One Sinkhorn u-step with the next Kᵀu fused in (sinkhorn.ts's sweep): for each row i,
   ;; s = K[i,:]·v, u[i] = a[i]/s (0 where a[i] ≤ 0), col += u[i]·K[i,:]. col must be zero on entry.
+  ;; With $relax ≠ 0 the step is over-relaxed: u[i] = u_old·r^ω with r = a[i]/(u_old·s) and
+  ;; ω = 1 + Σ_k bit_k(relax)·2^−(k+1) (bit 0 the highest): r^ω = r·Π r^(2^−(k+1)), one square root
+  ;; per bit position up to the highest set bit (no pow in WebAssembly). u_old ≤ 0 takes the plain step.
   ;; Returns how many rows had a[i] > 0 and s not above 1e-280 (their u is set to 0).
   (func (export "sinkhornRows")
     (param $K i32) (param $v i32) (param $a i32) (param $u i32) (param $col i32) (param $n i32) (param $m i32)
+    (param $relax i32)
     (result i32)
     (local $i i32) (local $row i32) (local $jb i32) (local $m4b i32) (local $mb i32) (local $bad i32)
     (local $ai f64) (local $s f64) (local $x f64) (local $s0 v128) (local $s1 v128) (local $xs v128)
+    (local $uo f64) (local $f f64) (local $r i32)
     local.get $m i32.const -4 i32.and i32.const 3 i32.shl local.set $m4b
     local.get $m i32.const 3 i32.shl local.set $mb
     local.get $K local.set $row
@@ -116,6 +189,26 @@
           local.get $s f64.const 1e-280 f64.gt
           if
             local.get $ai local.get $s f64.div local.set $x
+            local.get $relax
+            if
+              local.get $u local.get $i i32.const 3 i32.shl i32.add f64.load local.tee $uo
+              f64.const 0 f64.gt
+              if
+                ;; s = r^(2^−k) (the running root), f = r·Π over set bits, x = u_old·f
+                local.get $x local.get $uo f64.div local.tee $s local.set $f
+                local.get $relax local.set $r
+                loop $Lw
+                  local.get $s f64.sqrt local.set $s
+                  local.get $r i32.const 1 i32.and
+                  if
+                    local.get $s local.get $f f64.mul local.set $f
+                  end
+                  local.get $r i32.const 1 i32.shr_u local.tee $r
+                  br_if $Lw
+                end
+                local.get $uo local.get $f f64.mul local.set $x
+              end
+            end
           else
             local.get $bad i32.const 1 i32.add local.set $bad
           end

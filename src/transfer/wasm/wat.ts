@@ -1,4 +1,4 @@
-// A small WebAssembly text assembler: the subset kernels.wat uses (flat instructions, v128 SIMD), no deps.
+// A small WebAssembly text assembler: the subset kernels.wat uses (flat instructions, f64x2/f32x4 SIMD), no deps.
 //
 // Grammar: (module (memory (export "NAME") PAGES) (func (export "NAME") (param $x T)* (result T)?
 // (local $x T)* INSTR*)*). Instructions are flat (block/loop/if … end); labels and locals are $names.
@@ -24,13 +24,16 @@ const MEM: Record<string, [number, number]> = {
 const SIMD: Record<string, number> = {
   'f64x2.splat': 0x14, 'f64x2.abs': 0xec, 'f64x2.neg': 0xed, 'f64x2.sqrt': 0xef, 'f64x2.add': 0xf0,
   'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
+  'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6,
 };
 /** SIMD memory opcodes and natural alignment. */
 const SIMD_MEM: Record<string, [number, number]> = {
-  'v128.load': [0x00, 4], 'v128.load64_splat': [0x0a, 3], 'v128.store': [0x0b, 4],
+  'v128.load': [0x00, 4], 'v128.load32_splat': [0x09, 2], 'v128.load64_splat': [0x0a, 3], 'v128.store': [0x0b, 4],
 };
 /** SIMD lane opcodes (one lane-index byte). */
-const SIMD_LANE: Record<string, number> = { 'f64x2.extract_lane': 0x21, 'f64x2.replace_lane': 0x22 };
+const SIMD_LANE: Record<string, number> = {
+  'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20, 'f64x2.extract_lane': 0x21, 'f64x2.replace_lane': 0x22,
+};
 
 type Sexp = string | Sexp[];
 
