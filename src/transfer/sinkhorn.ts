@@ -20,7 +20,7 @@ export interface SinkhornOptions {
    * updated in place to the final ones, so the next solve can warm-start from them.
    */
   potentials?: Float64Array;
-  /** Run the u-step sweep with the WebAssembly SIMD kernel where the runtime has one. @default true */
+  /** Run the u-step sweep and the kernel's exps with the WebAssembly SIMD kernels where the runtime has them. @default true */
   simd?: boolean;
   /**
    * Over-relaxation ω in [1, 2), rounded to sixteenths: each scaling moves by the power ω of its plain
@@ -100,13 +100,25 @@ export function sinkhornInto(
   const relaxBits = ((q >> 3) & 1) | ((q >> 1) & 2) | ((q << 1) & 4) | ((q << 3) & 8);
   const alpha = options.potentials ?? new Float64Array(n).fill(reg * Math.log(1 / n));
   const beta = new Float64Array(m);
-  // With the SIMD sweep, K, v, a, u and Kᵀu live in the module's memory and T is copied out at the end.
+  // With the SIMD kernels, K, v, a, u, Kᵀu (and copies of M and the potentials, for the kernel's exps)
+  // live in the module's memory, and T is written out at the end.
   const w = (options.simd ?? true) && n > 0 && m > 0 ? wasmKernels() : null;
-  const wasm = w ? wasmViews(w, [n * m, m, n, n, m]) : null;
-  const [K, v, aw, u, colAcc] = wasm
-    ? (wasm.views as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array])
-    : [out, new Float64Array(m), a, new Float64Array(n), new Float64Array(m)];
+  const wasm = w ? wasmViews(w, [n * m, m, n, n, m, n * m, n, m]) : null;
+  const [K, v, aw, u, colAcc, Mw, alphaW, betaW] = wasm
+    ? (wasm.views as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array])
+    : [out, new Float64Array(m), a, new Float64Array(n), new Float64Array(m), M, alpha, beta];
   aw.set(a);
+  if (Mw !== M) Mw.set(M);
+  const rebuild = (): void => {
+    if (w && wasm) {
+      alphaW.set(alpha);
+      betaW.set(beta);
+      const [pK, , , , pc, pM, pA, pB] = wasm.ptrs as [number, number, number, number, number, number, number, number];
+      w.expKernel(pA, pB, pM, pK, pc, n, m, reg);
+      u.fill(1);
+      v.fill(1);
+    } else rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+  };
   u.fill(1);
   v.fill(1);
   const colMax = new Float64Array(m);
@@ -122,7 +134,7 @@ export function sinkhornInto(
     }
   }
   for (let j = 0; j < m; j++) beta[j] = -colMax[j];
-  rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+  rebuild();
 
   let err = Infinity;
   let rateErr = NaN, rateIt = 0;
@@ -150,7 +162,7 @@ export function sinkhornInto(
     if (vBad || vMax > tau || vMin < 1 / tau) {
       absorb(u, alpha, reg);
       logStepV(alpha, beta, M, reg, b, colAcc, colMax);
-      rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+      rebuild();
       absorptions++;
     }
     // u = a ⊘ Kv, accumulating the next Kᵀu while row i is hot.
@@ -207,7 +219,7 @@ export function sinkhornInto(
       absorb(v, beta, reg);
       if (uBad) logStepU(alpha, beta, M, reg, a);
       else absorb(u, alpha, reg);
-      rebuildKernel(alpha, beta, M, reg, K, colAcc, u, v);
+      rebuild();
       absorptions++;
     }
     if (it % checkEvery === 0) {
@@ -231,12 +243,11 @@ export function sinkhornInto(
       }
     }
   }
-  // T = diag(u)·K̃·diag(v), in place; leave the row potentials for a warm start.
+  // T = diag(u)·K̃·diag(v) (in place without the SIMD kernels); leave the row potentials for a warm start.
   for (let i = 0; i < n; i++) {
-    const ui = u[i], o = i * m;
-    for (let j = 0; j < m; j++) K[o + j] *= ui * v[j];
+    const ui = u[i]!, o = i * m;
+    for (let j = 0; j < m; j++) out[o + j] = K[o + j]! * (ui * v[j]!);
   }
-  if (K !== out) out.set(K);
   if (options.potentials) absorb(u, alpha, reg); // exp(α/reg) is now the final u: the next solve starts from it
   const last = converged ? it : Math.floor((maxIter - 1) / checkEvery) * checkEvery;
   const span = last - rateIt;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/index.ts';
-import { defaultMatmulKernel, sinkhornInto, wasmKernels, wasmMatmul, wasmMatmulF32 } from '../../src/transfer/index.ts';
+import { defaultMatmulKernel, sinkhornInto, wasmKernels, wasmMatmul, wasmMatmulF32, wasmViews } from '../../src/transfer/index.ts';
 import { assembleWat } from '../../src/transfer/wasm/wat.ts';
 
 function naive(A: Float64Array, B: Float64Array, n: number, k: number, m: number): Float64Array {
@@ -97,5 +97,30 @@ describe('sinkhornInto with the SIMD sweep', () => {
     expect(r2.iterations).toBe(r1.iterations);
     expect(r2.absorptions).toBe(r1.absorptions);
     for (let k = 0; k < T1.length; k++) expect(Math.abs(T2[k]! - T1[k]!)).toBeLessThanOrEqual(1e-12 * Math.max(1e-300, T1[k]!) + 1e-300);
+  });
+});
+
+describe('expKernel', () => {
+  it.each([[3, 5], [4, 8], [1, 1]])('%s×%s: K = exp((α ⊕ β − M)/reg) to 2 ulp of Math.exp, column sums, 0 below exp(−708.39)', (n, m) => {
+    const w = wasmKernels()!;
+    const rng = new Rng(n * 100 + m);
+    const reg = 0.5;
+    const { views: [alpha, beta, M, K, col], ptrs } = wasmViews(w, [n, m, n * m, n * m, m]);
+    for (let i = 0; i < n; i++) alpha![i] = rng.uniform(-5, 5);
+    for (let j = 0; j < m; j++) beta![j] = rng.uniform(-5, 5);
+    // arguments from −800 (flushed to 0) through subnormal-adjacent to +300, spread over all entries
+    for (let k = 0; k < n * m; k++) M![k] = alpha![Math.floor(k / m)]! + beta![k % m]! - reg * (-800 + (1100 * k) / Math.max(1, n * m - 1));
+    K!.fill(Number.NaN);
+    col!.fill(Number.NaN); // overwritten
+    w.expKernel(ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, n, m, reg);
+    const sums = new Float64Array(m);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        const x = (alpha![i]! + beta![j]! - M![i * m + j]!) / reg, want = Math.exp(x), got = K![i * m + j]!;
+        if (x < -708.39) expect(got).toBe(0);
+        else expect(Math.abs(got - want)).toBeLessThanOrEqual(4.5e-16 * want);
+        sums[j]! += got;
+      }
+    for (let j = 0; j < m; j++) expect(Math.abs(col![j]! - sums[j]!)).toBeLessThanOrEqual(1e-15 * sums[j]!);
   });
 });

@@ -6,8 +6,9 @@ import { assembleWat } from './wat.ts';
 interface KernelExports {
   memory: WebAssembly.Memory;
   matmulPanels(a: number, lda: number, bp: number, c: number, ldc: number, rows: number, kb: number, panels: number): void;
-  matmulPanelsF32(a: number, lda: number, bp: number, c: number, ldc: number, rows: number, kb: number, panels: number): void;
+  matmulPanelsF32(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, rows: number, kb: number, panels: number): void;
   sinkhornRows(K: number, v: number, a: number, u: number, col: number, n: number, m: number, relax: number): number;
+  expKernel(alpha: number, beta: number, M: number, K: number, col: number, n: number, m: number, reg: number): void;
 }
 
 let instance: KernelExports | null | undefined;
@@ -70,32 +71,55 @@ function panelMatmul(A: Float64Array, B: Float64Array, out: Float64Array, n: num
     return;
   }
   // a panel is 32 bytes wide: 4 f64 or 8 f32 columns
-  const width = f32 ? 8 : 4, bytes = f32 ? 4 : 8;
+  const width = f32 ? 8 : 4;
   const n4 = (n + 3) & ~3, mw = Math.ceil(m / width) * width, panels = mw / width;
+  if (f32) {
+    // B in place, f32, rows padded with zeros to an odd number of 64-byte lines
+    let ldb = Math.ceil(mw / 16) * 16;
+    if ((ldb / 16) % 2 === 0) ldb += 16;
+    const { views: [a, b, c], ptrs: [aPtr, bPtr, cPtr] } = wasmViews(w, [n4 * k, k * ldb, n4 * mw], true);
+    a!.set(A.subarray(0, n * k));
+    a!.fill(0, n * k);
+    b!.fill(0);
+    for (let p = 0; p < k; p++) b!.set(B.subarray(p * m, p * m + m), p * ldb);
+    c!.fill(0);
+    for (let k0 = 0; k0 < k; k0 += K_BLOCK)
+      for (let i0 = 0; i0 < n4; i0 += ROW_BLOCK)
+        w.matmulPanelsF32(aPtr! + (i0 * k + k0) * 4, k * 4, bPtr! + k0 * ldb * 4, ldb * 4, cPtr! + i0 * mw * 4, mw * 4, Math.min(ROW_BLOCK, n4 - i0), Math.min(K_BLOCK, k - k0), panels);
+    copyOut(c!, out, n, m, mw);
+    return;
+  }
   const kbMax = Math.min(K_BLOCK, k);
-  const lengths = [n4 * k, kbMax * mw, n4 * mw];
-  const { views: [a, bp, c], ptrs: [aPtr, bPtr, cPtr] } = (f32 ? wasmViews(w, lengths, true) : wasmViews(w, lengths)) as { views: (Float64Array | Float32Array)[]; ptrs: number[] };
+  const { views: [a, bp, c], ptrs: [aPtr, bPtr, cPtr] } = wasmViews(w, [n4 * k, kbMax * mw, n4 * mw]);
   a!.set(A.subarray(0, n * k));
   a!.fill(0, n * k);
   c!.fill(0);
-  const run = f32 ? w.matmulPanelsF32 : w.matmulPanels;
   for (let k0 = 0; k0 < k; k0 += K_BLOCK) {
     const kb = Math.min(K_BLOCK, k - k0);
-    // panel q holds B[k0:k0+kb, width·q:width·(q+1)] as [kb, width], zero beyond column m
+    // panel q holds B[k0:k0+kb, 4q:4q+4] as [kb, 4], zero beyond column m
     for (let p = 0; p < kb; p++) {
       const src = (k0 + p) * m;
       for (let q = 0; q < panels; q++) {
-        const dst = (q * kb + p) * width, j0 = q * width;
-        if (j0 + width <= m) for (let t = 0; t < width; t++) bp![dst + t] = B[src + j0 + t]!;
-        else for (let t = 0; t < width; t++) bp![dst + t] = j0 + t < m ? B[src + j0 + t]! : 0;
+        const dst = (q * kb + p) * 4, j0 = q * 4;
+        if (j0 + 4 <= m) {
+          bp![dst] = B[src + j0]!;
+          bp![dst + 1] = B[src + j0 + 1]!;
+          bp![dst + 2] = B[src + j0 + 2]!;
+          bp![dst + 3] = B[src + j0 + 3]!;
+        } else for (let t = 0; t < 4; t++) bp![dst + t] = j0 + t < m ? B[src + j0 + t]! : 0;
       }
     }
     // row blocks of ROW_BLOCK keep A's [rows, kb] block in L2 while the panels stream past it
     for (let i0 = 0; i0 < n4; i0 += ROW_BLOCK)
-      run(aPtr! + (i0 * k + k0) * bytes, k * bytes, bPtr!, cPtr! + i0 * mw * bytes, mw * bytes, Math.min(ROW_BLOCK, n4 - i0), kb, panels);
+      w.matmulPanels(aPtr! + (i0 * k + k0) * 8, k * 8, bPtr!, cPtr! + i0 * mw * 8, mw * 8, Math.min(ROW_BLOCK, n4 - i0), kb, panels);
   }
-  if (mw === m) out.set(c!.subarray(0, n * m));
-  else for (let i = 0; i < n; i++) out.set(c!.subarray(i * mw, i * mw + m), i * m);
+  copyOut(c!, out, n, m, mw);
+}
+
+/** out `[n, m]` = the first m columns of c `[n, mw]`. */
+function copyOut(c: Float64Array | Float32Array, out: Float64Array, n: number, m: number, mw: number): void {
+  if (mw === m) out.set(c.subarray(0, n * m));
+  else for (let i = 0; i < n; i++) out.set(c.subarray(i * mw, i * mw + m), i * m);
 }
 
 /** The WebAssembly SIMD kernel. */

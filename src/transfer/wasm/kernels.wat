@@ -70,12 +70,13 @@
       br_if $Lq
     end)
 
-  ;; matmulPanels in f32: out[0:rows, 0:8·panels] += A · Bpacked with f32 A, panels of [kb, 8] f32 (still
-  ;; 32 bytes a step, so the same addressing) and a 4×8 register tile: 8 f32x4 accumulators, twice the
-  ;; multiply-adds per instruction of the f64 kernel. For products whose rounding is tolerable (see
-  ;; entropic-gw.ts's f32 products).
+  ;; matmulPanels in f32: out[0:rows, 0:8·panels] += A[0:rows, 0:kb] · B[0:kb, 0:8·panels], all f32, with
+  ;; a 4×8 register tile: 8 f32x4 accumulators, twice the multiply-adds per instruction of the f64 kernel.
+  ;; B is read in place, row stride $ldb bytes (no packing: the JS side's f64 → f32 copy is the only pass;
+  ;; an odd number of cache lines per row keeps a column panel's kb lines from aliasing in L1).
+  ;; For products whose rounding is tolerable (entropic-gw.ts's f32Products).
   (func (export "matmulPanelsF32")
-    (param $a i32) (param $lda i32) (param $bp i32) (param $c i32) (param $ldc i32)
+    (param $a i32) (param $lda i32) (param $bp i32) (param $ldb i32) (param $c i32) (param $ldc i32)
     (param $rows i32) (param $kb i32) (param $panels i32)
     (local $q i32) (local $i i32) (local $p i32) (local $pa i32) (local $pb i32) (local $bq i32)
     (local $ar i32) (local $cr i32) (local $lda2 i32) (local $lda3 i32) (local $x v128)
@@ -112,7 +113,7 @@
           local.get $b0 f32x4.mul local.get $c30 f32x4.add local.set $c30
           local.get $x local.get $b1 f32x4.mul local.get $c31 f32x4.add local.set $c31
           local.get $pa i32.const 4 i32.add local.set $pa
-          local.get $pb i32.const 32 i32.add local.set $pb
+          local.get $pb local.get $ldb i32.add local.set $pb
           local.get $p i32.const 1 i32.sub local.tee $p
           br_if $Lp
         end
@@ -131,8 +132,8 @@
         local.get $rows i32.lt_u
         br_if $Li
       end
-      ;; next panel: bq += kb·32
-      local.get $bq local.get $kb i32.const 5 i32.shl i32.add local.set $bq
+      ;; next panel: 8 columns on
+      local.get $bq i32.const 32 i32.add local.set $bq
       local.get $q i32.const 1 i32.add local.tee $q
       local.get $panels i32.lt_u
       br_if $Lq
@@ -248,4 +249,91 @@
       end
     end
     local.get $bad)
+
+  ;; The Sinkhorn kernel with its potentials absorbed (sinkhorn.ts's rebuildKernel): for each row i,
+  ;; K[i,j] = exp((α[i] + β[j] − M[i,j])/reg) and col[j] = Σ_i K[i,j] (col is overwritten).
+  ;; exp in f64x2: x = k·ln2 + r with k = nearest(x·log2 e) and |r| ≤ ln2/2 (ln2 split in two, so
+  ;; k·ln2_hi is exact), exp(r) by its Taylor series to r^13 (truncation < 1e-17 relative), and 2^k
+  ;; built in the exponent bits: k + (2^52 + 1023) holds k + 1023 in its low bits, shifted up by 52.
+  ;; Within 2 ulp of Math.exp; x is clamped to 709 above, and below −708.39 (2^k subnormal) K is 0.
+  (func (export "expKernel")
+    (param $alpha i32) (param $beta i32) (param $M i32) (param $K i32) (param $col i32) (param $n i32) (param $m i32)
+    (param $reg f64)
+    (local $i i32) (local $jb i32) (local $mb i32) (local $ro i32) (local $pair i32)
+    (local $ai v128) (local $regs v128) (local $x v128) (local $k v128) (local $r v128) (local $y v128) (local $low v128)
+    local.get $m i32.const 3 i32.shl local.set $mb
+    local.get $reg f64x2.splat local.set $regs
+    ;; col = 0
+    i32.const 0 local.set $jb
+    block $Bz
+      local.get $mb i32.eqz br_if $Bz
+      loop $Lz
+        local.get $col local.get $jb i32.add f64.const 0 f64.store
+        local.get $jb i32.const 8 i32.add local.tee $jb
+        local.get $mb i32.lt_u br_if $Lz
+      end
+    end
+    i32.const 0 local.set $i
+    i32.const 0 local.set $ro
+    block $Done
+      local.get $n i32.eqz br_if $Done
+      local.get $m i32.eqz br_if $Done
+      loop $Li
+        local.get $alpha local.get $i i32.const 3 i32.shl i32.add v128.load64_splat local.set $ai
+        i32.const 0 local.set $jb
+        loop $Lj
+          ;; a full pair, or the odd last column in both lanes
+          local.get $jb i32.const 8 i32.add local.get $mb i32.lt_u local.tee $pair
+          if
+            local.get $ai local.get $beta local.get $jb i32.add v128.load f64x2.add
+            local.get $M local.get $ro i32.add local.get $jb i32.add v128.load f64x2.sub
+            local.set $x
+          else
+            local.get $ai local.get $beta local.get $jb i32.add v128.load64_splat f64x2.add
+            local.get $M local.get $ro i32.add local.get $jb i32.add v128.load64_splat f64x2.sub
+            local.set $x
+          end
+          local.get $x local.get $regs f64x2.div local.tee $x
+          v128.const f64x2 -708.39 -708.39 f64x2.lt local.set $low
+          local.get $x v128.const f64x2 -708.39 -708.39 f64x2.max
+          v128.const f64x2 709 709 f64x2.min local.tee $x
+          v128.const f64x2 1.4426950408889634 1.4426950408889634 f64x2.mul f64x2.nearest local.tee $k
+          v128.const f64x2 0.6931471803691238 0.6931471803691238 f64x2.mul local.set $r
+          local.get $x local.get $r f64x2.sub
+          local.get $k v128.const f64x2 1.9082149292705877e-10 1.9082149292705877e-10 f64x2.mul f64x2.sub local.set $r
+          v128.const f64x2 1.6059043836821616e-10 1.6059043836821616e-10
+          local.get $r f64x2.mul v128.const f64x2 2.08767569878681e-09 2.08767569878681e-09 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 2.505210838544172e-08 2.505210838544172e-08 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 2.7557319223985894e-07 2.7557319223985894e-07 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 2.7557319223985893e-06 2.7557319223985893e-06 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 2.48015873015873e-05 2.48015873015873e-05 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.0001984126984126984 0.0001984126984126984 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.001388888888888889 0.001388888888888889 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.008333333333333333 0.008333333333333333 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.041666666666666664 0.041666666666666664 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.16666666666666666 0.16666666666666666 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 0.5 0.5 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 1.0 1.0 f64x2.add
+          local.get $r f64x2.mul v128.const f64x2 1.0 1.0 f64x2.add
+          local.get $k v128.const f64x2 4503599627371519 4503599627371519 f64x2.add i32.const 52 i64x2.shl
+          f64x2.mul
+          local.get $low v128.andnot local.set $y
+          local.get $pair
+          if
+            local.get $K local.get $ro i32.add local.get $jb i32.add local.get $y v128.store
+            local.get $col local.get $jb i32.add
+            local.get $col local.get $jb i32.add v128.load local.get $y f64x2.add v128.store
+          else
+            local.get $K local.get $ro i32.add local.get $jb i32.add local.get $y f64x2.extract_lane 0 f64.store
+            local.get $col local.get $jb i32.add
+            local.get $col local.get $jb i32.add f64.load local.get $y f64x2.extract_lane 0 f64.add f64.store
+          end
+          local.get $jb i32.const 16 i32.add local.tee $jb
+          local.get $mb i32.lt_u br_if $Lj
+        end
+        local.get $ro local.get $mb i32.add local.set $ro
+        local.get $i i32.const 1 i32.add local.tee $i
+        local.get $n i32.lt_u br_if $Li
+      end
+    end)
 )

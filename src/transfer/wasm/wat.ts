@@ -25,6 +25,9 @@ const SIMD: Record<string, number> = {
   'f64x2.splat': 0x14, 'f64x2.abs': 0xec, 'f64x2.neg': 0xed, 'f64x2.sqrt': 0xef, 'f64x2.add': 0xf0,
   'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
   'f32x4.splat': 0x13, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6,
+  'f64x2.eq': 0x47, 'f64x2.ne': 0x48, 'f64x2.lt': 0x49, 'f64x2.gt': 0x4a, 'f64x2.le': 0x4b, 'f64x2.ge': 0x4c,
+  'v128.not': 0x4d, 'v128.and': 0x4e, 'v128.andnot': 0x4f, 'v128.or': 0x50, 'v128.bitselect': 0x52,
+  'f64x2.floor': 0x75, 'f64x2.nearest': 0x94, 'i64x2.shl': 0xcb, 'i64x2.add': 0xce,
 };
 /** SIMD memory opcodes and natural alignment. */
 const SIMD_MEM: Record<string, [number, number]> = {
