@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { createWorld, SIM_TASKS } from '../../../sim/index.ts';
 import { TaskNameSchema } from '../../core/task.ts';
-import { resolveAgent, SELECT_MODES } from '../agents.ts';
+import type { World } from '../../core/world.ts';
+import { resolveAgent, SELECT_MODES, type SelectMode } from '../agents.ts';
+import { firstScorer, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer } from '../ras-agent.ts';
 import { action, CliError, intFlag, parseFlags, printJson } from '../command-kit.ts';
 import { evaluate, type StepInfo } from '../evaluate.ts';
 import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
@@ -21,6 +23,7 @@ const Flags = z.strictObject({
   candidates: intFlag(1, 256).default(8),
   lcb: z.coerce.number().min(0).max(10).default(0),
   draws: intFlag(1, 1000).default(100),
+  noise: z.coerce.number().min(0).max(1).optional(),
   record: z.string().min(1).optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
@@ -40,27 +43,38 @@ export function register(program: Command): void {
     .option('--candidates <n>', 'candidates a policy samples per state', '8')
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
     .option('--draws <m>', 'implicit reward: noise draws per candidate', '100')
+    .option('--noise <m>', 'with --policy expert: propose --candidates expert actions jittered by this std (m) and pick by --select (ras: --reward bt|robust)')
     .option('--record <dir>', 'write one MCAP file per episode (ros2 profile, cdr: cloud, candidates, executed primitive)')
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics } last')
     .option('--quiet', 'no progress bar')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
-        const agent = await resolveAgent(f.policy, {
-          select: f.select,
-          reward: f.reward,
-          candidates: f.candidates,
-          lcb: f.lcb,
-          draws: f.draws,
-          ...(f.rewardDir ? { rewardDir: f.rewardDir } : {}),
-        });
+        if (f.noise !== undefined && f.policy !== 'expert') throw new CliError('--noise: only with --policy expert (the jittered-expert proposer)');
+        if (f.noise !== undefined && f.select === 'ras' && f.reward === 'implicit')
+          throw new CliError('--reward: the jittered expert has no implicit reward; use --reward bt|robust with --reward-dir');
         let world;
         try {
           world = await createWorld(f.task);
         } catch (e) {
           throw new CliError(`--task: ${(e as Error).message}`);
         }
+        let dispose = () => {};
         try {
+          let agent;
+          if (f.noise !== undefined) {
+            const jittered = await jitteredExpertAgent(world, { ...f, noise: f.noise });
+            agent = jittered.agent;
+            dispose = jittered.dispose;
+          } else
+            agent = await resolveAgent(f.policy, {
+              select: f.select,
+              reward: f.reward,
+              candidates: f.candidates,
+              lcb: f.lcb,
+              draws: f.draws,
+              ...(f.rewardDir ? { rewardDir: f.rewardDir } : {}),
+            });
           const recorder = f.record ? episodeRecorder(f.record, { task: f.task, policy: f.policy, select: f.select }) : null;
           const { result } = await evaluate(world, agent, {
             episodes: f.episodes,
@@ -84,9 +98,37 @@ export function register(program: Command): void {
             );
         } finally {
           world.dispose();
+          dispose();
         }
       }),
     );
+}
+
+/**
+ * `--policy expert --noise M`: the world's expert actions jittered by N(0, M²) (the stand-in proposer of
+ * `pamstack train reward --eval-episodes`), N per state, picked by --select: first, random, or ras with
+ * an explicit reward (bt | robust from --reward-dir).
+ */
+async function jitteredExpertAgent(
+  world: World,
+  f: { noise: number; select: SelectMode; reward: string; rewardDir?: string | undefined; candidates: number; lcb: number },
+): Promise<{ agent: RasAgent; dispose(): void }> {
+  const proposer = noisyExpertActionProposer(world, f.noise);
+  if (f.select !== 'ras') return { agent: new RasAgent({ proposer, scorer: f.select === 'first' ? firstScorer() : randomScorer(), n: f.candidates }), dispose: () => {} };
+  if (!f.rewardDir) throw new CliError(`--reward-dir: --reward ${f.reward} needs a folder written by pamstack train reward (or pamstack transfer)`);
+  const [{ initBackend }, { loadRewardModel }, { FeatureConfigSchema }] = await Promise.all([
+    import('../../nn/backend.ts'),
+    import('../../preference/reward-io.ts'),
+    import('../../preference/features.ts'),
+  ]);
+  await initBackend({ log: null });
+  const { model, features } = loadRewardModel(f.rewardDir);
+  if (model.config.model !== f.reward) {
+    model.dispose();
+    throw new CliError(`--reward-dir: ${f.rewardDir} holds a ${model.config.model} reward model, --reward asked for ${f.reward}`);
+  }
+  const scorer = rewardModelScorer(model, features ?? FeatureConfigSchema.parse({}), world.workspace);
+  return { agent: new RasAgent({ proposer, scorer, n: f.candidates, lcb: f.lcb }), dispose: () => model.dispose() };
 }
 
 /** Writes each episode of an eval into DIR as an MCAP bag (src/record), one file per episode. */

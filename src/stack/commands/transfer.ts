@@ -1,13 +1,15 @@
-// `pamstack transfer`: PEARL-style cross-task preference transfer (GW coupling of segments → labels →
-// robust reward); `pamstack transfer-collect` records labelled segments of a task in sim.
+// `pamstack transfer`: PEARL-style cross-task preference transfer (GW coupling of segments or of candidate
+// actions → labels → robust reward); `pamstack transfer-collect` records labelled segments of a task in sim.
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FieldError, Rng, TaskNameSchema, parseOrThrow, type TaskName } from '../../core/index.ts';
 import type { PairData } from '../../preference/reward-model.ts';
+import { initBackend } from '../../nn/backend.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { evaluatePairs, trainRewardModel } from '../../preference/reward-train.ts';
+import { DEFAULT_REWARD_FEATURES } from '../../preference/features.ts';
 import { partialReturnTeacher } from '../../preference/teachers.ts';
 import {
   type IndexedPreference,
@@ -22,8 +24,9 @@ import {
   teacherScore,
   transferPreferences,
 } from '../../transfer/index.ts';
-import { action, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
 import { expertAgent, randomAgent } from '../agents.ts';
+import { runCandidateTransfer, SHARED_PRESETS } from '../transfer-candidates.ts';
 
 /** What a segments directory holds: `segments.json` and, when labelled, `labels.json`. */
 const SegmentsFileSchema = z.strictObject({
@@ -112,15 +115,18 @@ function sequences(file: SegmentsFile): StateSequence[] {
 }
 
 const TransferFlagsSchema = z.strictObject({
+  items: z.enum(['segments', 'candidates']).default('segments'),
   source: z.string().min(1),
   target: z.string().min(1),
   out: z.string().min(1),
   epsilon: numFlag(1e-6, 10).default(0.01),
   distance: z.enum(['euclidean', 'dtw']).default('euclidean'),
   alpha: numFlag(0, 1).default(0.5),
-  shared: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/).default('iou,chamfer,emd'),
+  shared: z.string().regex(/^[A-Za-z0-9_.]+(,[A-Za-z0-9_.]+)*$/).optional(),
   reward: z.enum(['robust', 'none']).default('robust'),
-  epochs: intFlag(1, 100000).default(150),
+  epochs: intFlag(1, 100000).optional(),
+  hidden: z.string().regex(/^(\d+(,\d+)*)?$/, { message: 'expected comma-separated widths, e.g. 64,64 (empty for linear)' }).optional(),
+  ties: z.boolean().default(false),
   seed: intFlag(0).default(0),
   json: z.boolean().optional(),
 });
@@ -169,21 +175,51 @@ export function register(program: Command): void {
 
   program
     .command('transfer')
-    .description('label a target task’s segment pairs from a labelled source task through a GW coupling, then train the robust reward')
-    .requiredOption('--source <dir>', 'segments.json + labels.json of the labelled task')
-    .requiredOption('--target <dir>', 'segments.json of the new task (labels.json, if present, is used only to score agreement)')
+    .description('label a target task’s segment (or candidate) pairs from a labelled source task through a GW coupling, then train the robust reward')
+    .requiredOption('--source <dir>', 'segments.json + labels.json of the labelled task (candidates: states.jsonl + rankings.jsonl)')
+    .requiredOption('--target <dir>', 'segments.json of the new task (candidates: states.jsonl); its labels.json / rankings.jsonl, if present, only score agreement')
     .requiredOption('--out <dir>', 'writes labels.json, report.json and reward.json')
     .option('--epsilon <e>', 'entropic GW regulariser (distances are scaled to max 1)', '0.01')
     .option('--distance <d>', 'segment distance: euclidean (resampled) | dtw', 'euclidean')
     .option('--alpha <a>', 'structure weight of fused GW (cross-task cost: the --shared features); 1 = plain GW (PEARL CPA)', '0.5')
-    .option('--shared <names>', 'features both tasks share (fused GW only)', 'iou,chamfer,emd')
+    .option('--items <kind>', 'what is coupled: segments (segments.json dirs) | candidates (candidate datasets of pamstack label: state-action pairs, the reward RAS ranks by)', 'segments')
+    .option('--shared <names>', `features both tasks share (fused GW only); segments: state features (default iou,chamfer,emd); candidates: a preset (${Object.keys(SHARED_PRESETS).join(', ')}; default object) or candidate feature columns`)
     .option('--reward <r>', 'train the robust reward on the transferred labels: robust | none', 'robust')
-    .option('--epochs <n>', 'reward training epochs', '150')
+    .option('--epochs <n>', 'reward training epochs (default 150 segments, 200 candidates)')
+    .option('--hidden <widths>', 'hidden widths of the reward net (default 32 segments, 64,64 candidates as pamstack train reward)')
+    .option('--ties', 'candidates: also transfer the source teacher\'s ties (y = 0.5)')
     .option('--seed <s>', 'seed', '0')
     .option('--json', 'print the report as one JSON object')
     .action(
-      action((opts: unknown) => {
+      action(async (opts: unknown) => {
         const f = parseFlags(TransferFlagsSchema, opts);
+        if (f.reward === 'robust') await initBackend({ log: f.json ? null : undefined });
+        const hidden = f.hidden === undefined ? undefined : f.hidden ? f.hidden.split(',').map(Number) : [];
+        if (f.items === 'candidates') {
+          if (f.distance !== 'euclidean') throw new CliError('--distance: segments only (candidate items are single feature rows)');
+          const run = runCandidateTransfer({
+            source: f.source,
+            target: f.target,
+            features: DEFAULT_REWARD_FEATURES,
+            epsilon: f.epsilon,
+            alpha: f.alpha,
+            shared: f.shared ?? 'object',
+            ties: f.ties,
+            reward: f.reward === 'robust' ? { epochs: f.epochs ?? 200, hidden: hidden ?? [64, 64], seed: f.seed, valFraction: 0.2 } : null,
+          });
+          mkdirSync(f.out, { recursive: true });
+          writeFileSync(join(f.out, 'labels.json'), JSON.stringify({ teacher: `transferred:${String((run.report.source as { task: string }).task)}`, pairs: run.labels }));
+          if (run.model) {
+            saveRewardModel(f.out, run.model, { command: `pamstack ${process.argv.slice(2).join(' ')}`, features: DEFAULT_REWARD_FEATURES, report: run.fit! });
+            run.model.dispose();
+          }
+          writeFileSync(join(f.out, 'report.json'), JSON.stringify(run.report, null, 2));
+          if (f.json) printJson(run.report);
+          else console.log(JSON.stringify(run.report, null, 2));
+          return;
+        }
+        if (f.ties) throw new CliError('--ties: candidates only (segment labels carry their ties)');
+        const sharedNames = f.shared ?? 'iou,chamfer,emd';
         const src = readJson(join(f.source, 'segments.json'), SegmentsFileSchema);
         const srcLabels = readJson(join(f.source, 'labels.json'), LabelsFileSchema);
         const tgt = readJson(join(f.target, 'segments.json'), SegmentsFileSchema);
@@ -199,7 +235,7 @@ export function register(program: Command): void {
         const M = S.length, N = Tg.length;
         let featureCost: Float64Array | undefined;
         if (f.alpha < 1) {
-          const names = f.shared.split(',');
+          const names = sharedNames.split(',');
           const col = (file: SegmentsFile, which: string) =>
             names.map((nm) => {
               const k = file.features.indexOf(nm);
@@ -219,7 +255,7 @@ export function register(program: Command): void {
         const report: Record<string, unknown> = {
           source: { task: src.task, segments: M, labelled_pairs: srcLabels.pairs.length },
           target: { task: tgt.task, segments: N, labels_used: 0 },
-          coupling: { epsilon: f.epsilon, distance: f.distance, alpha: f.alpha, shared: f.alpha < 1 ? f.shared : null, gw: gw.gw, fgw: gw.fgw ?? null, iterations: gw.iterations, marginal_error: gw.marginalError },
+          coupling: { epsilon: f.epsilon, distance: f.distance, alpha: f.alpha, shared: f.alpha < 1 ? sharedNames : null, gw: gw.gw, fgw: gw.fgw ?? null, iterations: gw.iterations, marginal_error: gw.marginalError },
           labels: {
             form: 'normalised (pearl-gw.md §2)',
             mean_confidence: labels.reduce((s, l) => s + l.confidence, 0) / labels.length,
@@ -250,7 +286,7 @@ export function register(program: Command): void {
             });
             return { rowDim: d, steps, left, right, y: Float32Array.from(pairs.map((p) => p.y)) };
           };
-          const { model, report: fit } = trainRewardModel(pack(labels), { model: 'robust', epochs: f.epochs, seed: f.seed, hidden: [32] });
+          const { model, report: fit } = trainRewardModel(pack(labels), { model: 'robust', epochs: f.epochs ?? 150, seed: f.seed, hidden: hidden ?? [32] });
           saveRewardModel(f.out, model, { command: `pamstack transfer --source ${f.source} --target ${f.target}`, features: null, report: fit });
           report.reward = { model: 'robust', train: fit.train, val: fit.val };
           if (tgtTruth) {
