@@ -56,14 +56,15 @@ const RELAX_STEPS = 16;
 
 /**
  * The best ω for the next solve from one solved with `omega` at contraction `rate` (Young's SOR theory,
- * which holds for Sinkhorn's two-block alternation linearised at its fixed point): the plain rate is
- * μ² = (λ + ω − 1)²/(λω²) and the best ω is 2/(1 + √(1 − μ²)). Above the best ω the observed λ is ω − 1
- * and the estimate stays at ω, so the result is shrunk by `shrink` towards 1 to drift back down.
+ * which holds for Sinkhorn's two-block alternation linearised at its fixed point): below the best ω the
+ * rate λ exceeds ω − 1 and the plain rate is μ² = (λ + ω − 1)²/(λω²), so the best ω is 2/(1 + √(1 − μ²)).
+ * At or above it λ = ω − 1 tells nothing more, so ω is shrunk by `shrink` towards 1 to look again.
  */
 export function optimalRelaxation(omega: number, rate: number, shrink = 0.9): number {
   if (!(rate > 0 && rate < 1)) return omega;
+  if (omega > 1 && rate <= 1.05 * (omega - 1)) return 1 + shrink * (omega - 1);
   const mu2 = Math.min((rate + omega - 1) ** 2 / (rate * omega * omega), 0.9999);
-  return 1 + shrink * (2 / (1 + Math.sqrt(1 - mu2)) - 1);
+  return 2 / (1 + Math.sqrt(1 - mu2));
 }
 
 
