@@ -156,7 +156,7 @@ try {
       anchor: 'POT 0.8.2 (numpy/OpenBLAS), ../shared/anchors/pot_gw.py',
       anchor_ms: main!.pot,
       ratio: main!.ours / main!.pot,
-      backend: `${defaultMatmulKernel().name} (Float64Array matmul and Sinkhorn sweep, one thread)`,
+      backend: `${defaultMatmulKernel().name} (f64 matmul, Sinkhorn sweep and exps; fast mode: f32 products of ΔT; one thread)`,
       machine: `${machineDescription()}, load ${os.loadavg()[0]!.toFixed(1)} (shared: timings noisy)`,
       ...extra,
     });
