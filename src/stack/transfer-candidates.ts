@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FieldError } from '../core/index.ts';
 import type { Ranking } from '../core/preference.ts';
-import { RANKINGS_FILE, readRankings, readStates, type CandidateState } from '../preference/dataset.ts';
+import { RANKINGS_FILE, readRankings, readStates, STATES_FILE, type CandidateState } from '../preference/dataset.ts';
 import { candidateFeatureDim, candidateFeatures, type FeatureConfig } from '../preference/features.ts';
 import { rankingToPairs } from '../preference/pairs.ts';
 import type { PairData, RewardModel } from '../preference/reward-model.ts';
@@ -162,6 +162,8 @@ export function runCandidateTransfer(o: CandidateTransferRun): {
   model: RewardModel | null;
   fit: RewardTrainReport | null;
 } {
+  for (const [flag, dir] of [['--source', o.source], ['--target', o.target]] as const)
+    if (!existsSync(join(dir, STATES_FILE))) throw new FieldError(flag, `a candidate dataset folder holding ${STATES_FILE} (pamstack label --collect)`, dir);
   const srcRankPath = join(o.source, RANKINGS_FILE);
   if (!existsSync(srcRankPath)) throw new FieldError('--source', `a labelled candidate dataset (states.jsonl + ${RANKINGS_FILE}, e.g. from pamstack label)`, o.source);
   const src = candidateItems('--source', readStates(o.source), o.features);

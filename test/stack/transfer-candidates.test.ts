@@ -93,13 +93,16 @@ describe('pamstack transfer --items candidates', () => {
     model.dispose();
   });
 
-  it('refuses a source without rankings and an unknown shared column, naming the flag', async () => {
+  it('refuses a source without rankings, an unknown shared column and a missing target, naming the flag', async () => {
     const a = await run(['transfer', '--items', 'candidates', '--source', join(root, 'unlabelled'), '--target', join(root, 'tgt'), '--out', join(root, 'x'), '--reward', 'none']);
     expect(a.code).not.toBe(0);
     expect(a.err).toMatch(/--source/);
     const b = await run(['transfer', '--items', 'candidates', '--source', join(root, 'src'), '--target', join(root, 'tgt'), '--out', join(root, 'x'), '--reward', 'none', '--shared', 'r_pick,bogus']);
     expect(b.code).not.toBe(0);
     expect(b.err).toMatch(/--shared.*bogus/);
+    const c = await run(['transfer', '--items', 'candidates', '--source', join(root, 'src'), '--target', join(root, 'missing'), '--out', join(root, 'x'), '--reward', 'none']);
+    expect(c.code).not.toBe(0);
+    expect(c.err).toMatch(/--target: expected a candidate dataset folder/);
   });
 
   it('eval --noise (the jittered-expert proposer) refuses a policy other than expert and the implicit reward', async () => {
