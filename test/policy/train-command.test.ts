@@ -83,6 +83,35 @@ describe('pamstack train policy', () => {
     expect(ck.processor.center).toBe('table');
   });
 
+  it('--init starts a new run from a saved policy: its architecture, processor and weights, a fresh schedule', async () => {
+    // lr 1e-8: one epoch leaves the weights where --init put them, so they must equal pol's
+    const r = await run(['train', 'policy', '--data', `${dir}/demos`, '--out', `${dir}/longer`, '--init', `${dir}/pol`, '--epochs', '1', '--lr', '1e-8', '--quiet', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const before = JSON.parse(readFileSync(`${dir}/pol/policy.json`, 'utf8'));
+    const after = JSON.parse(readFileSync(`${dir}/longer/policy.json`, 'utf8'));
+    expect(after.config).toEqual(before.config);
+    expect(after.processor).toEqual(before.processor);
+    const w0 = new Float32Array(new Uint8Array(readFileSync(`${dir}/pol/weights.bin`)).buffer);
+    const w1 = new Float32Array(new Uint8Array(readFileSync(`${dir}/longer/weights.bin`)).buffer);
+    expect(w1.length).toBe(w0.length);
+    let maxDiff = 0;
+    for (let i = 0; i < w0.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w1[i]! - w0[i]!));
+    expect(maxDiff).toBeLessThan(1e-5);
+    expect(after.training.config.lr).toBe(1e-8);
+    expect(after.training.step).toBeGreaterThan(0);
+
+    const both = await run(['train', 'policy', '--data', `${dir}/demos`, '--out', `${dir}/pol`, '--init', `${dir}/pol`, '--resume']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--resume .* --init .*pass one of them/);
+    writeFileSync(`${dir}/arch2.json`, JSON.stringify({ policy: { points: 16 } }));
+    const arch = await run(['train', 'policy', '--data', `${dir}/demos`, '--out', `${dir}/longer2`, '--init', `${dir}/pol`, '--config', `${dir}/arch2.json`]);
+    expect(arch.status).toBe(2);
+    expect(arch.stderr).toMatch(/--init: the architecture and processor come from .*train section/);
+    const missing = await run(['train', 'policy', '--data', `${dir}/demos`, '--out', `${dir}/longer3`, '--init', `${dir}/nope`]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--init: /);
+  });
+
   it('refuses to overwrite, a changed setting on resume, unknown config keys and bad flags, naming them', async () => {
     const again = await run(['train', 'policy', '--data', `${dir}/demos`, '--out', `${dir}/pol`, '--epochs', '2']);
     expect(again.status).toBe(2);

@@ -29,6 +29,7 @@ const Flags = z.strictObject({
   checkpointEvery: intFlag(1).optional(),
   seed: intFlag(0, 2 ** 31 - 1).optional(),
   resume: z.boolean().optional(),
+  init: z.string().min(1).optional(),
   backend: z.string().optional(),
   quiet: z.boolean().optional(),
   json: z.boolean().optional(),
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     .option('--checkpoint-every <n>', 'epochs between checkpoints (default 10)')
     .option('--seed <s>', 'seed of initialisation, split, batches and noise (default 0)')
     .option('--resume', 'continue the training checkpoint in --out')
+    .option('--init <dir>', 'start from the weights, architecture and processor of a saved policy (fresh optimizer and schedule: train it longer)')
     .option('--backend <name>', 'tfjs backend: auto | node-gpu | node | wasm | cpu (env PAMSTACK_BACKEND)')
     .option('--quiet', 'no progress bar')
     .option('--json', 'print one JSON summary object last')
@@ -86,6 +88,7 @@ export function register(program: Command): void {
         let processor: PolicyProcessor;
         let trainCfg: Record<string, unknown>;
         let resume: Parameters<typeof trainPolicy>[3]['resume'];
+        if (f.resume && f.init) throw new CliError('--resume continues the run in --out; --init starts a new one from another policy: pass one of them');
         if (f.resume) {
           let loaded;
           try {
@@ -102,6 +105,19 @@ export function register(program: Command): void {
               throw new CliError(`--resume: ${k} was ${JSON.stringify(t.config[k])} in the checkpoint, received ${JSON.stringify(trainOverrides[k])} (only --epochs may change)`);
           if (trainCfg.epochs !== t.config.epochs) throw new CliError('--resume: --epochs must equal the checkpoint\'s (the cosine schedule spans the whole run)');
           resume = { epoch: t.epoch, step: t.step, history: t.history, optimizer: readOptimizerState(f.out, loaded.checkpoint, model.params.names()) };
+        } else if (f.init) {
+          if (existsSync(`${f.out}/policy.json`)) throw new CliError(`--out: ${f.out} already holds a policy; choose another directory`);
+          if (file.policy || file.processor) throw new CliError(`--init: the architecture and processor come from ${f.init}; --config may only hold a train section`);
+          try {
+            ({ model, processor } = loadPolicy(f.init));
+          } catch (e) {
+            throw new CliError(`--init: ${(e as Error).message}`);
+          }
+          if (!model.config.kinds.includes(demos.meta.primitive)) {
+            model.dispose();
+            throw new CliError(`--init: ${f.init} proposes ${JSON.stringify(model.config.kinds)}, the demonstrations are ${demos.meta.primitive}`);
+          }
+          trainCfg = { ...file.train, ...trainOverrides };
         } else {
           if (existsSync(`${f.out}/policy.json`)) throw new CliError(`--out: ${f.out} already holds a policy; pass --resume to continue it or choose another directory`);
           const policyCfg = parseOrThrow(PolicyConfigSchema, { kinds: [demos.meta.primitive], ...file.policy, ...(f.points ? { points: f.points } : {}) }, 'policy config');
