@@ -11,9 +11,10 @@ export type Proposer = (world: World, cloud: PointCloud, n: number, rng: Rng) =>
 
 /**
  * Which candidate the collector executes to move on: `best` by oracle (DeformPAM's operator chose
- * for rope), `random`, or `first`.
+ * for rope), `random`, `first`, or `mixed` (best or random with equal chance at each step: the states
+ * cover both where the policy alone drifts and where a good selector leads, which is where RAS acts).
  */
-export type CollectExecute = 'best' | 'random' | 'first';
+export type CollectExecute = 'best' | 'random' | 'first' | 'mixed';
 
 /**
  * @default candidates 8; execute 'random'; demos 0 (expert actions recorded per state)
@@ -58,7 +59,7 @@ export async function collectCandidateStates(world: World, opts: CollectOptions)
       if (opts.demos) s.demos = world.expertActions(opts.demos, rng);
       out.push(s);
       opts.onState?.(s, out.length - 1);
-      const pick = chooseIndex(opts.execute ?? 'random', s.oracle!, rng);
+      const pick = chooseExecuted(opts.execute ?? 'random', s.oracle!, rng);
       if (pick === null) break;
       try {
         await world.execute(candidates[pick]!);
@@ -70,9 +71,11 @@ export async function collectCandidateStates(world: World, opts: CollectOptions)
   return out;
 }
 
-function chooseIndex(how: CollectExecute, scores: number[], rng: Rng): number | null {
+/** The index of the candidate to execute (refused ones, score −Infinity, never), or null when all were refused. */
+export function chooseExecuted(how: CollectExecute, scores: number[], rng: Rng): number | null {
   const ok = scores.map((s, i) => (Number.isFinite(s) ? i : -1)).filter((i) => i >= 0);
   if (ok.length === 0) return null;
+  if (how === 'mixed') how = rng.next() < 0.5 ? 'best' : 'random';
   if (how === 'first') return ok[0]!;
   if (how === 'random') return ok[rng.int(ok.length)]!;
   return ok.reduce((b, i) => (scores[i]! > scores[b]! ? i : b), ok[0]!);

@@ -24,7 +24,7 @@ const Flags = z.strictObject({
   states: intFlag(1, 100000).default(100),
   candidates: intFlag(2, 32).default(8),
   noise: numFlag(0, 1).default(0.03),
-  execute: z.enum(['best', 'random', 'first']).default('random'),
+  execute: z.enum(['best', 'random', 'first', 'mixed']).default('random'),
   demos: intFlag(0, 32).default(0),
   policy: z.string().min(1).default('expert'),
   json: z.boolean().default(false),
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--states <n>', 'with --collect: states to record', '100')
     .option('--candidates <n>', 'with --collect: candidates per state', '8')
     .option('--noise <m>', 'with --collect: std (m) of the jitter on the expert actions that serve as candidates', '0.03')
-    .option('--execute <how>', 'with --collect: best|random|first candidate executed to move on', 'random')
+    .option('--execute <how>', 'with --collect: best|random|first candidate executed to move on, or mixed (best or random, even odds per step)', 'random')
     .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
     .option('--policy <dir|expert>', 'with --collect: candidates from a policy checkpoint (DDIM, eta 1), or the jittered expert', 'expert')
     .option('--json', 'print one JSON summary object')
