@@ -26,7 +26,17 @@ export const RebuildProfileSchema = z.strictObject({
   /** States per SL step and noise draws per state (small batches, many steps: see #4's note). */
   slBatchStates: z.number().int().positive(),
   slNoiseDraws: z.number().int().positive(),
+  /**
+   * Epochs of a second SL run started from the first one's weights (`train policy --init`, fresh cosine
+   * schedule at `slLongerLr`); 0 skips it. Candidate quality was still rising when the first run ended.
+   */
+  slLongerEpochs: z.number().int().min(0),
+  slLongerLr: z.number().positive(),
   prefStates: z.number().int().positive(),
+  /** Which candidate the labelling rollouts run to move on (`label --collect --execute`). */
+  prefExecute: z.enum(['random', 'mixed']),
+  /** Candidates a policy samples per state in the evaluation rows and the demo default (N of RAS and random-of-N). */
+  candidates: z.number().int().min(1).max(256),
   dpoEpochs: z.number().int().positive(),
   rewardEpochs: z.number().int().positive(),
   evalEpisodes: z.number().int().positive(),
@@ -48,22 +58,26 @@ const SL_POLICY = {
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
   full: {
     demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    prefStates: 60, dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
+    slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', candidates: 32,
+    dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
   },
   ci: {
     demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    prefStates: 6, dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
+    slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', candidates: 8,
+    dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
   },
 };
 
 /**
  * What differs per task in the full profile. granular-t's goal is a fixed T on the table, so its frame
  * keeps the table origin and no rotation is added; granular and cloth simulate 5–20× slower than rope
- * (sweeps push 160 grains, flings move a 10×10 cloth), so their data and evaluations are smaller.
+ * (sweeps push 160 grains, flings move a 10×10 cloth), so their data and evaluations are smaller, with
+ * one SL run, random rollouts for labelling and 8 candidates (their committed folders were made so).
  */
+const SMALL_TASK: Partial<RebuildProfile> = { slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', candidates: 8, evalEpisodes: 4 };
 export const TASK_OVERRIDES: Partial<Record<TaskName, Partial<RebuildProfile>>> = {
-  'granular-t': { demoEpisodes: 24, slEpochs: 300, slProcessor: { center: 'table' }, slRotation: 0, prefStates: 24, evalEpisodes: 4 },
-  'cloth-unfold': { demoEpisodes: 16, slEpochs: 300, prefStates: 16, evalEpisodes: 4 },
+  'granular-t': { ...SMALL_TASK, demoEpisodes: 24, slProcessor: { center: 'table' }, slRotation: 0, prefStates: 24 },
+  'cloth-unfold': { ...SMALL_TASK, demoEpisodes: 16, prefStates: 16 },
 };
 
 /** The profile a rebuild of `task` uses (the task's overrides apply to the full profile only). */
@@ -71,17 +85,21 @@ export function profileFor(task: TaskName, name: 'full' | 'ci'): RebuildProfile 
   return name === 'full' ? { ...REBUILD_PROFILES.full, ...TASK_OVERRIDES[task] } : REBUILD_PROFILES.ci;
 }
 
-/** The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). */
-export function evalMethods(p: string): { name: string; what: string; args: string[] }[] {
+/**
+ * The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). Every
+ * policy row samples `n` candidates per state (the first-candidate rows use only the first).
+ */
+export function evalMethods(p: string, n = 8): { name: string; what: string; args: string[] }[] {
+  const N = ['--candidates', String(n)];
   return [
     { name: 'expert', what: 'scripted expert (upper reference)', args: ['--policy', 'expert'] },
     { name: 'random', what: 'random primitive', args: ['--policy', 'random'] },
-    { name: 'sl-first', what: 'SL only: first of 8 candidates', args: ['--policy', `${p}/sl`, '--select', 'first'] },
-    { name: 'sl-random', what: 'random of 8 SL candidates', args: ['--policy', `${p}/sl`, '--select', 'random'] },
-    { name: 'ras-implicit', what: 'RAS, implicit reward (DPO vs SL)', args: ['--policy', `${p}/dpo`, '--select', 'ras', '--reward', 'implicit'] },
-    { name: 'ras-bt', what: 'RAS, Bradley–Terry reward', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'bt', '--reward-dir', `${p}/reward-bt`] },
-    { name: 'ras-robust', what: 'RAS, robust Gaussian reward (μ − σ)', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${p}/reward-robust`, '--lcb', '1'] },
-    { name: 'dpo-sample', what: 'sampling from the DPO model, first candidate', args: ['--policy', `${p}/dpo`, '--select', 'first'] },
+    { name: 'sl-first', what: `SL only: first of ${n} candidates`, args: ['--policy', `${p}/sl`, '--select', 'first', ...N] },
+    { name: 'sl-random', what: `random of ${n} SL candidates`, args: ['--policy', `${p}/sl`, '--select', 'random', ...N] },
+    { name: 'ras-implicit', what: 'RAS, implicit reward (DPO vs SL)', args: ['--policy', `${p}/dpo`, '--select', 'ras', '--reward', 'implicit', ...N] },
+    { name: 'ras-bt', what: 'RAS, Bradley–Terry reward', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'bt', '--reward-dir', `${p}/reward-bt`, ...N] },
+    { name: 'ras-robust', what: 'RAS, robust Gaussian reward (μ − σ)', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${p}/reward-robust`, '--lcb', '1', ...N] },
+    { name: 'dpo-sample', what: 'sampling from the DPO model, first candidate', args: ['--policy', `${p}/dpo`, '--select', 'first', ...N] },
   ];
 }
 
@@ -102,6 +120,8 @@ export const DefaultPolicySchema = z.strictObject({
   reward: z.enum(['implicit', 'bt', 'robust']).optional(),
   rewardDir: z.string().optional(),
   lcb: z.number().optional(),
+  /** Candidates per state (files written before it existed: the agents' default, 8). */
+  candidates: z.number().int().min(1).max(256).optional(),
 });
 export type DefaultPolicy = z.infer<typeof DefaultPolicySchema>;
 
@@ -130,16 +150,25 @@ export async function rebuildTask(
     ]),
   );
   writeFileSync(join(P, 'sl-config.json'), `${JSON.stringify({ policy: profile.slPolicy, processor: profile.slProcessor }, null, 2)}\n`);
+  const longer = profile.slLongerEpochs > 0;
+  const batch = ['--batch-states', String(profile.slBatchStates), '--noise-draws', String(profile.slNoiseDraws)];
   steps.push(
     await run('train supervised policy', [
-      'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--config', `${P}/sl-config.json`, '--epochs', String(profile.slEpochs),
-      '--batch-states', String(profile.slBatchStates), '--noise-draws', String(profile.slNoiseDraws), '--lr', '1e-3', '--rotation', String(profile.slRotation), '--checkpoint-every', '10', '--seed', String(s), '--quiet',
+      'train', 'policy', '--data', `${R}/demos`, '--out', longer ? `${R}/sl-stage1` : `${P}/sl`, '--config', `${P}/sl-config.json`, '--epochs', String(profile.slEpochs),
+      ...batch, '--lr', '1e-3', '--rotation', String(profile.slRotation), '--checkpoint-every', '10', '--seed', String(s), '--quiet',
     ]),
   );
+  if (longer)
+    steps.push(
+      await run('train it longer (fresh schedule from its weights)', [
+        'train', 'policy', '--data', `${R}/demos`, '--out', `${P}/sl`, '--init', `${R}/sl-stage1`, '--epochs', String(profile.slLongerEpochs),
+        ...batch, '--lr', String(profile.slLongerLr), '--rotation', String(profile.slRotation), '--checkpoint-every', '20', '--seed', String(s), '--quiet',
+      ]),
+    );
   steps.push(
     await run('roll out SL candidates and label them (noisy scripted teacher)', [
       'label', '--collect', '--policy', `${P}/sl`, '--task', task, '--states', String(profile.prefStates), '--candidates', '8',
-      '--teacher', 'mistake', '--seed', String(s + 500), '--data', `${R}/prefs`,
+      '--teacher', 'mistake', '--seed', String(s + 500), '--execute', profile.prefExecute, '--data', `${R}/prefs`,
     ]),
   );
   steps.push(await run('Diffusion-DPO fine-tune', ['train', 'dpo', '--policy', `${P}/sl`, '--data', `${R}/prefs`, '--out', `${P}/dpo`, '--epochs', String(profile.dpoEpochs), '--seed', String(s)]));
@@ -166,7 +195,7 @@ export async function evaluateTask(
   const steps = JSON.parse(readFileSync(stepsFile, 'utf8')) as FlywheelStep[];
   const run = (name: string, args: string[]) => runPamstack(name, args, { cwd: o.root, log: o.log });
   const table: EvalRow[] = [];
-  for (const m of evalMethods(P)) {
+  for (const m of evalMethods(P, profile.candidates)) {
     const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
     const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(profile.evalEpisodes), '--seed', String(profile.evalSeed), '--quiet'];
     const step = await run(`eval ${m.name}`, args);
@@ -174,10 +203,10 @@ export async function evaluateTask(
     table.push({ method: m.name, what: m.what, command: commandLine([...args, '--json']), result: step.summary as unknown as EvalResult, wall: step.wall });
   }
   // The CI regression baseline: the demo's default and SL-only on the fixed CI seeds.
-  const def = chooseDefault(table, P);
+  const def = chooseDefault(table, P, profile.candidates);
   const regression: RegressionBaseline = { task, seed: REGRESSION_SEED, episodes: REGRESSION_EPISODES, rows: [] };
   for (const name of [...new Set(['sl-first', def.method])]) {
-    const m = evalMethods(P).find((x) => x.name === name)!;
+    const m = evalMethods(P, profile.candidates).find((x) => x.name === name)!;
     const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
     const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(REGRESSION_EPISODES), '--seed', String(REGRESSION_SEED), '--quiet'];
     const step = await run(`regression baseline ${name}`, args);
@@ -204,13 +233,13 @@ export interface RegressionBaseline {
 }
 
 /** Picks the demo's default: the learned method with the best success rate, then fewest steps, then best final metric. */
-export function chooseDefault(table: EvalRow[], P: string): DefaultPolicy {
+export function chooseDefault(table: EvalRow[], P: string, n = 8): DefaultPolicy {
   const learned = table.filter((r) => !['expert', 'random'].includes(r.method));
   const metric = (r: EvalRow) => r.result.metrics.iou ?? r.result.metrics.coverage ?? 0;
   const best = [...learned].sort(
     (a, b) => b.result.success_rate - a.result.success_rate || a.result.mean_steps - b.result.mean_steps || metric(b) - metric(a),
   )[0];
-  const m = evalMethods(P).find((x) => x.name === best?.method) ?? evalMethods(P)[4]!;
+  const m = evalMethods(P, n).find((x) => x.name === best?.method) ?? evalMethods(P, n)[4]!;
   const flag = (f: string) => {
     const i = m.args.indexOf(f);
     return i >= 0 ? m.args[i + 1] : undefined;
@@ -223,11 +252,12 @@ export function chooseDefault(table: EvalRow[], P: string): DefaultPolicy {
   if (rd) d.rewardDir = rd;
   const lcb = flag('--lcb');
   if (lcb) d.lcb = Number(lcb);
+  if (m.args.includes('--candidates')) d.candidates = n;
   return d;
 }
 
 function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps: FlywheelStep[], table: EvalRow[], wall: number, seed: number): void {
-  const def = chooseDefault(table, P);
+  const def = chooseDefault(table, P, profile.candidates);
   writeFileSync(join(P, 'default.json'), `${JSON.stringify(def, null, 2)}\n`);
   writeFileSync(join(P, 'eval.json'), `${JSON.stringify({ task, profile, seed, table, wall }, null, 2)}\n`);
   const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
@@ -278,6 +308,7 @@ export interface ResolvedDefault {
   reward?: NonNullable<DefaultPolicy['reward']>;
   rewardDir?: string;
   lcb?: number;
+  candidates?: number;
 }
 
 /**
@@ -295,6 +326,7 @@ export function readCommittedDefault(dir: string): ResolvedDefault | null {
     ...(d.reward ? { reward: d.reward } : {}),
     ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
     ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
+    ...(d.candidates !== undefined ? { candidates: d.candidates } : {}),
   };
 }
 

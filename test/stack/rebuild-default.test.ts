@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EvalResult } from '../../src/core/episode.ts';
+import { chooseDefault, evalMethods, profileFor, readCommittedDefault, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pam-default-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const row = (method: string, success: number, steps: number, iou: number): EvalRow => ({
+  method,
+  what: '',
+  command: '',
+  wall: 0,
+  result: { task: 'rope-circle', episodes: 12, seed: 10000, success_rate: success, mean_steps: steps, metrics: { iou } } as EvalResult,
+});
+
+describe('the committed default of a rebuild', () => {
+  it('every policy row samples the profile\'s N candidates; the chosen default records N for the demo', () => {
+    const P = join(dir, 'rope-circle');
+    for (const m of evalMethods(P, 32).filter((x) => x.args.includes(`${P}/sl`) || x.args.includes(`${P}/dpo`)))
+      expect(m.args.slice(m.args.indexOf('--candidates'), m.args.indexOf('--candidates') + 2)).toEqual(['--candidates', '32']);
+    const table = [row('expert', 1, 8, 0.7), row('sl-first', 0, 20, 0.25), row('ras-bt', 2 / 12, 18, 0.53), row('ras-robust', 1 / 12, 19, 0.54)];
+    const d = chooseDefault(table, P, 32);
+    expect(d).toEqual({ method: 'ras-bt', policy: 'sl', select: 'ras', reward: 'bt', rewardDir: 'reward-bt', candidates: 32 });
+    writeFileSync(join(dir, 'default.json'), JSON.stringify(d));
+    expect(readCommittedDefault(dir)).toMatchObject({ method: 'ras-bt', candidates: 32, rewardDir: join(dir, 'reward-bt') });
+    writeFileSync(join(dir, 'default.json'), JSON.stringify({ ...d, candidates: 0 }));
+    expect(() => readCommittedDefault(dir)).toThrow(/candidates/);
+  });
+
+  it('rope-circle trains longer and labels mixed rollouts; the small tasks keep their one-run recipe', () => {
+    expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', candidates: 32 });
+    for (const t of ['granular-t', 'cloth-unfold'] as const) expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', candidates: 8 });
+  });
+});
