@@ -51,6 +51,21 @@ export function candidateFeatureDim(cfg: FeatureConfig): number {
   return stateFeatureDim(cfg) + 6 + 2 * cfg.radii.length + 2 + objectFeatureDim(cfg);
 }
 
+/** Column names of a candidateFeatures row, in its layout (e.g. to name shared columns for transfer). */
+export function candidateFeatureNames(cfg: FeatureConfig): string[] {
+  const names: string[] = [];
+  for (let k = 0; k < cfg.grid * cfg.grid; k++) names.push(`grid_${k}`);
+  names.push('a_x', 'a_y', 'a_z', 'b_x', 'b_y', 'b_z');
+  for (const p of ['a', 'b']) for (const r of cfg.radii) names.push(`density_${p}_${r}`);
+  names.push('nearest_a', 'nearest_b');
+  if (cfg.object) {
+    for (let k = 0; k < cfg.object.bins; k++) names.push(`hist_${k}`);
+    names.push('r_pick', 'r_place', 'displacement', 'radial_change', 'turn_cos', 'turn_sin');
+  }
+  if (names.length !== candidateFeatureDim(cfg)) throw new Error(`candidateFeatureNames: ${names.length} names for ${candidateFeatureDim(cfg)} columns`);
+  return names;
+}
+
 /**
  * The xy occupancy of a `table`-frame cloud over the workspace, [grid·grid] fractions summing to 1
  * (points outside the box are clamped into the border cells). Written into `out` at `offset`.

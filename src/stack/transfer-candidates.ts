@@ -5,27 +5,12 @@ import { join } from 'node:path';
 import { FieldError } from '../core/index.ts';
 import type { Ranking } from '../core/preference.ts';
 import { RANKINGS_FILE, readRankings, readStates, STATES_FILE, type CandidateState } from '../preference/dataset.ts';
-import { candidateFeatureDim, candidateFeatures, type FeatureConfig } from '../preference/features.ts';
+import { candidateFeatureDim, candidateFeatureNames, candidateFeatures, type FeatureConfig } from '../preference/features.ts';
 import { rankingToPairs } from '../preference/pairs.ts';
 import type { PairData, RewardModel } from '../preference/reward-model.ts';
 import { evaluatePairs, splitPairs, trainRewardModel, type PreferenceFit, type RewardTrainReport } from '../preference/reward-train.ts';
 import { type CandidateItems, transferCandidateLabels } from '../transfer/candidate-transfer.ts';
 import type { IndexedPreference, TransferredPreference } from '../transfer/label-transfer.ts';
-
-/** Column names of a candidateFeatures row (src/preference/features.ts's layout). */
-export function candidateFeatureNames(cfg: FeatureConfig): string[] {
-  const names: string[] = [];
-  for (let k = 0; k < cfg.grid * cfg.grid; k++) names.push(`grid_${k}`);
-  names.push('a_x', 'a_y', 'a_z', 'b_x', 'b_y', 'b_z');
-  for (const p of ['a', 'b']) for (const r of cfg.radii) names.push(`density_${p}_${r}`);
-  names.push('nearest_a', 'nearest_b');
-  if (cfg.object) {
-    for (let k = 0; k < cfg.object.bins; k++) names.push(`hist_${k}`);
-    names.push('r_pick', 'r_place', 'displacement', 'radial_change', 'turn_cos', 'turn_sin');
-  }
-  if (names.length !== candidateFeatureDim(cfg)) throw new Error(`candidateFeatureNames: ${names.length} names for ${candidateFeatureDim(cfg)} columns`);
-  return names;
-}
 
 /** Named sets of shared columns for the fused cost. */
 export const SHARED_PRESETS = {

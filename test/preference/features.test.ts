@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Primitive } from '../../src/core/primitive.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
 import { Rng } from '../../src/core/rng.ts';
-import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema, candidateFeatureDim, candidateFeatures } from '../../src/preference/features.ts';
+import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema, candidateFeatureDim, candidateFeatureNames, candidateFeatures } from '../../src/preference/features.ts';
 
 const box = { min: [-0.4, -0.3, 0] as [number, number, number], max: [0.4, 0.3, 0.3] as [number, number, number] };
 
@@ -26,6 +26,21 @@ describe('reward features', () => {
     { kind: 'pick_place', a: [0.1, 0, 0.01], b: [0.05, -0.08, 0.01] },
     { kind: 'pick_place', a: [-0.1, 0, 0.01], b: [rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1), 0.01] },
   ];
+
+  it('candidateFeatureNames names every column where candidateFeatures writes it', () => {
+    const cfg = { ...DEFAULT_REWARD_FEATURES, grid: 2 };
+    const names = candidateFeatureNames(cfg);
+    expect(names).toHaveLength(candidateFeatureDim(cfg));
+    const f = candidateFeatures({ points: cloud, frame: 'table', stamp: 0 }, box, prims, cfg);
+    const at = (name: string) => f[names.indexOf(name)]!;
+    // candidate 0's place point, workspace-normalised: (0.05 − 0) / 0.4 and (−0.08 − 0) / 0.3
+    expect(at('b_x')).toBeCloseTo(0.05 / 0.4, 5);
+    expect(at('b_y')).toBeCloseTo(-0.08 / 0.3, 5);
+    // the pick lies on the cloud, the place 0.02+ m away from it; the grid is a distribution
+    expect(at('nearest_a')).toBeLessThan(at('nearest_b'));
+    expect(['grid_0', 'grid_1', 'grid_2', 'grid_3'].reduce((a, n) => a + at(n), 0)).toBeCloseTo(1, 5);
+    expect(at('turn_cos') ** 2 + at('turn_sin') ** 2).toBeCloseTo(1, 5);
+  });
 
   it('object-frame features do not change when the scene is moved and turned', () => {
     const cfg = { ...DEFAULT_REWARD_FEATURES, radii: [] };
