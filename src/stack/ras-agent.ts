@@ -214,17 +214,10 @@ export async function loadRasStages(
     };
   } else {
     if (!opts.rewardDir) throw new Error(`--reward ${opts.reward} needs --reward-dir (a folder written by pamstack train reward)`);
-    const { loadRewardModel } = await import('../preference/reward-io.ts');
-    const { FeatureConfigSchema } = await import('../preference/features.ts');
-    const { model, features } = loadRewardModel(opts.rewardDir);
-    if (model.config.model !== opts.reward) {
-      model.dispose();
-      throw new Error(`${opts.rewardDir}: holds a ${model.config.model} reward model, --reward asked for ${opts.reward}`);
-    }
+    const { model, features: feat } = await loadExplicitReward(opts.rewardDir, opts.reward);
     const pol = loadPolicy(policyDir, { trainable: false });
     toDispose.push(model, pol.model);
     proposer = new PolicyProposer(pol.model, pol.processor, proposerOpts);
-    const feat = features ?? FeatureConfigSchema.parse({});
     scorer = {
       name: opts.reward,
       // the workspace comes from the world at act() time; the features use the table frame
@@ -244,6 +237,20 @@ export async function loadRasStages(
       for (const d of toDispose) d.dispose();
     },
   };
+}
+
+/**
+ * The explicit reward model in `rewardDir` (pamstack train reward / transfer) and its feature config
+ * (files saved before configs were stored: the schema's defaults); refused when it is not a `reward` model.
+ */
+export async function loadExplicitReward(rewardDir: string, reward: string): Promise<{ model: RewardModel; features: FeatureConfig }> {
+  const [{ loadRewardModel }, { FeatureConfigSchema }] = await Promise.all([import('../preference/reward-io.ts'), import('../preference/features.ts')]);
+  const { model, features } = loadRewardModel(rewardDir);
+  if (model.config.model !== reward) {
+    model.dispose();
+    throw new Error(`${rewardDir}: holds a ${model.config.model} reward model, --reward asked for ${reward}`);
+  }
+  return { model, features: features ?? FeatureConfigSchema.parse({}) };
 }
 
 /** An eval Agent doing reward-guided action selection from checkpoints (see loadRasStages). */

@@ -3,7 +3,7 @@ import { type MatmulKernel, frobeniusDot, outerInto } from './dense.ts';
 import { defaultMatmulKernel, wasmF32MatmulKernel, wasmKernels } from './wasm/kernels.ts';
 import { FieldError } from '../core/index.ts';
 import { type GwLoss, type GwProblem, assertEpsilon, assertFinite, assertNonNegative, validateGwProblem } from './gw-problem.ts';
-import { TrackedProduct, gwLoss, gwLossFromProduct, gwProductInto, initGwTensor } from './gw-tensor.ts';
+import { TrackedProduct, gwGradFromProductInto, gwLoss, gwLossFromProduct, gwProductInto, initGwTensor } from './gw-tensor.ts';
 import { marginalErrors, projectToMarginals } from './marginals.ts';
 import { type SinkhornOptions, optimalRelaxation, sinkhornInto } from './sinkhorn.ts';
 
@@ -172,8 +172,7 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
         pp[i] = x;
       }
     } else {
-      // ∇E(T) = 2·(L⊗T) (POT's gwggrad; C symmetric)
-      for (let i = 0; i < cc.length; i++) grad[i] = 2 * (cc[i]! - product[i]!);
+      gwGradFromProductInto(tensor, product, grad);
       prevProduct?.set(product);
     }
     extrapolated = c > 0;

@@ -116,9 +116,8 @@ export function gwLoss(t: GwTensor, T: Float64Array): number {
   return gwLossFromProduct(t, T, gwProductInto(t, T, prod));
 }
 
-/** `out = ∇E(T) = 2·(L⊗T)` (POT's gwggrad; C symmetric), using `product` as scratch. */
-export function gwGradInto(t: GwTensor, T: Float64Array, out: Float64Array, product: Float64Array): Float64Array {
-  gwProductInto(t, T, product);
+/** `out = ∇E(T) = 2·(L⊗T) = 2·(constC − product)` (POT's gwggrad; C symmetric) from the product of the same T. */
+export function gwGradFromProductInto(t: GwTensor, product: Float64Array, out: Float64Array): Float64Array {
   const c = t.constC;
   for (let i = 0; i < c.length; i++) out[i] = 2 * (c[i] - product[i]);
   return out;

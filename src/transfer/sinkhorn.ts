@@ -5,6 +5,9 @@
 // v = ṽ·exp(β/reg) and K̃ = exp((α ⊕ β − M)/reg): the same iterates in exact arithmetic, but the
 // potentials α, β absorb whatever would underflow in exp(−M/reg), so small reg cannot zero the plan.
 
+import { FieldError } from '../core/index.ts';
+import { wasmKernels, wasmViews } from './wasm/kernels.ts';
+
 /** Options of {@link sinkhornInto}. */
 export interface SinkhornOptions {
   /** Iteration cap. @default 1000 (POT) */
@@ -67,9 +70,6 @@ export function optimalRelaxation(omega: number, rate: number, shrink = 0.9): nu
   return 2 / (1 + Math.sqrt(1 - mu2));
 }
 
-
-import { FieldError } from '../core/index.ts';
-import { wasmKernels, wasmViews } from './wasm/kernels.ts';
 
 /** Row sums below this are treated as underflowed and recomputed in the log domain. */
 const TINY = 1e-280;

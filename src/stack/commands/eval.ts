@@ -5,7 +5,7 @@ import { createWorld, SIM_TASKS } from '../../../sim/index.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import type { World } from '../../core/world.ts';
 import { resolveAgent, SELECT_MODES, type SelectMode } from '../agents.ts';
-import { firstScorer, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer } from '../ras-agent.ts';
+import { firstScorer, loadExplicitReward, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer } from '../ras-agent.ts';
 import { action, CliError, intFlag, parseFlags, printJson } from '../command-kit.ts';
 import { evaluate, type StepInfo } from '../evaluate.ts';
 import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
@@ -116,18 +116,16 @@ async function jitteredExpertAgent(
   const proposer = noisyExpertActionProposer(world, f.noise);
   if (f.select !== 'ras') return { agent: new RasAgent({ proposer, scorer: f.select === 'first' ? firstScorer() : randomScorer(), n: f.candidates }), dispose: () => {} };
   if (!f.rewardDir) throw new CliError(`--reward-dir: --reward ${f.reward} needs a folder written by pamstack train reward (or pamstack transfer)`);
-  const [{ initBackend }, { loadRewardModel }, { FeatureConfigSchema }] = await Promise.all([
-    import('../../nn/backend.ts'),
-    import('../../preference/reward-io.ts'),
-    import('../../preference/features.ts'),
-  ]);
+  const { initBackend } = await import('../../nn/backend.ts');
   await initBackend({ log: null });
-  const { model, features } = loadRewardModel(f.rewardDir);
-  if (model.config.model !== f.reward) {
-    model.dispose();
-    throw new CliError(`--reward-dir: ${f.rewardDir} holds a ${model.config.model} reward model, --reward asked for ${f.reward}`);
+  let loaded;
+  try {
+    loaded = await loadExplicitReward(f.rewardDir, f.reward);
+  } catch (e) {
+    throw new CliError(`--reward-dir: ${(e as Error).message}`);
   }
-  const scorer = rewardModelScorer(model, features ?? FeatureConfigSchema.parse({}), world.workspace);
+  const { model, features } = loaded;
+  const scorer = rewardModelScorer(model, features, world.workspace);
   return { agent: new RasAgent({ proposer, scorer, n: f.candidates, lcb: f.lcb }), dispose: () => model.dispose() };
 }
 
