@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { WorkspaceBox } from '../core/geometry.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import { primitiveToArray, type Primitive } from '../core/primitive.ts';
+import { Rng } from '../core/rng.ts';
 
 /**
  * `grid`: cells per side of the xy occupancy grid over the workspace; `radii`: neighbourhood radii
@@ -27,6 +28,20 @@ export const FeatureConfigSchema = z.strictObject({
     })
     .nullable()
     .default(null),
+  /**
+   * A subset of the cloud's points in each candidate's own frame (origin at the pick, x towards the place),
+   * POINT_FEATURES numbers per point (see candidateFeatures), appended last for a reward with a point
+   * encoder. The subset is a fixed-seed draw, the same for every candidate of a state. null leaves it out.
+   * @default null
+   */
+  points: z
+    .strictObject({
+      count: z.number().int().min(4).max(512).default(64),
+      /** Length scale (m) the coordinates are divided by. @default 0.3 */
+      extent: z.number().positive().max(10).default(0.3),
+    })
+    .nullable()
+    .default(null),
 });
 export type FeatureConfig = z.infer<typeof FeatureConfigSchema>;
 
@@ -34,7 +49,21 @@ export type FeatureConfig = z.infer<typeof FeatureConfigSchema>;
  * What `pamstack train reward` uses for new models: no absolute occupancy grid (144 numbers that tie a
  * reward to where the object happens to lie; with ~60 ranked states it overfits), object-frame features.
  */
-export const DEFAULT_REWARD_FEATURES: FeatureConfig = { grid: 0, radii: [0.02, 0.05], object: { bins: 8, extent: 0.3 } };
+export const DEFAULT_REWARD_FEATURES: FeatureConfig = { grid: 0, radii: [0.02, 0.05], object: { bins: 8, extent: 0.3 }, points: null };
+
+/**
+ * `--features points`: the object-frame features and 64 points in each candidate's frame, for a reward
+ * with a point encoder (rope-circle, held-out share of the best candidate's gain: 0.47 → 0.55).
+ */
+export const POINT_REWARD_FEATURES: FeatureConfig = { ...DEFAULT_REWARD_FEATURES, points: { count: 64, extent: 0.3 } };
+
+/** Numbers per point of the `points` block: (u, v) from the pick, (u, v) from the place, distance to each. */
+export const POINT_FEATURES = 6;
+
+/** Length of the trailing point block of a candidate row (0 without `points`). */
+export function pointBlockDim(cfg: FeatureConfig): number {
+  return cfg.points ? cfg.points.count * POINT_FEATURES : 0;
+}
 
 /** Length of one state feature row. */
 export function stateFeatureDim(cfg: FeatureConfig): number {
@@ -48,7 +77,7 @@ export function objectFeatureDim(cfg: FeatureConfig): number {
 
 /** Length of one state-action feature row: grid ‖ action (6, workspace-normalised) ‖ local densities ‖ nearest distances ‖ object frame. */
 export function candidateFeatureDim(cfg: FeatureConfig): number {
-  return stateFeatureDim(cfg) + 6 + 2 * cfg.radii.length + 2 + objectFeatureDim(cfg);
+  return stateFeatureDim(cfg) + 6 + 2 * cfg.radii.length + 2 + objectFeatureDim(cfg) + pointBlockDim(cfg);
 }
 
 /** Column names of a candidateFeatures row, in its layout (e.g. to name shared columns for transfer). */
@@ -62,6 +91,8 @@ export function candidateFeatureNames(cfg: FeatureConfig): string[] {
     for (let k = 0; k < cfg.object.bins; k++) names.push(`hist_${k}`);
     names.push('r_pick', 'r_place', 'displacement', 'radial_change', 'turn_cos', 'turn_sin');
   }
+  if (cfg.points)
+    for (let k = 0; k < cfg.points.count; k++) for (const q of ['u', 'v', 'u_place', 'v_place', 'd_pick', 'd_place']) names.push(`pt${k}_${q}`);
   if (names.length !== candidateFeatureDim(cfg)) throw new Error(`candidateFeatureNames: ${names.length} names for ${candidateFeatureDim(cfg)} columns`);
   return names;
 }
@@ -101,6 +132,8 @@ export function candidateFeatures(cloud: PointCloud, box: WorkspaceBox, candidat
   const mid = [0, 1, 2].map((i) => (box.max[i]! + box.min[i]!) / 2);
   const diag = Math.hypot(span[0]!, span[1]!) * 2;
   const obj = cfg.object ? objectShape(pts, n, cfg.object) : null;
+  const subset = cfg.points ? pointSubset(n, cfg.points.count) : null;
+  const pointsAt = dim - pointBlockDim(cfg);
   candidates.forEach((c, k) => {
     const row = k * dim;
     out.set(state, row);
@@ -136,8 +169,51 @@ export function candidateFeatures(cloud: PointCloud, box: WorkspaceBox, candidat
       out[col++] = den > 1e-12 ? (ax * bx + ay * by) / den : 1;
       out[col++] = den > 1e-12 ? (ax * by - ay * bx) / den : 0;
     }
+    if (subset) candidateFramePoints(pts, subset, c, cfg.points!.extent, out, row + pointsAt);
   });
   return out;
+}
+
+/** `count` point indices of a cloud of `n` (without repeats while n ≥ count); a fixed seed, so a function of n. */
+function pointSubset(n: number, count: number): Int32Array | null {
+  if (n === 0) return null;
+  const rng = new Rng(0x9017);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const out = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
+    if (k % n === 0) rng.shuffle(idx);
+    out[k] = idx[k % n]!;
+  }
+  return out;
+}
+
+/**
+ * The subset's points in the candidate's frame: origin at the pick, x towards the place (world x when
+ * they coincide), over `extent`; per point u, v, u − d, v (from the place), distance to pick and to place.
+ * Zeros for an empty cloud.
+ */
+function candidateFramePoints(pts: Float32Array, subset: Int32Array | null, c: Primitive, extent: number, out: Float32Array, at: number): void {
+  if (!subset) return;
+  let ex = c.b[0] - c.a[0];
+  let ey = c.b[1] - c.a[1];
+  const d = Math.hypot(ex, ey);
+  if (d < 1e-9) [ex, ey] = [1, 0];
+  else [ex, ey] = [ex / d, ey / d];
+  const dd = d / extent;
+  for (let k = 0; k < subset.length; k++) {
+    const i = subset[k]!;
+    const px = pts[3 * i]! - c.a[0];
+    const py = pts[3 * i + 1]! - c.a[1];
+    const u = (px * ex + py * ey) / extent;
+    const v = (py * ex - px * ey) / extent;
+    const o = at + k * POINT_FEATURES;
+    out[o] = u;
+    out[o + 1] = v;
+    out[o + 2] = u - dd;
+    out[o + 3] = v;
+    out[o + 4] = Math.hypot(u, v);
+    out[o + 5] = Math.hypot(u - dd, v);
+  }
 }
 
 /** The cloud's xy centroid and its radial histogram (fractions over `bins` bins of [0, extent], the last bin open). */

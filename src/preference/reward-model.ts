@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
+import { POINT_FEATURES } from './features.ts';
 
 export const REWARD_MODELS = ['bt', 'robust', 'regret'] as const;
 export type RewardModelKind = (typeof REWARD_MODELS)[number];
@@ -38,6 +39,19 @@ export const RewardModelConfigSchema = z.strictObject({
   klWeight: z.number().min(0).default(0.1),
   /** Regret: weight of the Bellman hinge V(s) ≥ r + V(s'). @default 0.1 */
   bellmanWeight: z.number().min(0).default(0.1),
+  /**
+   * A PointNet encoder over the row's trailing block of `points` × POINT_FEATURES numbers (features
+   * with `points`): a shared MLP of widths `hidden` (ReLU) per point, max- and mean-pooled, joined to the
+   * rest of the row before the reward net. null: a plain MLP over the whole row.
+   * @default null
+   */
+  pointEncoder: z
+    .strictObject({
+      points: z.number().int().min(1).max(512),
+      hidden: z.array(z.number().int().positive()).min(1).max(4).default([64, 64]),
+    })
+    .nullable()
+    .default(null),
 });
 export type RewardModelConfig = z.infer<typeof RewardModelConfigSchema>;
 
@@ -58,6 +72,12 @@ export interface PairData {
   stateDim?: number;
   leftStates?: Float32Array;
   rightStates?: Float32Array;
+  /**
+   * One-step pairs over shared rows (steps = 1): each candidate's row once in `rows` [I, rowDim] and
+   * each pair's left and right row index; `left` and `right` are then empty. Training then batches
+   * whole groups and encodes each row once per batch (what makes a point encoder affordable).
+   */
+  items?: { rows: Float32Array; left: Int32Array; right: Int32Array };
 }
 
 /** A scored row: reward (robust: mean) and, for the robust model, its std. */
@@ -86,6 +106,7 @@ export class RewardModel {
   readonly stateNorm: { mean: Float32Array; std: Float32Array };
   #reward: Layer[];
   #value: Layer[];
+  #points: Layer[];
 
   constructor(config: RewardModelConfig, rowDim: number, stateDim = 0) {
     this.config = config;
@@ -94,19 +115,35 @@ export class RewardModel {
     if (config.model === 'regret' && stateDim <= 0) throw new Error('regret model: stateDim must be positive');
     const rng = new Rng(config.seed);
     const out = config.model === 'robust' ? 2 : 1;
-    this.#reward = makeMlp([rowDim, ...config.hidden, out], rng, 'r');
+    const pe = config.pointEncoder;
+    if (pe && rowDim <= pe.points * POINT_FEATURES)
+      throw new Error(`reward model: rowDim ${rowDim} leaves no room for a point block of ${pe.points} × ${POINT_FEATURES} numbers`);
+    this.#points = pe ? makeMlp([POINT_FEATURES, ...pe.hidden], rng, 'p') : [];
+    const inDim = pe ? rowDim - pe.points * POINT_FEATURES + 2 * pe.hidden[pe.hidden.length - 1]! : rowDim;
+    this.#reward = makeMlp([inDim, ...config.hidden, out], rng, 'r');
     this.#value = config.model === 'regret' ? makeMlp([stateDim, ...config.valueHidden, 1], rng, 'v') : [];
     this.rowNorm = { mean: new Float32Array(rowDim), std: new Float32Array(rowDim).fill(1) };
     this.stateNorm = { mean: new Float32Array(stateDim), std: new Float32Array(stateDim).fill(1) };
   }
 
   get variables(): tf.Variable[] {
-    return [...this.#reward, ...this.#value].flatMap((l) => [l.w, l.b]);
+    return [...this.#points, ...this.#reward, ...this.#value].flatMap((l) => [l.w, l.b]);
+  }
+
+  /** The reward net's input: the row itself, or with a point encoder the row's head ‖ max ‖ mean of the encoded points. */
+  #encode(x: tf.Tensor2D): tf.Tensor2D {
+    const pe = this.config.pointEncoder;
+    if (!pe) return x;
+    const n = x.shape[0];
+    const head = this.rowDim - pe.points * POINT_FEATURES;
+    const pts = x.slice([0, head], [n, pe.points * POINT_FEATURES]).reshape([n * pe.points, POINT_FEATURES]) as tf.Tensor2D;
+    const h = tf.relu(mlp(this.#points, pts)).reshape([n, pe.points, -1]);
+    return tf.concat([x.slice([0, 0], [n, head]), h.max(1), h.mean(1)], 1) as tf.Tensor2D;
   }
 
   /** Per-row reward mean and log-std ([n]) of standardised rows x [n, rowDim]. */
   rowOutputs(x: tf.Tensor2D): { mean: tf.Tensor1D; logStd?: tf.Tensor1D } {
-    const o = mlp(this.#reward, x);
+    const o = mlp(this.#reward, this.#encode(x));
     if (this.config.model !== 'robust') return { mean: o.reshape([-1]) as tf.Tensor1D };
     const [m, s] = tf.split(o, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
     return { mean: m.reshape([-1]) as tf.Tensor1D, logStd: tf.clipByValue(s, -6, 3).reshape([-1]) as tf.Tensor1D };
@@ -144,6 +181,17 @@ export class RewardModel {
       r = r.add(shaping(extra.rightStates));
     }
     return l.sub(r);
+  }
+
+  /**
+   * Logits of pairs over shared items (one-step candidate pairs): rewards of the standardised `items`
+   * [I, rowDim] (robust with `noise` [I]: μ + σ·ξ), then `signs` [B, I] (+1 left, −1 right per pair) · r.
+   * Each item is encoded once however many pairs it is in; a matMul, since gather has no gradient on wasm.
+   */
+  itemLogits(items: tf.Tensor2D, signs: tf.Tensor2D, noise?: tf.Tensor1D): tf.Tensor1D {
+    const { mean, logStd } = this.rowOutputs(items);
+    const r = noise && logStd ? mean.add(tf.exp(logStd).mul(noise)) : mean;
+    return plainMatMul(signs, r.reshape([-1, 1]) as tf.Tensor2D).reshape([-1]) as tf.Tensor1D;
   }
 
   /** Rewards of raw (unstandardised) rows [n, rowDim]: score (robust: μ) and, for robust, std. */
@@ -249,5 +297,5 @@ export function standardise(x: tf.Tensor2D, norm: { mean: Float32Array; std: Flo
 
 /** Strips the per-instance prefix from a variable name so saved weights load into a fresh model. */
 export function weightKey(name: string): string {
-  return name.replace(/^([rv])\d+_/, '$1_');
+  return name.replace(/^([rvp])\d+_/, '$1_');
 }

@@ -1,6 +1,7 @@
 // Trains an explicit reward model on preference pairs and reports held-out accuracy and log-likelihood.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.ts';
+import { POINT_FEATURES } from './features.ts';
 import { RewardModel, RewardModelConfigSchema, standardise, type PairData, type RewardModelConfig } from './reward-model.ts';
 
 /** Accuracy on strict pairs (y ≠ 0.5) and mean log-likelihood of the labels (ties included as 0.5 targets). */
@@ -34,6 +35,51 @@ export function splitPairs(data: PairData, valFraction: number, seed: number): {
   const val: number[] = [];
   for (let i = 0; i < p; i++) (valGroups.has(groupOf(i)) ? val : train).push(i);
   return { train, val };
+}
+
+/**
+ * One batch of pairs over shared rows (PairData.items): the batch's distinct rows (standardised) and the
+ * [B, I] sign matrix that turns their rewards into pair logits.
+ */
+function itemBatch(model: RewardModel, data: PairData, idx: number[]) {
+  const it = data.items!;
+  const d = data.rowDim;
+  const local = new Map<number, number>();
+  const slot = (r: number) => {
+    let k = local.get(r);
+    if (k === undefined) local.set(r, (k = local.size));
+    return k;
+  };
+  const pairs = idx.map((p) => [slot(it.left[p]!), slot(it.right[p]!)] as const);
+  const rows = new Float32Array(local.size * d);
+  for (const [r, k] of local) rows.set(it.rows.subarray(r * d, (r + 1) * d), k * d);
+  const signs = new Float32Array(idx.length * local.size);
+  pairs.forEach(([l, r], b) => {
+    signs[b * local.size + l]! += 1;
+    signs[b * local.size + r]! -= 1;
+  });
+  return {
+    items: standardise(tf.tensor2d(rows, [local.size, d]), model.rowNorm),
+    signs: tf.tensor2d(signs, [idx.length, local.size]),
+    y: tf.tensor1d(idx.map((p) => data.y[p]!)),
+  };
+}
+
+/** Pair logits of a batch in either layout (rows per pair side, or shared items); robust draws noise with `rng`. */
+function batchLogits(model: RewardModel, data: PairData, idx: number[], rng?: Rng): { z: tf.Tensor1D; y: tf.Tensor1D; rows: tf.Tensor2D[]; extra: ReturnType<typeof batchTensors> | null } {
+  const robustNoise = rng && model.config.model === 'robust';
+  if (data.items) {
+    const b = itemBatch(model, data, idx);
+    const noise = robustNoise ? normalTensor(b.items.shape[0], rng) : undefined;
+    return { z: model.itemLogits(b.items as tf.Tensor2D, b.signs, noise), y: b.y, rows: [b.items as tf.Tensor2D], extra: null };
+  }
+  const b = batchTensors(model, data, idx);
+  const noise = robustNoise ? { left: normalTensor(idx.length * data.steps, rng), right: normalTensor(idx.length * data.steps, rng) } : undefined;
+  const z = model.logits(b.left as tf.Tensor2D, b.right as tf.Tensor2D, data.steps, {
+    ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
+    ...(noise ? { noise } : {}),
+  });
+  return { z, y: b.y, rows: [b.left as tf.Tensor2D, b.right as tf.Tensor2D], extra: b };
 }
 
 /** One batch of pairs as tensors (standardised), built from pair indices. */
@@ -82,17 +128,18 @@ export function logSigmoidT<T extends tf.Tensor>(z: T): T {
   return tf.minimum(z, 0).sub(tf.log1p(tf.exp(tf.neg(tf.abs(z))))) as T;
 }
 
+const EVAL_CHUNK = 4096;
+
 /** Fit statistics of `model` on pairs `idx` (robust: using μ). */
 export function evaluatePairs(model: RewardModel, data: PairData, idx: number[]): PreferenceFit {
   if (idx.length === 0) return { pairs: 0, strictPairs: 0, accuracy: NaN, logLikelihood: NaN };
-  const z = tf.tidy(() => {
-    const b = batchTensors(model, data, idx);
-    return model.logits(b.left as tf.Tensor2D, b.right as tf.Tensor2D, data.steps, {
-      ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
-    });
-  });
-  const zs = z.dataSync();
-  z.dispose();
+  // in chunks: a point encoder's activations for every pair at once would be large
+  const zs = new Float32Array(idx.length);
+  for (let s = 0; s < idx.length; s += EVAL_CHUNK) {
+    const z = tf.tidy(() => batchLogits(model, data, idx.slice(s, s + EVAL_CHUNK)).z);
+    zs.set(z.dataSync(), s);
+    z.dispose();
+  }
   let ll = 0;
   let strict = 0;
   let correct = 0;
@@ -140,13 +187,13 @@ export function trainRewardModel(
   const { train, val } = splitPairs(data, cfg.valFraction, cfg.seed);
   if (train.length === 0) throw new Error('reward training: no training pairs after the held-out split');
   // standardise by the training rows only
-  const trainRows = new Float32Array(train.length * 2 * data.steps * data.rowDim);
-  const seg = data.steps * data.rowDim;
-  train.forEach((p, k) => {
-    trainRows.set(data.left.subarray(p * seg, (p + 1) * seg), 2 * k * seg);
-    trainRows.set(data.right.subarray(p * seg, (p + 1) * seg), (2 * k + 1) * seg);
-  });
-  columnNorm(trainRows, data.rowDim, model.rowNorm);
+  columnNorm(trainingRows(data, train), data.rowDim, model.rowNorm);
+  if (cfg.pointEncoder) {
+    // the point block is already scaled; one shared point MLP needs the same scale for every point
+    const at = data.rowDim - cfg.pointEncoder.points * POINT_FEATURES;
+    model.rowNorm.mean.fill(0, at);
+    model.rowNorm.std.fill(1, at);
+  }
   if (data.leftStates && data.stateDim) columnNorm(data.leftStates, data.stateDim, model.stateNorm);
 
   const opt = tf.train.adam(cfg.lr);
@@ -155,32 +202,22 @@ export function trainRewardModel(
   let best = { loss: Infinity, epoch: 0, weights: null as Float32Array[] | null };
   const vars = model.variables;
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-    const order = rng.shuffle([...train]);
     let lossSum = tf.scalar(0);
-    for (let s = 0; s < order.length; s += cfg.batch) {
-      const idx = order.slice(s, s + cfg.batch);
+    for (const idx of epochBatches(data, train, cfg.batch, rng)) {
       const l = tf.tidy(() => {
-        const b = batchTensors(model, data, idx);
-        const noise =
-          cfg.model === 'robust'
-            ? { left: normalTensor(idx.length * data.steps, rng), right: normalTensor(idx.length * data.steps, rng) }
-            : undefined;
         return opt.minimize(
           () => {
-            const z = model.logits(b.left as tf.Tensor2D, b.right as tf.Tensor2D, data.steps, {
-              ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
-              ...(noise ? { noise } : {}),
-            });
-            let loss = crossEntropy(z, b.y).mean();
-            if (cfg.model === 'robust') loss = loss.add(robustKl(model, b.left as tf.Tensor2D, b.right as tf.Tensor2D, cfg).mul(cfg.klWeight));
-            if (cfg.model === 'regret' && cfg.bellmanWeight > 0 && b.leftStates)
+            const { z, y, rows, extra: b } = batchLogits(model, data, idx, rng);
+            let loss = crossEntropy(z, y).mean();
+            if (cfg.model === 'robust') loss = loss.add(robustKl(model, rows, cfg).mul(cfg.klWeight));
+            if (cfg.model === 'regret' && cfg.bellmanWeight > 0 && b?.leftStates)
               loss = loss.add(bellmanHinge(model, b, data.steps).mul(cfg.bellmanWeight));
             if (cfg.weightDecay > 0) loss = loss.add(tf.addN(vars.filter((_, i) => i % 2 === 0).map((w) => tf.sum(tf.square(w)))).mul(cfg.weightDecay));
             return loss as tf.Scalar;
           },
           true,
           vars,
-        )!.mul(idx.length / order.length);
+        )!.mul(idx.length / train.length);
       });
       const next = lossSum.add(l) as tf.Scalar;
       lossSum.dispose();
@@ -208,13 +245,61 @@ export function trainRewardModel(
   return { model, report };
 }
 
+/** The rows the training pairs use (each shared item once), for the standardisation. */
+function trainingRows(data: PairData, train: number[]): Float32Array {
+  const d = data.rowDim;
+  if (data.items) {
+    const used = [...new Set(train.flatMap((p) => [data.items!.left[p]!, data.items!.right[p]!]))];
+    const rows = new Float32Array(used.length * d);
+    used.forEach((r, k) => rows.set(data.items!.rows.subarray(r * d, (r + 1) * d), k * d));
+    return rows;
+  }
+  const seg = data.steps * d;
+  const rows = new Float32Array(train.length * 2 * seg);
+  train.forEach((p, k) => {
+    rows.set(data.left.subarray(p * seg, (p + 1) * seg), 2 * k * seg);
+    rows.set(data.right.subarray(p * seg, (p + 1) * seg), (2 * k + 1) * seg);
+  });
+  return rows;
+}
+
+/**
+ * One epoch's batches of training pairs, shuffled with `rng`. Shared-item data is batched by whole
+ * groups (states) of about `batch` pairs, so a batch encodes few rows; otherwise pairs are shuffled freely.
+ */
+function epochBatches(data: PairData, train: number[], batch: number, rng: Rng): number[][] {
+  const out: number[][] = [];
+  if (data.items && data.group) {
+    const byGroup = new Map<number, number[]>();
+    for (const p of train) {
+      const g = data.group[p]!;
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(p);
+    }
+    let cur: number[] = [];
+    for (const g of rng.shuffle([...byGroup.keys()])) {
+      cur.push(...byGroup.get(g)!);
+      if (cur.length >= batch) {
+        out.push(cur);
+        cur = [];
+      }
+    }
+    if (cur.length) out.push(cur);
+    return out;
+  }
+  const order = rng.shuffle([...train]);
+  for (let s = 0; s < order.length; s += batch) out.push(order.slice(s, s + batch));
+  return out;
+}
+
 function normalTensor(n: number, rng: Rng): tf.Tensor1D {
   return tf.tensor1d(rng.fillNormal(new Float32Array(n)) as Float32Array);
 }
 
 /** Mean KL(N(μ,σ²) ‖ N(μ,σ₀²)) = log(σ₀/σ) + σ²/(2σ₀²) − ½ over the batch rows. */
-function robustKl(model: RewardModel, left: tf.Tensor2D, right: tf.Tensor2D, cfg: RewardModelConfig): tf.Scalar {
-  const ls = tf.concat([model.rowOutputs(left).logStd!, model.rowOutputs(right).logStd!]);
+function robustKl(model: RewardModel, rows: tf.Tensor2D[], cfg: RewardModelConfig): tf.Scalar {
+  const ls = tf.concat(rows.map((r) => model.rowOutputs(r).logStd!));
   const s0 = cfg.sigma0;
   return tf.mean(tf.sub(Math.log(s0), ls).add(tf.exp(ls.mul(2)).div(2 * s0 * s0)).sub(0.5)) as tf.Scalar;
 }
@@ -234,8 +319,22 @@ function bellmanHinge(model: RewardModel, b: ReturnType<typeof batchTensors>, st
 function checkData(d: PairData, cfg: RewardModelConfig): void {
   const p = d.y.length;
   const seg = d.steps * d.rowDim;
-  if (d.left.length !== p * seg) throw new Error(`pairs.left: expected ${p * seg} numbers (pairs × steps × rowDim), received ${d.left.length}`);
-  if (d.right.length !== p * seg) throw new Error(`pairs.right: expected ${p * seg} numbers, received ${d.right.length}`);
+  if (d.items) {
+    const rows = d.items.rows.length / d.rowDim;
+    if (d.steps !== 1) throw new Error(`pairs.items: shared rows are for one-step pairs; received steps = ${d.steps}`);
+    if (!Number.isInteger(rows)) throw new Error(`pairs.items.rows: expected a multiple of rowDim = ${d.rowDim} numbers, received ${d.items.rows.length}`);
+    for (const side of ['left', 'right'] as const) {
+      const ix = d.items[side];
+      if (ix.length !== p) throw new Error(`pairs.items.${side}: expected ${p} row indices (one per pair), received ${ix.length}`);
+      for (let i = 0; i < p; i++)
+        if (!(ix[i]! >= 0 && ix[i]! < rows)) throw new Error(`pairs.items.${side}[${i}]: expected a row index in [0, ${rows}), received ${ix[i]}`);
+    }
+  } else {
+    if (d.left.length !== p * seg) throw new Error(`pairs.left: expected ${p * seg} numbers (pairs × steps × rowDim), received ${d.left.length}`);
+    if (d.right.length !== p * seg) throw new Error(`pairs.right: expected ${p * seg} numbers, received ${d.right.length}`);
+  }
+  if (cfg.pointEncoder && d.rowDim <= cfg.pointEncoder.points * POINT_FEATURES)
+    throw new Error(`pointEncoder.points: ${cfg.pointEncoder.points} points need rows longer than ${cfg.pointEncoder.points * POINT_FEATURES} numbers; rows have ${d.rowDim} (train with features that include points)`);
   for (let i = 0; i < p; i++) {
     const y = d.y[i]!;
     if (!(y >= 0 && y <= 1)) throw new Error(`pairs.y[${i}]: expected a probability in [0, 1], received ${y}`);

@@ -63,6 +63,16 @@ describe('pamstack label / train reward / train dpo', () => {
     expect(existsSync(join(dir, 'reward-bt', 'reward.json'))).toBe(true);
   });
 
+  it('trains a robust reward on points in each candidate\'s frame (a PointNet encoder) and saves both configs', () => {
+    const out = join(dir, 'reward-points');
+    const r = run(['train', 'reward', '--model', 'robust', '--features', 'points', '--data', dir, '--out', out, '--epochs', '2', '--hidden', '8', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout).pairs).toBeGreaterThan(100);
+    const saved = JSON.parse(readFileSync(join(out, 'reward.json'), 'utf8'));
+    expect(saved.features.points).toEqual({ count: 64, extent: 0.3 });
+    expect(saved.config.pointEncoder).toEqual({ points: 64, hidden: [64, 64] });
+  });
+
   it('fine-tunes with DPO and writes dpo.json naming the reference', () => {
     const out = join(dir, 'dpo');
     const r = run(['train', 'dpo', '--policy', join(dir, 'sl'), '--data', dir, '--out', out, '--epochs', '2', '--lr', '1e-3', '--json']);
@@ -76,6 +86,9 @@ describe('pamstack label / train reward / train dpo', () => {
   it.each([
     [['train', 'dpo', '--policy', '/nonexistent', '--data', 'x', '--out', 'y', '--loss', 'hinge'], /--loss/],
     [['label', '--data', '/nonexistent'], /no such file/],
+    [['label', '--data', 'x', '--collect', '--execute', 'reward'], /--execute reward: needs --reward-dir/],
+    [['label', '--data', 'x', '--reward-dir', 'r'], /--reward-dir: only used with --execute reward/],
+    [['label', '--data', 'x', '--execute', 'reward', '--reward-dir', 'r'], /needs --collect and a --policy/],
   ])('refuses bad input with a clear message (%#)', (args, msg) => {
     const r = run(args);
     expect(r.status).not.toBe(0);

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Primitive } from '../../src/core/primitive.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
 import { Rng } from '../../src/core/rng.ts';
-import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema, candidateFeatureDim, candidateFeatureNames, candidateFeatures } from '../../src/preference/features.ts';
+import {
+  DEFAULT_REWARD_FEATURES,
+  FeatureConfigSchema,
+  POINT_FEATURES,
+  POINT_REWARD_FEATURES,
+  candidateFeatureDim,
+  candidateFeatureNames,
+  candidateFeatures,
+  pointBlockDim,
+} from '../../src/preference/features.ts';
 
 const box = { min: [-0.4, -0.3, 0] as [number, number, number], max: [0.4, 0.3, 0.3] as [number, number, number] };
 
@@ -57,9 +66,40 @@ describe('reward features', () => {
     expect(Array.from(f1.subarray(0, 6))).not.toEqual(Array.from(f0.subarray(0, 6)));
   });
 
+  it('the point block holds the cloud in each candidate\'s frame: origin at the pick, x towards the place', () => {
+    const cfg = { ...POINT_REWARD_FEATURES, points: { count: 80, extent: 0.3 } };
+    const dim = candidateFeatureDim(cfg);
+    const block = pointBlockDim(cfg);
+    expect(block).toBe(80 * POINT_FEATURES);
+    expect(candidateFeatureNames(cfg).slice(dim - block, dim - block + 2)).toEqual(['pt0_u', 'pt0_v']);
+    const pts = (f: Float32Array, k: number) => f.subarray(k * dim + dim - block, (k + 1) * dim);
+    const f0 = candidateFeatures({ points: cloud, frame: 'table', stamp: 0 }, box, prims, cfg);
+    // 80 draws from 60 points: every point once before any repeats, so the arc's point at the pick (0.1, 0) is in
+    const p0 = pts(f0, 0);
+    const d = Math.hypot(0.05 - 0.1, -0.08) / 0.3;
+    let atPick = -1;
+    for (let q = 0; q < 80; q++) if (Math.abs(p0[q * 6]!) < 1e-6 && Math.abs(p0[q * 6 + 1]!) < 1e-6) atPick = q;
+    expect(atPick).toBeGreaterThanOrEqual(0);
+    expect(p0[atPick * 6 + 2]).toBeCloseTo(-d, 5);
+    expect(p0[atPick * 6 + 5]).toBeCloseTo(d, 5);
+    // every point: the distances agree with its coordinates
+    for (let q = 0; q < 80; q++) {
+      expect(p0[q * 6 + 4]).toBeCloseTo(Math.hypot(p0[q * 6]!, p0[q * 6 + 1]!), 5);
+      expect(p0[q * 6 + 3]).toBeCloseTo(p0[q * 6 + 1]!, 6);
+    }
+    // moving and turning the whole scene changes none of it
+    const m = moved(cloud, prims, -2.3, -0.1, 0.04);
+    const f1 = candidateFeatures(m.cloud, box, m.prims, cfg);
+    for (const k of [0, 1]) pts(f1, k).forEach((v, j) => expect(v).toBeCloseTo(pts(f0, k)[j]!, 4));
+    // an empty cloud gives zeros, not NaN
+    const e = candidateFeatures({ points: new Float32Array(0), frame: 'table', stamp: 0 }, box, prims, cfg);
+    expect(Array.from(pts(e, 1)).every((v) => v === 0)).toBe(true);
+  });
+
   it('files saved before object features parse with them off; grid 1 is refused', () => {
     const old = FeatureConfigSchema.parse({ grid: 12, radii: [0.02, 0.05] });
     expect(old.object).toBeNull();
+    expect(old.points).toBeNull();
     expect(candidateFeatureDim(old)).toBe(144 + 6 + 4 + 2);
     expect(() => FeatureConfigSchema.parse({ grid: 1 })).toThrow(/grid.*0 \(no grid\) or at least 2/s);
   });

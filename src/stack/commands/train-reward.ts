@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
 import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
 import { DeliveryGrid, regretSegmentPairs } from '../../preference/delivery-grid.ts';
-import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema } from '../../preference/features.ts';
+import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema, POINT_REWARD_FEATURES } from '../../preference/features.ts';
 import { candidatePairData } from '../../preference/pair-data.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
 import { REWARD_MODELS } from '../../preference/reward-model.ts';
@@ -38,7 +38,8 @@ const Flags = z.strictObject({
   noise: numFlag(0, 1).default(0.03),
   candidates: intFlag(2, 32).default(8),
   lcb: numFlag(0).default(0),
-  features: z.enum(['object', 'grid']).default('object'),
+  features: z.enum(['object', 'grid', 'points']).default('object'),
+  batch: intFlag(1, 1_000_000).optional(),
   json: z.boolean().default(false),
 });
 
@@ -63,7 +64,12 @@ export function register(program: Command): void {
     .option('--noise <m>', 'evaluation proposer: jitter (m) on expert actions standing in for policy samples', '0.03')
     .option('--candidates <n>', 'evaluation candidates per state', '8')
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
-    .option('--features <set>', 'state-action features: object (object-frame shape, the default) | grid (workspace occupancy grid, the first version)', 'object')
+    .option(
+      '--features <set>',
+      'state-action features: object (object-frame shape, the default) | points (object + 64 points in each candidate\'s frame, read by a PointNet encoder) | grid (workspace occupancy grid, the first version)',
+      'object',
+    )
+    .option('--batch <pairs>', 'pairs per training step (default 128; with --features points whole states of about 512 pairs)')
     .option('--json', 'print one JSON object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -90,10 +96,17 @@ export function register(program: Command): void {
           throw new CliError('--model regret needs segment data with state values; use --data delivery (recorded sim segments are not supported yet)');
         const states = readStates(f.data);
         const rankings = readRankings(f.rankings ?? join(f.data, RANKINGS_FILE));
-        const features = f.features === 'object' ? DEFAULT_REWARD_FEATURES : FeatureConfigSchema.parse({});
-        const data = candidatePairData(states, rankings, features, { ties: f.ties });
+        const features =
+          f.features === 'object' ? DEFAULT_REWARD_FEATURES : f.features === 'points' ? POINT_REWARD_FEATURES : FeatureConfigSchema.parse({});
+        const points = features.points;
+        // with a point encoder each candidate's row is stored once and encoded once per batch
+        const data = candidatePairData(states, rankings, features, { ties: f.ties, items: points !== null });
         if (data.y.length === 0) throw new CliError(`${f.data}: the rankings hold no strict preference pairs`);
-        const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden }, {});
+        const arch = points ? { pointEncoder: { points: points.count, hidden: [64, 64] } } : {};
+        const batch = f.batch ?? (points ? 512 : 128);
+        const bar = startProgress(`train reward ${f.model}`, f.epochs, { quiet: f.json });
+        const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden, batch, ...arch }, { onEpoch: () => bar.tick() });
+        bar.stop();
         const out = f.out ?? join(f.data, `reward-${f.model}`);
         saveRewardModel(out, model, { command: process.argv.slice(2).join(' '), features, report });
         let evaluation: Record<string, EpisodeSummary> | undefined;
