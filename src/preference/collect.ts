@@ -11,10 +11,15 @@ export type Proposer = (world: World, cloud: PointCloud, n: number, rng: Rng) =>
 
 /**
  * Which candidate the collector executes to move on: `best` by oracle (DeformPAM's operator chose
- * for rope), `random`, `first`, or `mixed` (best or random with equal chance at each step: the states
- * cover both where the policy alone drifts and where a good selector leads, which is where RAS acts).
+ * for rope), `random`, `first`, `mixed` (best or random with equal chance at each step: the states
+ * cover both where the policy alone drifts and where a good selector leads, which is where RAS acts),
+ * or `reward`: the highest of CollectOptions.select's scores, i.e. the states a deployed reward visits
+ * (on-policy labels for the next reward).
  */
-export type CollectExecute = 'best' | 'random' | 'first' | 'mixed';
+export type CollectExecute = 'best' | 'random' | 'first' | 'mixed' | 'reward';
+
+/** Scores a state's candidates for `execute: 'reward'` (higher is executed). */
+export type CandidateSelector = (cloud: PointCloud, candidates: Primitive[]) => Promise<number[]> | number[];
 
 /**
  * @default candidates 8; execute 'random'; demos 0 (expert actions recorded per state)
@@ -26,6 +31,8 @@ export interface CollectOptions {
   candidates?: number;
   execute?: CollectExecute;
   demos?: number;
+  /** Required with execute 'reward'. */
+  select?: CandidateSelector;
   oracle?: OracleOptions;
   onState?: (s: CandidateState, index: number) => void;
 }
@@ -37,6 +44,7 @@ export interface CollectOptions {
  */
 export async function collectCandidateStates(world: World, opts: CollectOptions): Promise<CandidateState[]> {
   const n = opts.candidates ?? 8;
+  if (opts.execute === 'reward' && !opts.select) throw new Error("collect: execute 'reward' needs a select function (a reward to follow)");
   const rng = new Rng(opts.seed);
   const out: CandidateState[] = [];
   for (let ep = 0; out.length < opts.states; ep++) {
@@ -59,7 +67,12 @@ export async function collectCandidateStates(world: World, opts: CollectOptions)
       if (opts.demos) s.demos = world.expertActions(opts.demos, rng);
       out.push(s);
       opts.onState?.(s, out.length - 1);
-      const pick = chooseExecuted(opts.execute ?? 'random', s.oracle!, rng);
+      let pick: number | null;
+      if (opts.execute === 'reward') {
+        // the selector's choice among the candidates the oracle could try (refused ones stay refused)
+        const sel = await opts.select!(cloud, candidates);
+        pick = chooseExecuted('best', sel.map((v, i) => (Number.isFinite(s.oracle![i]!) ? v : -Infinity)), rng);
+      } else pick = chooseExecuted(opts.execute ?? 'random', s.oracle!, rng);
       if (pick === null) break;
       try {
         await world.execute(candidates[pick]!);
@@ -72,7 +85,7 @@ export async function collectCandidateStates(world: World, opts: CollectOptions)
 }
 
 /** The index of the candidate to execute (refused ones, score −Infinity, never), or null when all were refused. */
-export function chooseExecuted(how: CollectExecute, scores: number[], rng: Rng): number | null {
+export function chooseExecuted(how: Exclude<CollectExecute, 'reward'>, scores: number[], rng: Rng): number | null {
   const ok = scores.map((s, i) => (Number.isFinite(s) ? i : -1)).filter((i) => i >= 0);
   if (ok.length === 0) return null;
   if (how === 'mixed') how = rng.next() < 0.5 ? 'best' : 'random';

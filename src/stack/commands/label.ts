@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Rng } from '../../core/rng.ts';
 import { startProgress } from '../../core/progress.ts';
 import { TaskNameSchema } from '../../core/task.ts';
-import { collectCandidateStates, noisyExpertProposer } from '../../preference/collect.ts';
+import { collectCandidateStates, noisyExpertProposer, type CandidateSelector } from '../../preference/collect.ts';
 import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../preference/dataset.ts';
 import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
 import { teacherPreset, TEACHER_PRESETS, type TeacherConfig } from '../../preference/teachers.ts';
@@ -24,7 +24,9 @@ const Flags = z.strictObject({
   states: intFlag(1, 100000).default(100),
   candidates: intFlag(2, 32).default(8),
   noise: numFlag(0, 1).default(0.03),
-  execute: z.enum(['best', 'random', 'first', 'mixed']).default('random'),
+  execute: z.enum(['best', 'random', 'first', 'mixed', 'reward']).default('random'),
+  rewardDir: z.string().min(1).optional(),
+  lcb: numFlag(0).default(0),
   demos: intFlag(0, 32).default(0),
   policy: z.string().min(1).default('expert'),
   json: z.boolean().default(false),
@@ -46,27 +48,47 @@ export function register(program: Command): void {
     .option('--states <n>', 'with --collect: states to record', '100')
     .option('--candidates <n>', 'with --collect: candidates per state', '8')
     .option('--noise <m>', 'with --collect: std (m) of the jitter on the expert actions that serve as candidates', '0.03')
-    .option('--execute <how>', 'with --collect: best|random|first candidate executed to move on, or mixed (best or random, even odds per step)', 'random')
+    .option(
+      '--execute <how>',
+      'with --collect: best|random|first candidate executed to move on, mixed (best or random, even odds per step), or reward (the choice of --reward-dir: the states that reward visits)',
+      'random',
+    )
+    .option('--reward-dir <dir>', 'with --execute reward: the reward model (reward.json) that chooses')
+    .option('--lcb <k>', 'with --execute reward and a robust reward: choose by μ − k·σ', '0')
     .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
     .option('--policy <dir|expert>', 'with --collect: candidates from a policy checkpoint (DDIM, eta 1), or the jittered expert', 'expert')
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
+        if ((f.execute === 'reward') !== (f.rewardDir !== undefined))
+          throw new CliError(f.rewardDir ? '--reward-dir: only used with --execute reward' : '--execute reward: needs --reward-dir <dir> (the reward that chooses)');
+        if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
+          throw new CliError('--execute reward: needs --collect and a --policy checkpoint (the reward chooses among its candidates)');
         if (f.collect) {
           const { createWorld } = await import('../../../sim/index.ts');
           const world = await createWorld(f.task);
           let propose = noisyExpertProposer(f.noise);
-          let free = () => {};
+          const toFree: { dispose(): void }[] = [];
+          const free = () => toFree.forEach((m) => m.dispose());
+          let select: CandidateSelector | undefined;
           if (f.policy !== 'expert') {
             const { initBackend } = await import('../../nn/backend.ts');
             const { loadPolicy } = await import('../../policy/checkpoint.ts');
             const { PolicyProposer } = await import('../../policy/proposer.ts');
             await initBackend({ log: f.json ? null : undefined });
             const { model, processor } = loadPolicy(f.policy, { trainable: false });
+            toFree.push(model);
             const proposer = new PolicyProposer(model, processor, { kind: world.primitive });
             propose = (_w, cloud, n, rng) => proposer.propose(cloud, n, rng.nextU32());
-            free = () => model.dispose();
+          }
+          if (f.rewardDir) {
+            const { loadRewardModel } = await import('../../preference/reward-io.ts');
+            const { candidateFeatures, FeatureConfigSchema } = await import('../../preference/features.ts');
+            const r = loadRewardModel(f.rewardDir);
+            toFree.push(r.model);
+            const feat = r.features ?? FeatureConfigSchema.parse({});
+            select = (cloud, cands) => r.model.score(candidateFeatures(cloud, world.workspace, cands, feat)).map((x) => x.score - f.lcb * (x.std ?? 0));
           }
           const bar = startProgress('collect', f.states, { quiet: f.json });
           try {
@@ -76,6 +98,7 @@ export function register(program: Command): void {
               candidates: f.candidates,
               execute: f.execute,
               demos: f.demos,
+              ...(select ? { select } : {}),
               propose,
               onState: () => bar.tick(),
             });
