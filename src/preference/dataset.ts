@@ -114,3 +114,23 @@ export function writeStates(dir: string, states: CandidateState[]): void {
 export function readRankings(path: string): Ranking[] {
   return readJsonl(path, RankingSchema);
 }
+
+/**
+ * States and rankings of several dataset folders (e.g. labelling sessions) as one dataset; each
+ * folder's rankings are `<dir>/rankings.jsonl`. A state id in two folders is an error naming both.
+ */
+export function readDatasets(dirs: string[]): { states: CandidateState[]; rankings: Ranking[] } {
+  const states: CandidateState[] = [];
+  const rankings: Ranking[] = [];
+  const from = new Map<string, string>();
+  for (const dir of dirs) {
+    for (const s of readStates(dir)) {
+      const prev = from.get(s.stateId);
+      if (prev !== undefined) throw new Error(`state ${s.stateId} is in both ${prev} and ${dir}; give each labelling run its own --seed`);
+      from.set(s.stateId, dir);
+      states.push(s);
+    }
+    rankings.push(...readRankings(join(dir, RANKINGS_FILE)));
+  }
+  return { states, rankings };
+}

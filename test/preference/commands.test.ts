@@ -63,6 +63,29 @@ describe('pamstack label / train reward / train dpo', () => {
     expect(existsSync(join(dir, 'reward-bt', 'reward.json'))).toBe(true);
   });
 
+  it('trains on several dataset folders joined by commas; a state in two of them is refused', () => {
+    const dir2 = join(dir, 'second-session');
+    const rng = new Rng(2);
+    const more: CandidateState[] = Array.from({ length: 3 }, (_, s) => {
+      const candidates = Array.from({ length: 4 }, () => ({
+        kind: 'pick_place' as const,
+        a: [rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), 0.005] as Vec3,
+        b: [rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.2), 0.005] as Vec3,
+      }));
+      const pts = Float32Array.from({ length: 150 }, (_, i) => (i % 3 === 2 ? 0.005 : rng.uniform(-0.2, 0.2)));
+      return { stateId: `second/s${s}`, task: 'rope-circle', workspace: box, cloud: makeCloud(pts, 'table'), candidates, oracle: candidates.map((c) => c.b[0]) };
+    });
+    writeStates(dir2, more);
+    expect(run(['label', '--data', dir2, '--json']).status).toBe(0);
+    const out = join(dir, 'reward-two');
+    const r = run(['train', 'reward', '--model', 'bt', '--data', `${dir},${dir2}`, '--out', out, '--epochs', '2', '--hidden', '8', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout).states).toBe(12 + 3);
+    const dup = run(['train', 'reward', '--model', 'bt', '--data', `${dir},${dir}`, '--out', out, '--epochs', '1', '--json']);
+    expect(dup.status).not.toBe(0);
+    expect(dup.stderr).toMatch(/state s0 is in both .* and /);
+  });
+
   it('trains a robust reward on points in each candidate\'s frame (a PointNet encoder) and saves both configs', () => {
     const out = join(dir, 'reward-points');
     const r = run(['train', 'reward', '--model', 'robust', '--features', 'points', '--data', dir, '--out', out, '--epochs', '2', '--hidden', '8', '--json']);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
-import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
+import { readDatasets, readRankings, readStates } from '../../preference/dataset.ts';
 import { DeliveryGrid, regretSegmentPairs } from '../../preference/delivery-grid.ts';
 import { DEFAULT_REWARD_FEATURES, FeatureConfigSchema, POINT_REWARD_FEATURES } from '../../preference/features.ts';
 import { candidatePairData } from '../../preference/pair-data.ts';
@@ -48,7 +48,10 @@ export function register(program: Command): void {
     .command('reward')
     .description('train an explicit reward model on preferences; reports held-out accuracy and log-likelihood')
     .requiredOption('--model <kind>', `bt | robust | regret`)
-    .requiredOption('--data <dir|delivery>', 'dataset folder (states.jsonl + rankings.jsonl), or "delivery" for synthetic regret-teacher segments')
+    .requiredOption(
+      '--data <dirs|delivery>',
+      'dataset folder (states.jsonl + rankings.jsonl), several joined by commas (e.g. labelling runs), or "delivery" for synthetic regret-teacher segments',
+    )
     .option('--rankings <file>', 'rankings file (default <data>/rankings.jsonl)')
     .option('--out <dir>', 'where to write reward.json')
     .option('--epochs <n>', 'training epochs', '200')
@@ -94,8 +97,9 @@ export function register(program: Command): void {
         }
         if (f.model === 'regret')
           throw new CliError('--model regret needs segment data with state values; use --data delivery (recorded sim segments are not supported yet)');
-        const states = readStates(f.data);
-        const rankings = readRankings(f.rankings ?? join(f.data, RANKINGS_FILE));
+        const dirs = f.data.split(',').filter((d) => d.length > 0);
+        if (dirs.length > 1 && f.rankings) throw new CliError('--rankings: only with a single --data folder (each folder uses its own rankings.jsonl)');
+        const { states, rankings } = f.rankings ? { states: readStates(f.data), rankings: readRankings(f.rankings) } : readDatasets(dirs);
         const features =
           f.features === 'object' ? DEFAULT_REWARD_FEATURES : f.features === 'points' ? POINT_REWARD_FEATURES : FeatureConfigSchema.parse({});
         const points = features.points;
@@ -107,7 +111,7 @@ export function register(program: Command): void {
         const bar = startProgress(`train reward ${f.model}`, f.epochs, { quiet: f.json });
         const { model, report } = trainRewardModel(data, { ...base, model: f.model, hidden: f.hidden, batch, ...arch }, { onEpoch: () => bar.tick() });
         bar.stop();
-        const out = f.out ?? join(f.data, `reward-${f.model}`);
+        const out = f.out ?? join(dirs[0]!, `reward-${f.model}`);
         saveRewardModel(out, model, { command: process.argv.slice(2).join(' '), features, report });
         let evaluation: Record<string, EpisodeSummary> | undefined;
         if (f.evalEpisodes > 0) {
