@@ -30,8 +30,20 @@ describe('the committed default of a rebuild', () => {
     expect(() => readCommittedDefault(dir)).toThrow(/candidates/);
   });
 
-  it('rope-circle trains longer and labels mixed rollouts; the small tasks keep their one-run recipe', () => {
-    expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', candidates: 32 });
-    for (const t of ['granular-t', 'cloth-unfold'] as const) expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', candidates: 8 });
+  it('rope-circle trains longer, labels mixed rollouts twice and adds the point reward; the small tasks keep their one-run recipe', () => {
+    expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', prefExtraStates: 800, pointRewardEpochs: 40, candidates: 128 });
+    for (const t of ['granular-t', 'cloth-unfold'] as const)
+      expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, pointRewardEpochs: 0, candidates: 8 });
+  });
+
+  it('the point reward is a row (and can be the default) only where the folder has one', () => {
+    const P = join(dir, 'rope-circle');
+    expect(evalMethods(P, 128).map((m) => m.name)).not.toContain('ras-points');
+    const withPoints = evalMethods(P, 128, { points: true }).find((m) => m.name === 'ras-points')!;
+    expect(withPoints.args).toEqual(['--policy', `${P}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${P}/reward-points`, '--lcb', '1', '--candidates', '128']);
+    const table = [row('sl-first', 0, 20, 0.27), row('ras-robust', 1 / 12, 19, 0.5), row('ras-points', 3 / 12, 18, 0.55)];
+    expect(chooseDefault(table, P, 128, { points: true })).toEqual({
+      method: 'ras-points', policy: 'sl', select: 'ras', reward: 'robust', rewardDir: 'reward-points', lcb: 1, candidates: 128,
+    });
   });
 });

@@ -35,6 +35,13 @@ export const RebuildProfileSchema = z.strictObject({
   prefStates: z.number().int().positive(),
   /** Which candidate the labelling rollouts run to move on (`label --collect --execute`). */
   prefExecute: z.enum(['random', 'mixed']),
+  /**
+   * States of a second labelling run (seed + 900, same recipe) into runs/<task>/prefs-b that only the
+   * point reward also reads; 0: none. The point encoder needs more data than the feature MLPs.
+   */
+  prefExtraStates: z.number().int().min(0),
+  /** Epochs of the robust reward over points in each candidate's frame (`reward-points/`); 0: not trained. */
+  pointRewardEpochs: z.number().int().min(0),
   /** Candidates a policy samples per state in the evaluation rows and the demo default (N of RAS and random-of-N). */
   candidates: z.number().int().min(1).max(256),
   dpoEpochs: z.number().int().positive(),
@@ -58,12 +65,12 @@ const SL_POLICY = {
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
   full: {
     demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', candidates: 32,
+    slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', prefExtraStates: 800, pointRewardEpochs: 40, candidates: 128,
     dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
   },
   ci: {
     demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', candidates: 8,
+    slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', prefExtraStates: 0, pointRewardEpochs: 2, candidates: 8,
     dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
   },
 };
@@ -74,7 +81,9 @@ export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
  * (sweeps push 160 grains, flings move a 10×10 cloth), so their data and evaluations are smaller, with
  * one SL run, random rollouts for labelling and 8 candidates (their committed folders were made so).
  */
-const SMALL_TASK: Partial<RebuildProfile> = { slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', candidates: 8, evalEpisodes: 4 };
+const SMALL_TASK: Partial<RebuildProfile> = {
+  slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, pointRewardEpochs: 0, candidates: 8, evalEpisodes: 4,
+};
 export const TASK_OVERRIDES: Partial<Record<TaskName, Partial<RebuildProfile>>> = {
   'granular-t': { ...SMALL_TASK, demoEpisodes: 24, slProcessor: { center: 'table' }, slRotation: 0, prefStates: 24 },
   'cloth-unfold': { ...SMALL_TASK, demoEpisodes: 16, prefStates: 16 },
@@ -87,10 +96,14 @@ export function profileFor(task: TaskName, name: 'full' | 'ci'): RebuildProfile 
 
 /**
  * The evaluation rows of the table: name → eval flags (relative to the task's policies folder P). Every
- * policy row samples `n` candidates per state (the first-candidate rows use only the first).
+ * policy row samples `n` candidates per state (the first-candidate rows use only the first). `points`
+ * adds the row of the point reward (folders that have `reward-points/`).
  */
-export function evalMethods(p: string, n = 8): { name: string; what: string; args: string[] }[] {
+export function evalMethods(p: string, n = 8, opts: { points?: boolean } = {}): { name: string; what: string; args: string[] }[] {
   const N = ['--candidates', String(n)];
+  const points = opts.points
+    ? [{ name: 'ras-points', what: 'RAS, robust reward over points in each candidate\'s frame (PointNet, μ − σ)', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${p}/reward-points`, '--lcb', '1', ...N] }]
+    : [];
   return [
     { name: 'expert', what: 'scripted expert (upper reference)', args: ['--policy', 'expert'] },
     { name: 'random', what: 'random primitive', args: ['--policy', 'random'] },
@@ -99,6 +112,7 @@ export function evalMethods(p: string, n = 8): { name: string; what: string; arg
     { name: 'ras-implicit', what: 'RAS, implicit reward (DPO vs SL)', args: ['--policy', `${p}/dpo`, '--select', 'ras', '--reward', 'implicit', ...N] },
     { name: 'ras-bt', what: 'RAS, Bradley–Terry reward', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'bt', '--reward-dir', `${p}/reward-bt`, ...N] },
     { name: 'ras-robust', what: 'RAS, robust Gaussian reward (μ − σ)', args: ['--policy', `${p}/sl`, '--select', 'ras', '--reward', 'robust', '--reward-dir', `${p}/reward-robust`, '--lcb', '1', ...N] },
+    ...points,
     { name: 'dpo-sample', what: 'sampling from the DPO model, first candidate', args: ['--policy', `${p}/dpo`, '--select', 'first', ...N] },
   ];
 }
@@ -174,6 +188,20 @@ export async function rebuildTask(
   steps.push(await run('Diffusion-DPO fine-tune', ['train', 'dpo', '--policy', `${P}/sl`, '--data', `${R}/prefs`, '--out', `${P}/dpo`, '--epochs', String(profile.dpoEpochs), '--seed', String(s)]));
   for (const m of ['bt', 'robust'] as const)
     steps.push(await run(`train ${m} reward`, ['train', 'reward', '--model', m, '--data', `${R}/prefs`, '--out', `${P}/reward-${m}`, '--epochs', String(profile.rewardEpochs), '--seed', String(s)]));
+  if (profile.prefExtraStates > 0)
+    steps.push(
+      await run('a second labelling run (for the point reward)', [
+        'label', '--collect', '--policy', `${P}/sl`, '--task', task, '--states', String(profile.prefExtraStates), '--candidates', '8',
+        '--teacher', 'mistake', '--seed', String(s + 900), '--execute', profile.prefExecute, '--data', `${R}/prefs-b`,
+      ]),
+    );
+  if (profile.pointRewardEpochs > 0)
+    steps.push(
+      await run('train robust reward over points (PointNet)', [
+        'train', 'reward', '--model', 'robust', '--features', 'points', '--data', profile.prefExtraStates > 0 ? `${R}/prefs,${R}/prefs-b` : `${R}/prefs`,
+        '--out', `${P}/reward-points`, '--epochs', String(profile.pointRewardEpochs), '--lr', '1e-3', '--val-fraction', '0', '--seed', String(s),
+      ]),
+    );
   // Optimizer state is for resuming, not for deployment: keep the committed folders small.
   for (const d of ['sl', 'dpo']) rmSync(join(P, d, 'optimizer.bin'), { force: true });
   writeFileSync(join(P, 'steps.json'), `${JSON.stringify(steps, null, 2)}\n`);
@@ -195,7 +223,8 @@ export async function evaluateTask(
   const steps = JSON.parse(readFileSync(stepsFile, 'utf8')) as FlywheelStep[];
   const run = (name: string, args: string[]) => runPamstack(name, args, { cwd: o.root, log: o.log });
   const table: EvalRow[] = [];
-  for (const m of evalMethods(P, profile.candidates)) {
+  const rows = { points: existsSync(join(P, 'reward-points')) };
+  for (const m of evalMethods(P, profile.candidates, rows)) {
     const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
     const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(profile.evalEpisodes), '--seed', String(profile.evalSeed), '--quiet'];
     const step = await run(`eval ${m.name}`, args);
@@ -203,10 +232,10 @@ export async function evaluateTask(
     table.push({ method: m.name, what: m.what, command: commandLine([...args, '--json']), result: step.summary as unknown as EvalResult, wall: step.wall });
   }
   // The CI regression baseline: the demo's default and SL-only on the fixed CI seeds.
-  const def = chooseDefault(table, P, profile.candidates);
+  const def = chooseDefault(table, P, profile.candidates, rows);
   const regression: RegressionBaseline = { task, seed: REGRESSION_SEED, episodes: REGRESSION_EPISODES, rows: [] };
   for (const name of [...new Set(['sl-first', def.method])]) {
-    const m = evalMethods(P, profile.candidates).find((x) => x.name === name)!;
+    const m = evalMethods(P, profile.candidates, rows).find((x) => x.name === name)!;
     const draws = m.args.includes('implicit') ? ['--draws', String(profile.draws)] : [];
     const args = ['eval', '--task', task, ...m.args, ...draws, '--episodes', String(REGRESSION_EPISODES), '--seed', String(REGRESSION_SEED), '--quiet'];
     const step = await run(`regression baseline ${name}`, args);
@@ -216,7 +245,7 @@ export async function evaluateTask(
   writeFileSync(join(P, 'regression.json'), `${JSON.stringify(regression, null, 2)}\n`);
   // Wall time of every command that made the folder (training and evaluation), s.
   const wall = steps.reduce((a, st) => a + st.wall, 0);
-  writeTaskReadme(task, profile, P, steps, table, wall, o.seed);
+  writeTaskReadme(task, profile, P, steps, table, wall, o.seed, def);
   return { steps, table, wall };
 }
 
@@ -233,13 +262,13 @@ export interface RegressionBaseline {
 }
 
 /** Picks the demo's default: the learned method with the best success rate, then fewest steps, then best final metric. */
-export function chooseDefault(table: EvalRow[], P: string, n = 8): DefaultPolicy {
+export function chooseDefault(table: EvalRow[], P: string, n = 8, opts: { points?: boolean } = {}): DefaultPolicy {
   const learned = table.filter((r) => !['expert', 'random'].includes(r.method));
   const metric = (r: EvalRow) => r.result.metrics.iou ?? r.result.metrics.coverage ?? 0;
   const best = [...learned].sort(
     (a, b) => b.result.success_rate - a.result.success_rate || a.result.mean_steps - b.result.mean_steps || metric(b) - metric(a),
   )[0];
-  const m = evalMethods(P, n).find((x) => x.name === best?.method) ?? evalMethods(P, n)[4]!;
+  const m = evalMethods(P, n, opts).find((x) => x.name === best?.method) ?? evalMethods(P, n)[4]!;
   const flag = (f: string) => {
     const i = m.args.indexOf(f);
     return i >= 0 ? m.args[i + 1] : undefined;
@@ -256,8 +285,7 @@ export function chooseDefault(table: EvalRow[], P: string, n = 8): DefaultPolicy
   return d;
 }
 
-function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps: FlywheelStep[], table: EvalRow[], wall: number, seed: number): void {
-  const def = chooseDefault(table, P, profile.candidates);
+function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps: FlywheelStep[], table: EvalRow[], wall: number, seed: number, def: DefaultPolicy): void {
   writeFileSync(join(P, 'default.json'), `${JSON.stringify(def, null, 2)}\n`);
   writeFileSync(join(P, 'eval.json'), `${JSON.stringify({ task, profile, seed, table, wall }, null, 2)}\n`);
   const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
@@ -284,7 +312,9 @@ function writeTaskReadme(task: string, profile: RebuildProfile, P: string, steps
     ),
     '',
     'Folders: `sl/` supervised diffusion policy (`sl-config.json`: its architecture), `dpo/` its Diffusion-DPO fine-tune (dpo.json names the',
-    'reference), `reward-bt/` and `reward-robust/` explicit reward models. The data (`runs/`) is not committed.',
+    'reference), `reward-bt/` and `reward-robust/` explicit reward models (object-frame features)' +
+      (existsSync(join(P, 'reward-points')) ? ', `reward-points/` the robust reward over points in each candidate\'s frame.' : '.') +
+      ' The data (`runs/`) is not committed.',
     '',
   ];
   writeFileSync(join(P, 'README.md'), lines.join('\n'));
