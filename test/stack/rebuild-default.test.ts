@@ -31,9 +31,9 @@ describe('the committed default of a rebuild', () => {
   });
 
   it('rope-circle trains longer, labels mixed rollouts twice and adds the point reward; the small tasks keep their one-run recipe', () => {
-    expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', prefExtraStates: 800, pointRewardEpochs: 40, candidates: 128 });
+    expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', prefExtraStates: 800, onPolicyStates: 400, pointRewardEpochs: 40, candidates: 128 });
     for (const t of ['granular-t', 'cloth-unfold'] as const)
-      expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, pointRewardEpochs: 0, candidates: 8 });
+      expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0, candidates: 8 });
   });
 
   it('the point reward is a row (and can be the default) only where the folder has one', () => {

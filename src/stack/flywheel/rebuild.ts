@@ -40,6 +40,13 @@ export const RebuildProfileSchema = z.strictObject({
    * point reward also reads; 0: none. The point encoder needs more data than the feature MLPs.
    */
   prefExtraStates: z.number().int().min(0),
+  /**
+   * States labelled along a reward's own rollouts (`label --collect --execute reward`, seed + 1300) for the
+   * point reward; the chooser is a robust feature MLP trained on the labels so far (runs/<task>/reward-chooser,
+   * not committed). 0: none. On rope-circle these 400 states took the point reward from 7 to 8 of 24
+   * validation successes at N = 128 and from 2 to 6 at N = 32 (docs/preference.md).
+   */
+  onPolicyStates: z.number().int().min(0),
   /** Epochs of the robust reward over points in each candidate's frame (`reward-points/`); 0: not trained. */
   pointRewardEpochs: z.number().int().min(0),
   /** Candidates a policy samples per state in the evaluation rows and the demo default (N of RAS and random-of-N). */
@@ -65,12 +72,12 @@ const SL_POLICY = {
 export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
   full: {
     demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', prefExtraStates: 800, pointRewardEpochs: 40, candidates: 128,
+    slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', prefExtraStates: 800, onPolicyStates: 400, pointRewardEpochs: 40, candidates: 128,
     dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
   },
   ci: {
     demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
-    slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', prefExtraStates: 0, pointRewardEpochs: 2, candidates: 8,
+    slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', prefExtraStates: 0, onPolicyStates: 2, pointRewardEpochs: 2, candidates: 8,
     dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
   },
 };
@@ -82,7 +89,7 @@ export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
  * one SL run, random rollouts for labelling and 8 candidates (their committed folders were made so).
  */
 const SMALL_TASK: Partial<RebuildProfile> = {
-  slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, pointRewardEpochs: 0, candidates: 8, evalEpisodes: 4,
+  slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0, candidates: 8, evalEpisodes: 4,
 };
 export const TASK_OVERRIDES: Partial<Record<TaskName, Partial<RebuildProfile>>> = {
   'granular-t': { ...SMALL_TASK, demoEpisodes: 24, slProcessor: { center: 'table' }, slRotation: 0, prefStates: 24 },
@@ -195,10 +202,25 @@ export async function rebuildTask(
         '--teacher', 'mistake', '--seed', String(s + 900), '--execute', profile.prefExecute, '--data', `${R}/prefs-b`,
       ]),
     );
+  const pointData = [`${R}/prefs`, ...(profile.prefExtraStates > 0 ? [`${R}/prefs-b`] : [])];
+  if (profile.onPolicyStates > 0) {
+    steps.push(
+      await run('train the chooser of the on-policy run (robust, object features)', [
+        'train', 'reward', '--model', 'robust', '--data', pointData.join(','), '--out', `${R}/reward-chooser`, '--epochs', '20', '--seed', String(s),
+      ]),
+    );
+    steps.push(
+      await run('label the states the chooser visits (on-policy)', [
+        'label', '--collect', '--policy', `${P}/sl`, '--task', task, '--states', String(profile.onPolicyStates), '--candidates', '8', '--teacher', 'mistake',
+        '--seed', String(s + 1300), '--execute', 'reward', '--reward-dir', `${R}/reward-chooser`, '--lcb', '1', '--data', `${R}/prefs-c`,
+      ]),
+    );
+    pointData.push(`${R}/prefs-c`);
+  }
   if (profile.pointRewardEpochs > 0)
     steps.push(
       await run('train robust reward over points (PointNet)', [
-        'train', 'reward', '--model', 'robust', '--features', 'points', '--data', profile.prefExtraStates > 0 ? `${R}/prefs,${R}/prefs-b` : `${R}/prefs`,
+        'train', 'reward', '--model', 'robust', '--features', 'points', '--data', pointData.join(','),
         '--out', `${P}/reward-points`, '--epochs', String(profile.pointRewardEpochs), '--lr', '1e-3', '--val-fraction', '0', '--seed', String(s),
       ]),
     );
