@@ -187,11 +187,13 @@ export class RewardModel {
    * Logits of pairs over shared items (one-step candidate pairs): rewards of the standardised `items`
    * [I, rowDim] (robust with `noise` [I]: μ + σ·ξ), then `signs` [B, I] (+1 left, −1 right per pair) · r.
    * Each item is encoded once however many pairs it is in; a matMul, since gather has no gradient on wasm.
+   * Returns the items' log-std too (robust), for the KL term without a second pass.
    */
-  itemLogits(items: tf.Tensor2D, signs: tf.Tensor2D, noise?: tf.Tensor1D): tf.Tensor1D {
+  itemLogits(items: tf.Tensor2D, signs: tf.Tensor2D, noise?: tf.Tensor1D): { z: tf.Tensor1D; logStd?: tf.Tensor1D } {
     const { mean, logStd } = this.rowOutputs(items);
     const r = noise && logStd ? mean.add(tf.exp(logStd).mul(noise)) : mean;
-    return plainMatMul(signs, r.reshape([-1, 1]) as tf.Tensor2D).reshape([-1]) as tf.Tensor1D;
+    const z = plainMatMul(signs, r.reshape([-1, 1]) as tf.Tensor2D).reshape([-1]) as tf.Tensor1D;
+    return logStd ? { z, logStd } : { z };
   }
 
   /** Rewards of raw (unstandardised) rows [n, rowDim]: score (robust: μ) and, for robust, std. */

@@ -66,12 +66,18 @@ function itemBatch(model: RewardModel, data: PairData, idx: number[]) {
 }
 
 /** Pair logits of a batch in either layout (rows per pair side, or shared items); robust draws noise with `rng`. */
-function batchLogits(model: RewardModel, data: PairData, idx: number[], rng?: Rng): { z: tf.Tensor1D; y: tf.Tensor1D; rows: tf.Tensor2D[]; extra: ReturnType<typeof batchTensors> | null } {
+function batchLogits(
+  model: RewardModel,
+  data: PairData,
+  idx: number[],
+  rng?: Rng,
+): { z: tf.Tensor1D; y: tf.Tensor1D; logStd: () => tf.Tensor1D; extra: ReturnType<typeof batchTensors> | null } {
   const robustNoise = rng && model.config.model === 'robust';
   if (data.items) {
     const b = itemBatch(model, data, idx);
     const noise = robustNoise ? normalTensor(b.items.shape[0], rng) : undefined;
-    return { z: model.itemLogits(b.items as tf.Tensor2D, b.signs, noise), y: b.y, rows: [b.items as tf.Tensor2D], extra: null };
+    const { z, logStd } = model.itemLogits(b.items as tf.Tensor2D, b.signs, noise);
+    return { z, y: b.y, logStd: () => logStd!, extra: null };
   }
   const b = batchTensors(model, data, idx);
   const noise = robustNoise ? { left: normalTensor(idx.length * data.steps, rng), right: normalTensor(idx.length * data.steps, rng) } : undefined;
@@ -79,7 +85,8 @@ function batchLogits(model: RewardModel, data: PairData, idx: number[], rng?: Rn
     ...(b.leftStates ? { leftStates: b.leftStates, rightStates: b.rightStates! } : {}),
     ...(noise ? { noise } : {}),
   });
-  return { z, y: b.y, rows: [b.left as tf.Tensor2D, b.right as tf.Tensor2D], extra: b };
+  const logStd = () => tf.concat([model.rowOutputs(b.left as tf.Tensor2D).logStd!, model.rowOutputs(b.right as tf.Tensor2D).logStd!]) as tf.Tensor1D;
+  return { z, y: b.y, logStd, extra: b };
 }
 
 /** One batch of pairs as tensors (standardised), built from pair indices. */
@@ -207,9 +214,9 @@ export function trainRewardModel(
       const l = tf.tidy(() => {
         return opt.minimize(
           () => {
-            const { z, y, rows, extra: b } = batchLogits(model, data, idx, rng);
+            const { z, y, logStd, extra: b } = batchLogits(model, data, idx, rng);
             let loss = crossEntropy(z, y).mean();
-            if (cfg.model === 'robust') loss = loss.add(robustKl(model, rows, cfg).mul(cfg.klWeight));
+            if (cfg.model === 'robust') loss = loss.add(robustKl(logStd(), cfg).mul(cfg.klWeight));
             if (cfg.model === 'regret' && cfg.bellmanWeight > 0 && b?.leftStates)
               loss = loss.add(bellmanHinge(model, b, data.steps).mul(cfg.bellmanWeight));
             if (cfg.weightDecay > 0) loss = loss.add(tf.addN(vars.filter((_, i) => i % 2 === 0).map((w) => tf.sum(tf.square(w)))).mul(cfg.weightDecay));
@@ -297,9 +304,8 @@ function normalTensor(n: number, rng: Rng): tf.Tensor1D {
   return tf.tensor1d(rng.fillNormal(new Float32Array(n)) as Float32Array);
 }
 
-/** Mean KL(N(μ,σ²) ‖ N(μ,σ₀²)) = log(σ₀/σ) + σ²/(2σ₀²) − ½ over the batch rows. */
-function robustKl(model: RewardModel, rows: tf.Tensor2D[], cfg: RewardModelConfig): tf.Scalar {
-  const ls = tf.concat(rows.map((r) => model.rowOutputs(r).logStd!));
+/** Mean KL(N(μ,σ²) ‖ N(μ,σ₀²)) = log(σ₀/σ) + σ²/(2σ₀²) − ½ over the batch rows' log-std `ls`. */
+function robustKl(ls: tf.Tensor1D, cfg: RewardModelConfig): tf.Scalar {
   const s0 = cfg.sigma0;
   return tf.mean(tf.sub(Math.log(s0), ls).add(tf.exp(ls.mul(2)).div(2 * s0 * s0)).sub(0.5)) as tf.Scalar;
 }

@@ -241,12 +241,13 @@ export async function loadRasStages(
 
 /**
  * The explicit reward model in `rewardDir` (pamstack train reward / transfer) and its feature config
- * (files saved before configs were stored: the schema's defaults); refused when it is not a `reward` model.
+ * (files saved before configs were stored: the schema's defaults); refused when it is not a `reward`
+ * model (any kind when `reward` is not given).
  */
-export async function loadExplicitReward(rewardDir: string, reward: string): Promise<{ model: RewardModel; features: FeatureConfig }> {
+export async function loadExplicitReward(rewardDir: string, reward?: string): Promise<{ model: RewardModel; features: FeatureConfig }> {
   const [{ loadRewardModel }, { FeatureConfigSchema }] = await Promise.all([import('../preference/reward-io.ts'), import('../preference/features.ts')]);
   const { model, features } = loadRewardModel(rewardDir);
-  if (model.config.model !== reward) {
+  if (reward !== undefined && model.config.model !== reward) {
     model.dispose();
     throw new Error(`${rewardDir}: holds a ${model.config.model} reward model, --reward asked for ${reward}`);
   }

@@ -63,6 +63,17 @@ describe('pamstack label / train reward / train dpo', () => {
     expect(existsSync(join(dir, 'reward-bt', 'reward.json'))).toBe(true);
   });
 
+  it('labels the states a reward visits: label --collect --execute reward follows --reward-dir in sim', () => {
+    const out = join(dir, 'on-policy');
+    const r = run([
+      'label', '--collect', '--task', 'rope-circle', '--policy', join(dir, 'sl'), '--states', '2', '--candidates', '3',
+      '--execute', 'reward', '--reward-dir', join(dir, 'reward-bt'), '--seed', '5', '--data', out, '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ states: 2, rankings: 2 });
+    expect(readFileSync(join(out, 'states.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 120_000);
+
   it('trains on several dataset folders joined by commas; a state in two of them is refused', () => {
     const dir2 = join(dir, 'second-session');
     const rng = new Rng(2);

@@ -83,12 +83,11 @@ export function register(program: Command): void {
             propose = (_w, cloud, n, rng) => proposer.propose(cloud, n, rng.nextU32());
           }
           if (f.rewardDir) {
-            const { loadRewardModel } = await import('../../preference/reward-io.ts');
-            const { candidateFeatures, FeatureConfigSchema } = await import('../../preference/features.ts');
-            const r = loadRewardModel(f.rewardDir);
-            toFree.push(r.model);
-            const feat = r.features ?? FeatureConfigSchema.parse({});
-            select = (cloud, cands) => r.model.score(candidateFeatures(cloud, world.workspace, cands, feat)).map((x) => x.score - f.lcb * (x.std ?? 0));
+            const { loadExplicitReward, rewardModelScorer } = await import('../ras-agent.ts');
+            const { model, features } = await loadExplicitReward(f.rewardDir);
+            toFree.push(model);
+            const scorer = rewardModelScorer(model, features, world.workspace);
+            select = async (cloud, cands) => (await scorer.score(cloud, cands, 0)).map((x) => x.score - f.lcb * (x.std ?? 0));
           }
           const bar = startProgress('collect', f.states, { quiet: f.json });
           try {
