@@ -10,9 +10,12 @@ import { readDemonstrations } from '../sim/collect-format.ts';
 import type { Primitive } from '../src/core/primitive.ts';
 import { Rng } from '../src/core/rng.ts';
 import { TaskNameSchema } from '../src/core/task.ts';
-import { expertAgent, randomAgent, type Agent } from '../src/stack/agents.ts';
-import { evaluate } from '../src/stack/evaluate.ts';
-import { loadPolicyAgent } from '../src/stack/policy-agent.ts';
+import { initBackend } from '../src/nn/backend.ts';
+import { loadPolicy } from '../src/policy/checkpoint.ts';
+import { PolicyProposer } from '../src/policy/proposer.ts';
+import { loadDecider } from '../src/stack/decider.ts';
+import { deciderSpecFor } from '../src/stack/decider-spec.ts';
+import { rollout } from '../src/stack/rollout.ts';
 import { readPolicyCheckpoint } from '../src/policy/checkpoint.ts';
 import { splitStates, TrainConfigSchema } from '../src/policy/trainer.ts';
 import { machineDescription, printTable, writeBenchResult } from './_common.ts';
@@ -50,7 +53,9 @@ async function main(): Promise<void> {
   const trainSeeds = new Set(demos.steps.map((s) => s.seed));
 
   // diversity on the held-out demonstration states (the trainer's own split)
-  const agent = await loadPolicyAgent(policyDir, { select: 'first', n: 8 });
+  await initBackend({ log: null });
+  const policy = loadPolicy(policyDir, { trainable: false });
+  const proposer = new PolicyProposer(policy.model, policy.processor);
   const cfg = TrainConfigSchema.parse(ckpt.training?.config ?? {});
   const { val } = splitStates(demos.steps.length, cfg.valFraction, cfg.seed);
   const states = val.length ? val : demos.steps.map((_, i) => i);
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
   const rng = new Rng(seed + 77);
   for (const i of states) {
     const s = demos.steps[i]!;
-    const { primitives } = agent.proposer.sample({ points: s.cloud, frame: 'table', stamp: 0 }, 8, 1000 + i);
+    const { primitives } = proposer.sample({ points: s.cloud, frame: 'table', stamp: 0 }, 8, 1000 + i);
     candSpread += meanPairwise(primitives);
     expertSpread += meanPairwise(s.actions);
     // how far each candidate is from the nearest acceptable action (metres)
@@ -89,18 +94,20 @@ async function main(): Promise<void> {
   const unseen = Array.from({ length: episodes }, (_, i) => seed + i).filter((s) => trainSeeds.has(s));
   if (unseen.length) throw new Error(`--seed ${seed}: seeds ${unseen.join(', ')} were used for the demonstrations; pick unseen ones`);
   for (const name of agents) {
-    const a: Agent = name === 'policy' ? agent : name === 'expert' ? expertAgent() : name === 'random' ? randomAgent() : await loadPolicyAgent(name, { select: 'first' });
+    // each row through the product's decider: the first safe of 8 candidates
+    const a = await loadDecider(deciderSpecFor(name === 'policy' ? policyDir : name, { select: 'first', candidates: 8 }));
     const world = await createWorld(task);
     const t0 = performance.now();
     try {
-      const { result } = await evaluate(world, a, { episodes, seed });
+      const { result } = await rollout(world, a, { episodes, seed });
       results[name] = result;
       rows.push({ agent: a.name, success_rate: result.success_rate, mean_steps: result.mean_steps, iou: result.metrics.iou ?? NaN, s_per_episode: (performance.now() - t0) / 1000 / episodes });
     } finally {
       world.dispose();
+      a.dispose();
     }
   }
-  agent.dispose();
+  policy.model.dispose();
   const out = {
     name: 'policy-learning',
     workload: task,

@@ -4,7 +4,7 @@
 // graph in one process). SIGINT and SIGTERM stop every node (the executor commands a hold first) and
 // exit 0 within 5 s, before ros2 launch escalates.
 import { readFileSync } from 'node:fs';
-import { FAMILY_PRIMITIVE, taskFamily, type TaskName } from '../src/core/task.ts';
+import type { TaskName } from '../src/core/task.ts';
 import type { World } from '../src/core/world.ts';
 import { ROS_DISTROS, type RosDistro } from '../src/record/index.ts';
 import { InProcessGraph, InProcessPort, parseParamsYaml, SystemClock, type ParamOverrides } from './in-process.ts';
@@ -15,10 +15,9 @@ import { startPolicy } from './nodes/policy.ts';
 import { startPreferenceBridge } from './nodes/preference-bridge.ts';
 import { startSafety } from './nodes/safety.ts';
 import { startSimBridge } from './nodes/sim-bridge.ts';
-import { workspaceFrom } from './nodes/common.ts';
 import type { RosPort } from './port.ts';
 import type { RclNodejsModule } from './rclnodejs-api.ts';
-import { loadPolicyStages } from './stages.ts';
+import { loadPolicyDecider } from './stages.ts';
 
 export const NODE_KINDS = ['perception', 'policy', 'executor', 'safety', 'sim_bridge', 'preference_bridge', 'sim_stack'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
@@ -87,18 +86,12 @@ export async function startNodes(kind: NodeKind, port: RosPort, deps: EntryDeps)
     const { Store } = await import('../src/store/store.ts'); // better-sqlite3 only where a store is used
     return (path: string) => new Store(path);
   };
-  const policyStages = (world?: World) => (p: { policy: string; task: string; workspace_min: readonly number[]; workspace_max: readonly number[] }) =>
-    loadPolicyStages({
-      policy: p.policy,
-      kind: FAMILY_PRIMITIVE[taskFamily(p.task as TaskName)],
-      workspace: workspaceFrom('policy', p.workspace_min, p.workspace_max),
-      ...(world ? { world } : {}),
-    });
+  const policyDecider = (world?: World) => (p: { policy: string; num_candidates: number; lcb: number; select: string }) => loadPolicyDecider(p, world);
   switch (kind) {
     case 'perception':
       return [startPerception(port)];
     case 'policy':
-      return [await startPolicy(port, policyStages())];
+      return [await startPolicy(port, policyDecider())];
     case 'executor':
       return [startExecutor(port)];
     case 'safety':
@@ -113,7 +106,7 @@ export async function startNodes(kind: NodeKind, port: RosPort, deps: EntryDeps)
       const pref = await startPreferenceBridge(port, await storeFactory());
       const rest = [startSafety(port), startExecutor(port), startPerception(port)];
       const sim = await startSimBridge(port, deps.createWorld);
-      return [pref, ...rest, sim, await startPolicy(port, policyStages(sim.world))];
+      return [pref, ...rest, sim, await startPolicy(port, policyDecider(sim.world))];
     }
   }
 }

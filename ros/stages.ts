@@ -1,88 +1,76 @@
-// Which ActionProposer / CandidateScorer the policy node runs: `random` (uniform in the workspace, for
-// bring-up), `expert` (the sim world's scripted expert; in-process sim stack only), or a module that
-// builds them (`module:<path>`, exporting `createPolicyStages(options)`), e.g. a trained policy loader.
+// The policy node's decider: the same `decide` stage as `pamstack eval`, loaded from the `policy` parameter
+// (a policies/<task> folder, a policy checkpoint, `random`, `expert` in the in-process sim, or
+// `module:<path>` exporting createPolicyStages), with explicit parameter overrides of single spec keys.
 import { pathToFileURL } from 'node:url';
-import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import type { WorkspaceBox } from '../src/core/geometry.ts';
-import type { PrimitiveKind, Primitive } from '../src/core/primitive.ts';
-import { Rng } from '../src/core/rng.ts';
-import type { ActionProposer } from '../src/core/stages.ts';
+import { resolve } from 'node:path';
+import type { ActionProposer, CandidateScorer } from '../src/core/stages.ts';
 import type { World } from '../src/core/world.ts';
-import type { PolicyStages } from './nodes/policy.ts';
+import { composeDecider, loadDecider, proposeStageOf, scoreStageOf, type Decider } from '../src/stack/decider.ts';
+import { deciderSpecFor, resolveDeciderSpec, SELECT_MODES, type DeciderOverrides, type DeciderSpec } from '../src/stack/decider-spec.ts';
 
-/** Uniform random primitives in the workspace box (the `random` baseline of `pamstack eval`). */
-export function randomProposer(kind: PrimitiveKind, box: WorkspaceBox): ActionProposer {
-  const point = (rng: Rng): [number, number, number] => [
-    rng.uniform(box.min[0], box.max[0]),
-    rng.uniform(box.min[1], box.max[1]),
-    rng.uniform(Math.max(box.min[2], 0), Math.max(box.min[2], Math.min(box.max[2], 0.02))),
-  ];
-  return {
-    name: 'random',
-    async propose(_cloud, n, seed) {
-      const rng = new Rng(seed);
-      return Array.from({ length: n }, (): Primitive => ({ kind, a: point(rng), b: point(rng) }));
-    },
-  };
+/** The stages a `module:<path>` policy exports through `createPolicyStages(spec)`. */
+export interface PolicyStages {
+  proposer: ActionProposer;
+  /** Null: candidates keep proposal order (select `first`). */
+  scorer: CandidateScorer | null;
 }
 
-/** The sim world's scripted expert as a proposer (needs the world in the same process). */
-export function expertProposer(world: World): ActionProposer {
-  return { name: 'expert', propose: async (_cloud, n, seed) => world.expertActions(n, new Rng(seed)) };
-}
-
-export interface StageOptions {
-  /** `random`, `expert` or `module:<path>`. */
+/** The policy node's parameters that may override spec keys; each names its "use the spec" value. */
+export interface DeciderParams {
   policy: string;
-  kind: PrimitiveKind;
-  workspace: WorkspaceBox;
-  /** Needed for `expert`. */
-  world?: World;
+  /** 0: the spec's candidates. */
+  num_candidates: number;
+  /** Negative: the spec's lcb. */
+  lcb: number;
+  /** Empty: the spec's select. */
+  select: string;
 }
 
-/** Builds the policy node's stages; throws naming the `policy` value and the accepted forms. */
-export async function loadPolicyStages(o: StageOptions): Promise<PolicyStages> {
-  if (o.policy === 'random') return { proposer: randomProposer(o.kind, o.workspace), scorer: null };
-  if (o.policy === 'expert') {
-    if (!o.world) throw new Error('policy: "expert" needs the simulated world in the same process (the in-process sim stack)');
-    return { proposer: expertProposer(o.world), scorer: null };
+/** The overrides the parameters make (only those not at their "use the spec" value). */
+export function overridesFromParams(p: DeciderParams): DeciderOverrides {
+  const o: DeciderOverrides = {};
+  if (p.num_candidates > 0) o.candidates = p.num_candidates;
+  if (p.lcb >= 0) o.lcb = p.lcb;
+  if (p.select !== '') {
+    if (!(SELECT_MODES as readonly string[]).includes(p.select)) throw new Error(`policy: parameter select: expected ${SELECT_MODES.join(', ')} or empty (the spec's), received ${JSON.stringify(p.select)}`);
+    o.select = p.select as DeciderSpec['select'];
   }
-  if (existsSync(join(resolve(o.policy), 'default.json'))) return committedPolicyStages(resolve(o.policy), o);
-  if (o.policy.startsWith('module:')) {
-    const file = resolve(o.policy.slice('module:'.length));
-    const mod = (await import(pathToFileURL(file).href)) as { createPolicyStages?: (o: StageOptions) => Promise<PolicyStages> };
-    if (typeof mod.createPolicyStages !== 'function') throw new Error(`policy: ${file} does not export createPolicyStages(options)`);
-    return mod.createPolicyStages(o);
-  }
-  throw new Error(`policy: expected random, expert, a policies/<task> folder or module:<path>, received ${JSON.stringify(o.policy)}`);
+  return o;
+}
+
+/** The spec of a `module:` policy: the schema's defaults with the parameter overrides. */
+export function moduleSpec(policy: string, overrides: DeciderOverrides): DeciderSpec {
+  return { ...resolveDeciderSpec({ policy: 'random' }, '.', overrides, 'policy'), policy };
+}
+
+/** A decider over a module's own stages (ranking by the scorer, or proposal order without one). */
+export function deciderFromStages(spec: DeciderSpec, stages: PolicyStages): Decider {
+  return composeDecider(spec, proposeStageOf(stages.proposer), scoreStageOf(stages.scorer));
 }
 
 /**
- * A committed policies/<task> folder (default.json from `pamstack policies rebuild`): the trained
- * diffusion policy proposes; with select `ras` its reward scores (implicit, bt or robust), otherwise
- * candidates keep proposal order.
+ * Loads the decider the parameters name; throws naming `policy` and the accepted forms. `world` (the
+ * in-process sim) lets `expert` propose and vetoes what the sim would refuse.
  */
-async function committedPolicyStages(dir: string, o: StageOptions): Promise<PolicyStages> {
-  const { readCommittedDefault } = await import('../src/stack/flywheel/rebuild.ts');
-  const d = readCommittedDefault(dir);
-  if (!d) throw new Error(`policy: ${dir} has no default.json`);
-  if (d.select === 'ras') {
-    const { loadRasStages } = await import('../src/stack/ras-agent.ts');
-    const stages = await loadRasStages(d.policy, {
-      reward: d.reward ?? 'implicit',
-      ...(d.rewardDir ? { rewardDir: d.rewardDir } : {}),
-      ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
-      workspace: () => o.workspace,
-    });
-    return { proposer: stages.proposer, scorer: stages.scorer };
+export async function loadPolicyDecider(p: DeciderParams, world?: World): Promise<Decider> {
+  const overrides = overridesFromParams(p);
+  let decider: Decider;
+  if (p.policy.startsWith('module:')) {
+    const file = resolve(p.policy.slice('module:'.length));
+    const mod = (await import(pathToFileURL(file).href)) as { createPolicyStages?: (spec: DeciderSpec) => Promise<PolicyStages> };
+    if (typeof mod.createPolicyStages !== 'function') throw new Error(`policy: ${file} does not export createPolicyStages(spec)`);
+    const spec = moduleSpec(p.policy, overrides);
+    decider = deciderFromStages(spec, await mod.createPolicyStages(spec));
+  } else {
+    if (p.policy === 'expert' && !world) throw new Error('policy: "expert" needs the simulated world in the same process (the in-process sim stack)');
+    let spec: DeciderSpec;
+    try {
+      spec = deciderSpecFor(p.policy, overrides);
+    } catch (e) {
+      throw new Error(`policy: ${(e as Error).message} (accepted: a policies/<task> folder, a policy checkpoint, random, expert or module:<path>)`);
+    }
+    decider = await loadDecider(spec);
   }
-  const [{ initBackend }, { loadPolicy }, { PolicyProposer }] = await Promise.all([
-    import('../src/nn/backend.ts'),
-    import('../src/policy/checkpoint.ts'),
-    import('../src/policy/proposer.ts'),
-  ]);
-  await initBackend();
-  const { model, processor } = loadPolicy(d.policy, { trainable: false });
-  return { proposer: new PolicyProposer(model, processor, { kind: o.kind }), scorer: null };
+  if (!world) return decider;
+  return { ...decider, decide: (cloud, ctx) => decider.decide(cloud, { ...ctx, world }), dispose: () => decider.dispose() };
 }

@@ -1,12 +1,12 @@
-// policy node: on a new object cloud (or on request) samples N candidates, scores them and selects the
-// best safe one (src/select), publishes the candidates as a MarkerArray coloured by score and the
-// chosen primitive. A thin wrapper over the ActionProposer / CandidateScorer stages.
+// policy node: on a new object cloud (or on request) runs the decider (propose N, score, select the best
+// safe one), publishes the candidates as a MarkerArray coloured by score and the chosen primitive. A thin
+// wrapper over the one `decide` stage that `pamstack eval` runs.
 import { unpackPointCloud2 } from '../../src/cloud/pointcloud2.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
-import { TaskNameSchema } from '../../src/core/task.ts';
-import type { ActionProposer, CandidateScorer, Decision } from '../../src/core/stages.ts';
+import { FAMILY_PRIMITIVE, taskFamily, TaskNameSchema, type TaskName } from '../../src/core/task.ts';
+import type { Decider } from '../../src/stack/decider.ts';
+import { describeSpec } from '../../src/stack/decider-spec.ts';
 import { candidatesToMarkerArray, EPISODE_TOPICS, primitiveToMarker, QOS, RosMessageCodec, type DiagnosticStatus } from '../../src/record/index.ts';
-import { selectAction } from '../../src/select/select-action.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
 import { decisionOf, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
@@ -21,25 +21,20 @@ export const POLICY_TOPICS = {
 
 export const POLICY_PARAMS = {
   task: { type: 'string', description: 'task (fixes the primitive kind): rope-<shape>, granular-t, cloth-unfold', default: 'rope-circle', readOnly: true },
-  policy: { type: 'string', description: 'proposer: random, expert (in-process sim only), a policies/<task> folder (trained policy and reward) or module:<path> exporting createPolicyStages', default: 'random', readOnly: true },
-  num_candidates: { type: 'integer', description: 'candidates sampled per decision (N)', default: 8, range: { from: 1, to: 256 } },
+  policy: { type: 'string', description: 'the decider: a policies/<task> folder (its default.json: policy, reward, N, LCB), a policy checkpoint, random, expert (in-process sim only) or module:<path> exporting createPolicyStages', default: 'random', readOnly: true },
+  num_candidates: { type: 'integer', description: "candidates sampled per decision (N); 0 keeps the policy folder's", default: 0, range: { from: 0, to: 256 }, readOnly: true },
+  select: { type: 'string', description: "ras | first | random; empty keeps the policy folder's", default: '', readOnly: true },
   auto: { type: 'bool', description: 'decide on every new cloud when idle (false: only on policy/request)', default: true },
   min_interval: { type: 'double', description: 'least time between decisions, s', default: 0, range: { from: 0, to: 3600 } },
   result_timeout: { type: 'double', description: 'wait this long for the executor result before deciding again, s', default: 120, range: { from: 0.1, to: 3600 } },
   ...WORKSPACE_PARAMS,
   table_z: { type: 'double', description: 'table surface height, m', default: 0, range: { from: -2, to: 2 } },
   table_clearance: { type: 'double', description: 'least height of action points above the table, m', default: 0, range: { from: 0, to: 0.5 } },
-  lcb: { type: 'double', description: 'rank by score - lcb * std (0 ranks by the mean)', default: 0, range: { from: 0, to: 10 } },
+  lcb: { type: 'double', description: "rank by score - lcb * std (0 ranks by the mean); negative keeps the policy folder's", default: -1, range: { from: -1, to: 10 }, readOnly: true },
   seed: { type: 'integer', description: 'seed of the first decision (decision k uses seed + k)', default: 0, range: { from: 0, to: 2147483647 } },
   marker_lifetime: { type: 'double', description: 'candidate markers vanish after this long, s (0 = never)', default: 0, range: { from: 0, to: 3600 } },
 } as const satisfies ParamSpec;
 export type PolicyParams = ParamValues<typeof POLICY_PARAMS>;
-
-export interface PolicyStages {
-  proposer: ActionProposer;
-  /** Null: candidates keep proposal order (select `first`). */
-  scorer: CandidateScorer | null;
-}
 
 /**
  * Starts the node. Subscription callbacks only store the latest cloud and schedule a decision on a
@@ -50,7 +45,7 @@ export interface PolicyStages {
  */
 export async function startPolicy(
   port: RosPort,
-  stagesFor: PolicyStages | ((p: PolicyParams) => Promise<PolicyStages>),
+  deciderFor: (p: PolicyParams) => Promise<Decider>,
   name = 'policy',
   namespace = '',
 ): Promise<PamstackNode & { decisions: () => number; idle: () => Promise<void> }> {
@@ -62,7 +57,9 @@ export async function startPolicy(
   });
   workspaceFrom(name, p.workspace_min, p.workspace_max);
   if (!TaskNameSchema.safeParse(p.task).success) throw new Error(`${name}: parameter task: expected rope-<shape>, granular-t or cloth-unfold, received ${JSON.stringify(p.task)}`);
-  const stages = typeof stagesFor === 'function' ? await stagesFor(p) : stagesFor;
+  const decider = await deciderFor(p);
+  const kind = FAMILY_PRIMITIVE[taskFamily(p.task as TaskName)];
+  node.logger.info(`decider ${decider.name}: ${JSON.stringify(describeSpec(decider.spec))}`);
   const candidatesPub = node.createPublisher(EPISODE_TOPICS.candidates.type, EPISODE_TOPICS.candidates.name, EPISODE_TOPICS.candidates.qos);
   const chosenPub = node.createPublisher('visualization_msgs/msg/Marker', POLICY_TOPICS.chosen, QOS.command);
   const statusPub = node.createPublisher('diagnostic_msgs/msg/DiagnosticStatus', POLICY_TOPICS.status, QOS.latched);
@@ -77,15 +74,13 @@ export async function startPolicy(
   let stopped = false;
 
   const report = (level: 'OK' | 'WARN' | 'ERROR', message: string, values: Record<string, string | number> = {}) =>
-    statusPub.publish(status(level, 'pamstack/policy', message, { proposer: stages.proposer.name, scorer: stages.scorer?.name ?? 'none', ...values }));
+    statusPub.publish(status(level, 'pamstack/policy', message, { decider: decider.name, candidates: decider.spec.candidates, ...values }));
 
   const decide = async (cloud: PointCloud): Promise<void> => {
     const decision = decisions++;
     const seed = p.seed + decision;
     const workspace = workspaceFrom(name, p.workspace_min, p.workspace_max);
-    const prims = await stages.proposer.propose(cloud, p.num_candidates, seed);
-    const scores = stages.scorer ? await stages.scorer.score(cloud, prims, seed) : prims.map((_, i) => ({ score: -i }));
-    const d: Decision = selectAction(prims, scores, { workspace, lcb: p.lcb, safety: { table: { z: p.table_z, clearance: p.table_clearance } } });
+    const d = await decider.decide(cloud, { workspace, kind, seed, safety: { table: { z: p.table_z, clearance: p.table_clearance } } });
     if (stopped) return;
     candidatesPub.publish(candidatesToMarkerArray(markerCodec, d.candidates, d.chosen, { decision, stamp: cloud.stamp, lifetime: p.marker_lifetime }));
     if (d.chosen === null) {
@@ -98,7 +93,7 @@ export async function startPolicy(
     chosenPub.publish(primitiveToMarker(markerCodec, c.primitive, meta, { stamp: cloud.stamp }));
     awaiting = { decision, since: node.now() };
     node.logger.info(`decision ${decision}: chose candidate ${d.chosen} of ${d.candidates.length} (score ${c.score ?? 'n/a'})`);
-    report('OK', `decision ${decision}: candidate ${d.chosen} of ${d.candidates.length}`, { decision });
+    report('OK', `decision ${decision}: candidate ${d.chosen} of ${d.candidates.length}`, { decision, decide_ms: Math.round(d.timings.total) });
   };
 
   const maybeDecide = (): void => {
@@ -164,6 +159,7 @@ export async function startPolicy(
       stopped = true;
       timer.cancel();
       await busy;
+      decider.dispose();
       node.destroy();
     },
   };

@@ -90,3 +90,24 @@ export class Rng {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+const GOLDEN = 0x9e3779b1;
+
+/**
+ * The seed of stream `stream` of `base`: base xor stream·φ (φ = 2³²/golden ratio is odd, so distinct
+ * streams give distinct masks). Every derived seed in pamstack goes through here: a decision's seed from
+ * the episode rng and the decider's seed, an epoch's shuffle from the run seed, a named stream below.
+ */
+export function deriveSeed(base: number, stream: number): number {
+  return (base ^ Math.imul(stream >>> 0, GOLDEN)) >>> 0;
+}
+
+/**
+ * Named streams of a seed. The values are part of every seeded result (the committed tables and CI
+ * baselines were measured with them): `episode` is the agent's rng of an episode (xor mask 0xa5a5a5a5),
+ * `shuffle` a data shuffle or teacher stream (mask 0x5eed).
+ */
+export const SeedStream = {
+  episode: 0xc969b435,
+  shuffle: 0x923a8bfd,
+} as const;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../core/errors.ts';
 import { startProgress } from '../core/progress.ts';
 import { PRIMITIVE_ORDERED } from '../core/primitive.ts';
-import { Rng } from '../core/rng.ts';
+import { deriveSeed, Rng, SeedStream } from '../core/rng.ts';
 import { AdamW, cosineSchedule } from '../nn/adamw.ts';
 import { writeFileAtomic } from '../nn/checkpoint.ts';
 import { savePolicy, type HistoryRow } from './checkpoint.ts';
@@ -71,7 +71,7 @@ export interface TrainOptions {
 
 /** Splits state indices into train and validation sets (seeded; at least one training state). */
 export function splitStates(n: number, valFraction: number, seed: number): { train: number[]; val: number[] } {
-  const idx = new Rng(seed ^ 0x5eed).shuffle(Array.from({ length: n }, (_, i) => i));
+  const idx = new Rng(deriveSeed(seed, SeedStream.shuffle)).shuffle(Array.from({ length: n }, (_, i) => i));
   const nVal = n >= 2 ? Math.min(n - 1, Math.round(n * valFraction)) : 0;
   return { val: idx.slice(0, nVal).sort((a, b) => a - b), train: idx.slice(nVal).sort((a, b) => a - b) };
 }
@@ -215,7 +215,7 @@ export async function trainPolicy(model: PrimitiveDiffusionModel, states: readon
   try {
     for (let epoch = firstEpoch; epoch <= cfg.epochs; epoch++) {
       // one stream per epoch, so a resumed run draws exactly what the uninterrupted run would have
-      const rng = new Rng((Math.imul(cfg.seed + 1, 0x9e3779b1) ^ epoch) >>> 0);
+      const rng = new Rng(deriveSeed(epoch, cfg.seed + 1));
       const order = rng.shuffle([...split.train]);
       const losses: tf.Scalar[] = [];
       const lr = opt.currentLr();

@@ -1,6 +1,6 @@
 // Trains an explicit reward model on preference pairs and reports held-out accuracy and log-likelihood.
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../core/rng.ts';
+import { deriveSeed, Rng, SeedStream } from '../core/rng.ts';
 import { POINT_FEATURES } from './features.ts';
 import { RewardModel, RewardModelConfigSchema, standardise, type PairData, type RewardModelConfig } from './reward-model.ts';
 
@@ -25,7 +25,7 @@ export interface RewardTrainReport {
 /** Splits pair indices into train/val; by `group` when given, so held-out pairs come from unseen states. */
 export function splitPairs(data: PairData, valFraction: number, seed: number): { train: number[]; val: number[] } {
   const p = data.y.length;
-  const rng = new Rng(seed ^ 0x5eed);
+  const rng = new Rng(deriveSeed(seed, SeedStream.shuffle));
   const groupOf = (i: number) => (data.group ? data.group[i]! : i);
   const groups = [...new Set(Array.from({ length: p }, (_, i) => groupOf(i)))];
   rng.shuffle(groups);

@@ -58,3 +58,13 @@ export function parentCommand(program: import('commander').Command, name: string
   if (found) return found;
   return program.command(name).description(description);
 }
+
+/**
+ * The default of `key` in a flags schema, as commander's default string: help texts and parsing read one
+ * source (the zod schema), so a default is never written twice.
+ */
+export function flagDefault<S extends z.ZodObject>(schema: S, key: keyof S['shape'] & string): string {
+  const v: unknown = (schema.shape[key] as z.ZodType).parse(undefined);
+  if (v === undefined) throw new Error(`flag ${key}: the schema has no default`);
+  return String(v);
+}

@@ -4,24 +4,23 @@ import { fileURLToPath } from 'node:url';
 import type { EvalResult } from '../core/episode.ts';
 import { FieldError } from '../core/errors.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
-import { PrimitiveRefusedError, type World } from '../core/world.ts';
+import { PrimitiveRefusedError } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
 import { MotionPlayback, startServer, type PamServer } from '../server/index.ts';
 import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld, MujocoWorld } from '../../sim/index.ts';
-import { resolveAgent, type Agent, type AgentDecision, type AgentOptions, type SelectMode } from './agents.ts';
-import { readCommittedDefault, type ResolvedDefault } from './flywheel/rebuild.ts';
-import { aggregate, evaluate, type EpisodeResult } from './evaluate.ts';
+import { loadDecider, type TimedDecision } from './decider.ts';
+import { deciderSpecFor, describeSpec, readTaskDecider, type DeciderOverrides, type DeciderSpec } from './decider-spec.ts';
+import { rollout, type EpisodeResult, type StepContext, type StepOverride } from './rollout.ts';
 
 export interface DemoOptions {
   task: TaskName;
-  /** `expert`, `random`, a policy directory, or undefined for the committed default of the task. */
+  /** A task folder, a policy checkpoint, `expert` or `random`; undefined: the task's committed folder (policies/<task>), else the expert. */
   policy?: string;
-  select: SelectMode;
-  /** Whether --select was given (otherwise the committed default's selection is used). */
-  selectGiven?: boolean;
+  /** Single keys of the decider spec replaced (flags). */
+  overrides?: DeciderOverrides;
   /** Episodes to run; 0 runs until interrupted. */
   episodes: number;
   seed: number;
@@ -42,9 +41,9 @@ export interface DemoOptions {
   stop?: Promise<void>;
 }
 
-/** The committed default of a task (policies/<task>/default.json), or null when none is committed. */
-export function committedDefault(task: TaskName): ResolvedDefault | null {
-  return readCommittedDefault(fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url)));
+/** The committed decider of a task (policies/<task>/default.json), or null when none is committed. */
+export function committedDefault(task: TaskName): DeciderSpec | null {
+  return readTaskDecider(fileURLToPath(new URL(`../../policies/${task}/`, import.meta.url)));
 }
 
 interface PendingTeleop {
@@ -54,11 +53,10 @@ interface PendingTeleop {
 }
 
 /**
- * Wraps the agent so the loop serves people too: publishes every decision to the live view, runs a
- * queued teleop primitive instead of the policy's choice, and waits while the e-stop is latched.
+ * The loop's hooks that serve people too: publishes every decision to the live view, runs a queued
+ * teleop primitive instead of deciding, and waits while the e-stop is latched.
  */
-class LiveLoopAgent implements Agent {
-  readonly name: string;
+class LiveLoop {
   episode = -1;
   step = 0;
   teleop: PendingTeleop | null = null;
@@ -69,49 +67,42 @@ class LiveLoopAgent implements Agent {
   #estopWaiters: (() => void)[] = [];
 
   constructor(
-    readonly inner: Agent,
+    readonly source: string,
     readonly publish: (cloud: PointCloud, meta: Record<string, unknown>) => void,
     readonly stopped: () => boolean,
-    /** Told just before a decision's primitive goes to the world (arms the motion capture). */
-    readonly beforeExecute: () => void = () => {},
-  ) {
-    this.name = inner.name;
-  }
-
-  reset(seed: number): void {
-    this.episode++;
-    this.step = 0;
-    this.inner.reset?.(seed);
-  }
+  ) {}
 
   setEstop(on: boolean): void {
     this.estopped = on;
     if (!on) for (const w of this.#estopWaiters.splice(0)) w();
   }
 
-  async act(world: World, obs: PointCloud, rng: import('../core/rng.ts').Rng): Promise<AgentDecision> {
-    while (this.estopped && !this.stopped()) await new Promise<void>((r) => this.#estopWaiters.push(r));
-    if (this.stopped()) return { primitive: null, holdReason: 'stopped by the user' };
-    this.step++;
-    if (this.teleop) {
-      this.current = this.teleop;
-      this.teleop = null;
-      this.publish(obs, { step: this.step, action: this.current.primitive, source: 'teleop', candidates: [], chosen: null });
-      this.beforeExecute();
-      return { primitive: this.current.primitive, candidates: [] };
+  /** Wakes the e-stop wait so a stop request is seen. */
+  wake(): void {
+    for (const w of this.#estopWaiters.splice(0)) w();
+  }
+
+  async beforeDecide(s: StepContext): Promise<StepOverride | null> {
+    if (s.episode !== this.episode) {
+      this.episode = s.episode;
+      this.step = 0;
     }
-    const d = await this.inner.act(world, obs, rng);
-    const cands = d.candidates ?? [];
-    let chosen: number | null = d.primitive ? cands.findIndex((c) => c.primitive === d.primitive) : null;
-    if (chosen === -1) chosen = null;
-    const meta: Record<string, unknown> = { step: this.step, candidates: cands, chosen, source: this.inner.name };
-    if (d.primitive && chosen === null) meta.action = d.primitive;
+    while (this.estopped && !this.stopped()) await new Promise<void>((r) => this.#estopWaiters.push(r));
+    if (this.stopped()) return { stop: 'stopped by the user' };
+    this.step++;
+    if (!this.teleop) return null;
+    this.current = this.teleop;
+    this.teleop = null;
+    this.publish(s.obs, { step: this.step, action: this.current.primitive, source: 'teleop', candidates: [], chosen: null });
+    return { primitive: this.current.primitive, source: 'teleop' };
+  }
+
+  async onDecision(s: StepContext, d: TimedDecision): Promise<void> {
+    const meta: Record<string, unknown> = { step: this.step, candidates: d.candidates, chosen: d.chosen, source: this.source };
     if (d.holdReason) meta.holdReason = d.holdReason;
-    this.publish(obs, meta);
+    this.publish(s.obs, meta);
     // Hold the decision on screen (candidates coloured by score) before the arm moves.
     if (this.pauseMs > 0) await new Promise((r) => setTimeout(r, this.pauseMs));
-    if (d.primitive) this.beforeExecute();
-    return d;
   }
 }
 
@@ -125,42 +116,38 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   let stopRequested = false;
   o.stop?.then(() => (stopRequested = true));
 
+  const taskDir = fileURLToPath(new URL(`../../policies/${o.task}/`, import.meta.url));
   const def = o.policy ? null : committedDefault(o.task);
-  const policy = o.policy ?? def?.policy ?? 'expert';
   if (!o.policy && !def) o.log(`no trained policy is committed for ${o.task} (policies/${o.task}); running the scripted expert`);
-  if (def) o.log(`default policy of ${o.task}: ${def.method} (policies/${o.task}/default.json)`);
-  const agentOpts: AgentOptions = def && !o.selectGiven ? def : { ...(def ?? {}), select: o.select };
+  if (def) o.log(`default decider of ${o.task}: ${def.method ?? def.select} (policies/${o.task}/default.json)`);
+  const spec = deciderSpecFor(o.policy ?? (def ? taskDir : 'expert'), o.overrides, '--policy');
   const world = await createWorld(o.task);
   o.log(`world ${o.task} ready (${since()})`);
-  const inner = await resolveAgent(policy, agentOpts);
-  o.log(`agent: ${inner.name} (select ${agentOpts.select}) (${since()})`);
+  const decider = await loadDecider(spec);
+  o.log(`decider: ${decider.name} ${JSON.stringify(describeSpec(spec))} (${since()})`);
 
   let server: PamServer | null = null;
   // Motion during a primitive: captured from the sim only while a browser watches, played at sim-time pace.
   const motionSpeed = o.motionSpeed ?? 1;
   const motionWorld = !o.headless && motionSpeed > 0 && world instanceof MujocoWorld ? world : null;
   const playback = motionWorld ? new MotionPlayback((f) => server?.publishMotion(f), { speed: motionSpeed }) : null;
-  const agent = new LiveLoopAgent(
-    inner,
+  const live = new LiveLoop(
+    decider.name,
     (cloud, meta) => {
       if (!server) return;
       server.publishLive({
         cloud,
         task: o.task,
         primitive: world.primitive,
-        episode: agent.episode,
+        episode: live.episode,
         workspace: world.workspace,
         metrics: world.metrics(),
         ...meta,
       });
     },
     () => stopRequested,
-    () => {
-      if (!playback || !motionWorld || !server?.liveWatched()) return;
-      const step = agent.step;
-      motionWorld.setMotionObserver((f) => playback.capture({ ...f, step }));
-    },
   );
+  o.stop?.then(() => live.wake());
   try {
     if (!o.headless) {
       server = await listenOrExplain(o.port, o.host, () => startServer({
@@ -172,33 +159,41 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         log: (l) => o.log(`server: ${l}`),
         onEstop: (on, by) => {
           o.log(`e-stop ${on ? 'LATCHED' : 'reset'} by ${by}`);
-          agent.setEstop(on);
+          live.setEstop(on);
         },
         onTeleop: (primitive) =>
           new Promise<TeleopResult>((resolve, reject) => {
             const why = world.checkPrimitive(primitive);
             if (why) return reject(new PrimitiveRefusedError('workspace', why));
-            agent.teleop = { primitive, resolve, reject };
+            live.teleop = { primitive, resolve, reject };
           }),
       }));
       // A local admin session so a newcomer sees the live view at once; the token is rotated each
       // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
       const token = localAdminToken(server.store);
       const link = `${server.url}#/live&token=${token}`;
-      agent.pauseMs = o.stepDelayMs;
+      live.pauseMs = o.stepDelayMs;
       o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
       if (!/^(127\.|localhost$|::1$)/.test(o.host)) o.log(`warning: --host ${o.host} is not loopback; the link above grants admin rights`);
     }
 
     const all: EpisodeResult[] = [];
     let firstAction = true;
-    const runOne = async (seed: number) =>
-      evaluate(world, agent, {
-        episodes: 1,
-        seed,
-        quiet: true,
+    const { result, episodes } = await rollout(world, decider, {
+      episodes: o.episodes === 0 ? Infinity : o.episodes,
+      seed: o.seed,
+      quiet: true,
+      stop: () => stopRequested,
+      hooks: {
+        beforeDecide: (s) => live.beforeDecide(s),
+        onDecision: (s, d) => live.onDecision(s, d),
+        beforeExecute: () => {
+          if (!playback || !motionWorld || !server?.liveWatched()) return;
+          const step = live.step;
+          motionWorld.setMotionObserver((f) => playback.capture({ ...f, step }));
+        },
         onStep: async (s) => {
-          if (firstAction) {
+          if (firstAction && s.primitive) {
             o.log(`first action executed (${since()})`);
             firstAction = false;
           }
@@ -206,8 +201,8 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
             motionWorld.setMotionObserver(null);
             if (playback.captured) await playback.play(() => stopRequested);
           }
-          const t = agent.current;
-          agent.current = null;
+          const t = live.current;
+          live.current = null;
           if (t) {
             if (s.refused) t.reject(new PrimitiveRefusedError('workspace', s.refused));
             else t.resolve({ duration: 0, wall: 0, metrics: s.metrics });
@@ -216,33 +211,32 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
             cloud: world.observe(),
             task: o.task,
             primitive: world.primitive,
-            episode: agent.episode,
+            episode: live.episode,
             step: s.step,
             workspace: world.workspace,
             metrics: s.metrics,
             ...(s.primitive ? { action: s.primitive } : {}),
-            source: t ? 'teleop' : inner.name,
+            source: s.source === 'decider' ? decider.name : s.source,
           });
           o.log(
-            `  episode ${agent.episode} step ${s.step}: ${s.refused ? `refused (${s.refused})` : 'executed'}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
+            `  episode ${s.episode} step ${s.step}: ${s.primitive ? 'executed' : 'refused'}${s.refused ? ` (refused: ${s.refused})` : ''}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
           );
         },
-      });
-    for (let e = 0; (o.episodes === 0 || e < o.episodes) && !stopRequested; e++) {
-      const { episodes } = await runOne(o.seed + e);
-      const r = episodes[0]!;
-      all.push(r);
-      const rate = all.filter((x) => x.success).length / all.length;
-      o.log(
-        `episode ${e} (seed ${r.seed}): ${r.success ? 'success' : 'failure'} in ${r.steps} steps, ${fmtMetrics(r.finalMetrics)}; success so far ${(rate * 100).toFixed(0)} % of ${all.length}`,
-      );
-    }
-    const result = aggregate(o.task, o.seed, all);
-    return server ? { result, episodes: all, url: server.url } : { result, episodes: all };
+        onEpisode: (r) => {
+          all.push(r);
+          const rate = all.filter((x) => x.success).length / all.length;
+          o.log(
+            `episode ${r.episode} (seed ${r.seed}): ${r.success ? 'success' : 'failure'} in ${r.steps} steps, ${fmtMetrics(r.finalMetrics)}; success so far ${(rate * 100).toFixed(0)} % of ${all.length}`,
+          );
+        },
+      },
+    });
+    return server ? { result, episodes, url: server.url } : { result, episodes };
   } finally {
-    agent.teleop?.reject(new Error('the demo stopped'));
+    live.teleop?.reject(new Error('the demo stopped'));
     await server?.close();
     world.dispose();
+    decider.dispose();
   }
 }
 

@@ -3,9 +3,9 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemonstrationWriter } from '../../sim/collect-format.ts';
 import { Rng } from '../../src/core/rng.ts';
-import type { World } from '../../src/core/world.ts';
 import { main } from '../../src/stack/cli.ts';
-import { loadPolicyAgent } from '../../src/stack/policy-agent.ts';
+import { loadDecider } from '../../src/stack/decider.ts';
+import { deciderSpecFor } from '../../src/stack/decider-spec.ts';
 
 let dir: string;
 
@@ -56,19 +56,20 @@ describe('pamstack train policy', () => {
     expect(out.val_states + out.train_states).toBe(6);
     for (const f of ['policy.json', 'weights.bin', 'optimizer.bin', 'loss.svg']) expect(existsSync(`${dir}/pol/${f}`)).toBe(true);
 
-    const agent = await loadPolicyAgent(`${dir}/pol`, { select: 'random', n: 5 });
-    const world = { primitive: 'pick_place', checkPrimitive: () => null } as unknown as World;
+    const decider = await loadDecider(deciderSpecFor(`${dir}/pol`, { select: 'random', candidates: 5 }));
+    const ws = { min: [-0.5, -0.5, 0] as [number, number, number], max: [0.5, 0.5, 0.5] as [number, number, number] };
     const obs = { points: new Float32Array(Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? -0.3 + (i / 300) * 0.6 : i % 3 === 1 ? 0.02 : 0.006))), frame: 'table' as const, stamp: 0 };
-    const d = await agent.act(world, obs, new Rng(1));
+    const d = await decider.decide(obs, { workspace: ws, kind: 'pick_place', seed: 1 });
     expect(d.candidates).toHaveLength(5);
-    expect(d.primitive?.kind).toBe('pick_place');
+    expect(d.chosen).not.toBeNull();
+    expect(d.candidates[d.chosen!]!.primitive.kind).toBe('pick_place');
     // picks are snapped onto the observed object, in the table frame
-    for (const c of d.candidates!) expect(Math.abs(c.primitive.a[1] - 0.02)).toBeLessThan(1e-6);
-    const refused = await agent.act({ primitive: 'pick_place', checkPrimitive: () => 'pick.x = 9 m is above workspace max.x' } as unknown as World, obs, new Rng(1));
-    expect(refused.primitive).toBeNull();
-    expect(refused.holdReason).toMatch(/none of the 5 candidates is executable \(pick\.x = 9 m/);
-    await expect(agent.act({ primitive: 'fling', checkPrimitive: () => null } as unknown as World, obs, new Rng(1))).rejects.toThrow(/this policy proposes pick_place, received fling/);
-    agent.dispose();
+    for (const c of d.candidates) expect(Math.abs(c.primitive.a[1] - 0.02)).toBeLessThan(1e-6);
+    const refused = await decider.decide(obs, { workspace: ws, kind: 'pick_place', seed: 1, check: () => 'pick.x = 9 m is above workspace max.x' });
+    expect(refused.chosen).toBeNull();
+    expect(refused.holdReason).toMatch(/no safe candidate \(#\d: pick\.x = 9 m/);
+    await expect(decider.decide(obs, { workspace: ws, kind: 'fling', seed: 1 })).rejects.toThrow(/this policy proposes pick_place, received fling/);
+    decider.dispose();
   });
 
   it('a --config that names only some policy keys keeps the demonstrations\' primitive kind (sweep)', async () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
-import { createWorld } from '../../sim/index.ts';
-import type { Primitive } from '../../src/core/primitive.ts';
-import { chooseExecuted, collectCandidateStates, noisyExpertProposer } from '../../src/preference/collect.ts';
+import { chooseExecuted } from '../../src/preference/collect.ts';
 
 describe('chooseExecuted (which candidate the collector runs to move on)', () => {
   const scores = [0.2, -Infinity, 0.5, 0.1];
@@ -26,46 +24,4 @@ describe('chooseExecuted (which candidate the collector runs to move on)', () =>
     expect(Math.abs(counts[0]! / n - 1 / 6)).toBeLessThan(0.02);
     expect(Math.abs(counts[3]! / n - 1 / 6)).toBeLessThan(0.02);
   });
-});
-
-describe('collectCandidateStates with execute: reward (the states a deployed reward visits)', () => {
-  it('executes the selector\'s highest-scored candidate that the oracle could try, in real sim', async () => {
-    const world = await createWorld('rope-circle', { stepLimit: 6 });
-    // the first execute after each selection is the collector's move (the oracle's tries come before it)
-    const executed: Primitive[] = [];
-    let armed = false;
-    const run = world.execute.bind(world);
-    world.execute = (p, o) => {
-      if (armed) executed.push(p);
-      armed = false;
-      return run(p, o);
-    };
-    try {
-      // the selector prefers the candidate whose place point lies furthest along +x
-      const states = await collectCandidateStates(world, {
-        states: 3,
-        seed: 41,
-        candidates: 4,
-        execute: 'reward',
-        propose: noisyExpertProposer(0.05),
-        select: (_cloud, cands) => {
-          armed = true;
-          return cands.map((c) => c.b[0]);
-        },
-      });
-      expect(states).toHaveLength(3);
-      expect(executed.length).toBeGreaterThanOrEqual(2);
-      executed.forEach((p, k) => {
-        const s = states[k]!;
-        const ok = s.candidates.map((_, i) => i).filter((i) => Number.isFinite(s.oracle![i]!));
-        const want = ok.reduce((b, i) => (s.candidates[i]!.b[0] > s.candidates[b]!.b[0] ? i : b), ok[0]!);
-        expect(p).toEqual(s.candidates[want]);
-      });
-      await expect(collectCandidateStates(world, { states: 1, seed: 1, execute: 'reward', propose: noisyExpertProposer(0.05) })).rejects.toThrow(
-        /execute 'reward' needs a select function/,
-      );
-    } finally {
-      world.dispose();
-    }
-  }, 60_000);
 });

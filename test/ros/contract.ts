@@ -9,6 +9,7 @@ import type { ParamOverrides } from '../../ros/in-process.ts';
 import { startExecutor } from '../../ros/nodes/executor.ts';
 import { startPerception } from '../../ros/nodes/perception.ts';
 import { startPolicy } from '../../ros/nodes/policy.ts';
+import { deciderFromStages, moduleSpec, overridesFromParams } from '../../ros/stages.ts';
 import { startSafety } from '../../ros/nodes/safety.ts';
 import type { QosProfile, RosNode, RosPort } from '../../ros/port.ts';
 
@@ -226,7 +227,7 @@ export function nodeContract(make: HarnessFactory): void {
       const scorer: CandidateScorer = { name: 'fixed', score: async () => [{ score: 0.2 }, { score: 0.9 }, { score: 0.5 }] };
       const cands = collect(h, 'visualization_msgs/msg/MarkerArray', 'policy/candidates');
       const chosen = collect(h, 'visualization_msgs/msg/Marker', 'policy/chosen', QOS.command);
-      const policy = await startPolicy(h.port, { proposer, scorer });
+      const policy = await startPolicy(h.port, async (p) => deciderFromStages(moduleSpec('module:fixed', overridesFromParams(p)), { proposer, scorer }));
       const cloud = h.probe.createPublisher('sensor_msgs/msg/PointCloud2', 'perception/object_cloud', QOS.sensorData);
       const result = h.probe.createPublisher('diagnostic_msgs/msg/DiagnosticStatus', 'executor/result', QOS.default);
 

@@ -1,7 +1,8 @@
 // Shared helpers of the sim tests.
 import type { World } from '../../src/core/index.ts';
-import { expertAgent, randomAgent } from '../../src/stack/agents.ts';
-import { evaluate } from '../../src/stack/evaluate.ts';
+import { loadDecider } from '../../src/stack/decider.ts';
+import { deciderSpecFor } from '../../src/stack/decider-spec.ts';
+import { rollout } from '../../src/stack/rollout.ts';
 
 export function shifted(c: Float32Array, dx: number): Float32Array {
   const out = Float32Array.from(c);
@@ -17,9 +18,19 @@ export function allFiniteOnTable(v: Float64Array, maxZ: number): boolean {
   return true;
 }
 
+/** Rolls out the scripted expert or the random baseline (first safe of their candidates) through the product's loop. */
+export async function runBaseline(w: World, policy: 'expert' | 'random', opts: { episodes: number; seed: number }) {
+  const decider = await loadDecider(deciderSpecFor(policy, { select: 'first' }));
+  try {
+    return await rollout(w, decider, { ...opts, quiet: true });
+  } finally {
+    decider.dispose();
+  }
+}
+
 export async function expertVsRandom(w: World, episodes: number, seed: number) {
-  const ex = await evaluate(w, expertAgent(), { episodes, seed, quiet: true });
-  const rd = await evaluate(w, randomAgent(), { episodes, seed, quiet: true });
+  const ex = await runBaseline(w, 'expert', { episodes, seed });
+  const rd = await runBaseline(w, 'random', { episodes, seed });
   return { ex, rd };
 }
 

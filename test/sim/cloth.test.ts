@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld } from '../../sim/index.ts';
 import type { ClothWorld } from '../../sim/tasks/cloth.ts';
 import { PrimitiveRefusedError, type Primitive, type World } from '../../src/core/index.ts';
-import { expertAgent } from '../../src/stack/agents.ts';
-import { evaluate } from '../../src/stack/evaluate.ts';
-import { allFiniteOnTable, expertVsRandom } from './_helpers.ts';
+import { allFiniteOnTable, expertVsRandom, runBaseline } from './_helpers.ts';
 
 describe('cloth-unfold world', () => {
   let w: World & ClothWorld;
@@ -30,7 +28,7 @@ describe('cloth-unfold world', () => {
     const { ex, rd } = await expertVsRandom(w, 2, 1);
     expect(ex.result.success_rate).toBeGreaterThan(rd.result.success_rate);
     for (const e of ex.episodes) expect(allFiniteOnTable(w.vertices(), 0.1) && Number.isFinite(e.finalMetrics.coverage!)).toBe(true);
-    const again = await evaluate(w, expertAgent(), { episodes: 1, seed: 1, quiet: true });
+    const again = await runBaseline(w, 'expert', { episodes: 1, seed: 1 });
     expect(again.episodes[0]!.finalMetrics).toEqual(ex.episodes[0]!.finalMetrics);
   });
 });

@@ -3,15 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectDemonstrations } from '../../sim/collect.ts';
+import { collectDemonstrations } from '../../src/stack/collect-demos.ts';
 import { readDemonstrations } from '../../sim/collect-format.ts';
 import { createWorld } from '../../sim/index.ts';
 import type { RopeWorld } from '../../sim/tasks/rope.ts';
 import { occupancyIoU2D, occupancyIoU2DRotationSearch } from '../../src/cloud/metrics.ts';
 import { EvalResultSchema, type World } from '../../src/core/index.ts';
-import { expertAgent } from '../../src/stack/agents.ts';
-import { evaluate } from '../../src/stack/evaluate.ts';
-import { expertVsRandom, shifted } from './_helpers.ts';
+import { expertVsRandom, runBaseline, shifted } from './_helpers.ts';
 
 describe('shape metrics used by the tasks', () => {
   it('IoU of each goal with itself is 1 and with a disjoint copy 0', async () => {
@@ -31,7 +29,7 @@ describe('rope expert vs random, determinism and demonstrations', () => {
     const b = await createWorld('rope-circle', { stepLimit: 10 });
     const { ex, rd } = await expertVsRandom(a, 2, 40);
     expect(ex.result.success_rate).toBeGreaterThan(rd.result.success_rate);
-    const ex2 = await evaluate(b, expertAgent(), { episodes: 2, seed: 40, quiet: true });
+    const ex2 = await runBaseline(b, 'expert', { episodes: 2, seed: 40 });
     expect(ex2.result).toEqual(ex.result);
     a.dispose();
     b.dispose();

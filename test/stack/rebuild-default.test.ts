@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../src/core/episode.ts';
-import { chooseDefault, evalMethods, profileFor, readCommittedDefault, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
+import { readTaskDecider } from '../../src/stack/decider-spec.ts';
+import { chooseDefault, evalMethods, profileFor, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pam-default-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,9 +26,9 @@ describe('the committed default of a rebuild', () => {
     const d = chooseDefault(table, P, 32);
     expect(d).toEqual({ method: 'ras-bt', policy: 'sl', select: 'ras', reward: 'bt', rewardDir: 'reward-bt', candidates: 32 });
     writeFileSync(join(dir, 'default.json'), JSON.stringify(d));
-    expect(readCommittedDefault(dir)).toMatchObject({ method: 'ras-bt', candidates: 32, rewardDir: join(dir, 'reward-bt') });
+    expect(readTaskDecider(dir)).toMatchObject({ method: 'ras-bt', candidates: 32, rewardDir: join(dir, 'reward-bt') });
     writeFileSync(join(dir, 'default.json'), JSON.stringify({ ...d, candidates: 0 }));
-    expect(() => readCommittedDefault(dir)).toThrow(/candidates/);
+    expect(() => readTaskDecider(dir)).toThrow(/candidates/);
   });
 
   it('rope-circle trains longer, labels mixed rollouts twice and adds the point reward; the small tasks keep their one-run recipe', () => {

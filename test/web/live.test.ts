@@ -33,7 +33,7 @@ describe('live view of the main job', () => {
     const stopped = new Promise<void>((r) => (stop = r));
     // Until stopped (episodes 0), the expert for speed, the motion at 4× real time (about 1 s per primitive).
     const demo = runDemo({
-      task: 'rope-circle', policy: 'expert', select: 'first', episodes: 0, seed: 3, headless: false, port: 0,
+      task: 'rope-circle', policy: 'expert', overrides: { select: 'first' }, episodes: 0, seed: 3, headless: false, port: 0,
       host: '127.0.0.1', db: `${tmp.dir}/demo.db`, stepDelayMs: 300, motionSpeed: 4, log: (l) => lines.push(l), stop: stopped,
     });
     try {

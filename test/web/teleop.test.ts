@@ -104,7 +104,7 @@ describe('operator teleop in the browser', () => {
     await page.keyboard.press('Space');
     await until(async () => (await teleop(page)).state?.estop, 10_000, 'the latch');
     expect(server.teleop.estopped).toBe(true);
-    await expect(page.locator('.estop-banner')).toBeDefined();
+    await page.locator('.estop-banner').waitFor({ state: 'visible', timeout: 5_000 }); // throws when the banner never shows
     const n = (await page.evaluate(() => (window.__pam.cloudCount as () => number)())) as number;
     await clickCloudPoint(page, 5);
     await clickCloudPoint(page, Math.floor(n / 2));

@@ -1,7 +1,7 @@
 // `pamstack collect`: scripted-expert demonstrations (clouds, acceptable actions, executed action, metrics).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { collectDemonstrations } from '../../../sim/collect.ts';
+import { collectDemonstrations } from '../collect-demos.ts';
 import { createWorld, SIM_TASKS } from '../../../sim/index.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { action, CliError, intFlag, parseFlags, printJson } from '../command-kit.ts';

@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { TaskNameSchema } from '../../core/task.ts';
-import { SELECT_MODES } from '../agents.ts';
-import { action, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+import { action, flagDefault, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
 import { runDemo } from '../demo.ts';
+import { addDeciderOptions, DeciderFlags, deciderOverrides } from '../decider-flags.ts';
 
 const Flags = z.strictObject({
   task: TaskNameSchema.default('rope-circle'),
   policy: z.string().min(1).optional(),
-  select: z.enum(SELECT_MODES).default('ras'),
+  ...DeciderFlags,
   episodes: intFlag(0, 1_000_000).default(0),
   seed: intFlag(0, 2 ** 32 - 1).default(1000),
   headless: z.boolean().default(false),
@@ -22,20 +22,20 @@ const Flags = z.strictObject({
 });
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
     .description('run the simulated stack: episodes with reward-guided selection, served live in the web app')
-    .option('--task <task>', 'rope-circle | rope-<shape> | granular-t | cloth-unfold', 'rope-circle')
-    .option('--policy <policy>', 'expert | random | a policy directory (default: policies/<task> when committed)')
-    .option('--select <mode>', `candidate selection: ${SELECT_MODES.join(' | ')}`, 'ras')
-    .option('--episodes <n>', 'episodes to run; 0 runs until Ctrl-C', '0')
-    .option('--seed <s>', 'first episode seed', '1000')
+    .option('--task <task>', 'rope-circle | rope-<shape> | granular-t | cloth-unfold', flagDefault(Flags, 'task'))
+    .option('--policy <policy>', 'a task folder (default: policies/<task> when committed, else expert), a policy checkpoint, expert or random');
+  addDeciderOptions(cmd)
+    .option('--episodes <n>', 'episodes to run; 0 runs until Ctrl-C', flagDefault(Flags, 'episodes'))
+    .option('--seed <s>', 'first episode seed', flagDefault(Flags, 'seed'))
     .option('--headless', 'no web server (log only)')
-    .option('--port <n>', 'web app port (0 picks a free one)', '8080')
-    .option('--host <host>', 'interface the web app listens on', '127.0.0.1')
-    .option('--db <file>', 'SQLite store of the web app', 'data/pamstack.db')
-    .option('--step-delay <ms>', 'pause between showing a decision and executing it, ms (web mode)', '600')
-    .option('--motion-speed <x>', 'playback speed of the arm\'s motion in the browser (1 = real time, 0 = no motion)', '1')
+    .option('--port <n>', 'web app port (0 picks a free one)', flagDefault(Flags, 'port'))
+    .option('--host <host>', 'interface the web app listens on', flagDefault(Flags, 'host'))
+    .option('--db <file>', 'SQLite store of the web app', flagDefault(Flags, 'db'))
+    .option('--step-delay <ms>', 'pause between showing a decision and executing it, ms (web mode)', flagDefault(Flags, 'stepDelay'))
+    .option('--motion-speed <x>', 'playback speed of the arm\'s motion in the browser (1 = real time, 0 = no motion)', flagDefault(Flags, 'motionSpeed'))
     .option('--json', 'print the episodes summary as one JSON object last')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -53,8 +53,7 @@ export function register(program: Command): void {
         const out = await runDemo({
           task: f.task,
           ...(f.policy ? { policy: f.policy } : {}),
-          select: f.select,
-          selectGiven: process.argv.some((a) => a === '--select' || a.startsWith('--select=')),
+          overrides: deciderOverrides(f),
           episodes: f.episodes,
           seed: f.seed,
           headless: f.headless,

@@ -1,15 +1,17 @@
 // `pamstack label`: scripted rankings for recorded candidate states (and, with --collect, record them in sim first).
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../../core/rng.ts';
 import { startProgress } from '../../core/progress.ts';
 import { TaskNameSchema } from '../../core/task.ts';
-import { collectCandidateStates, noisyExpertProposer, type CandidateSelector } from '../../preference/collect.ts';
 import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../preference/dataset.ts';
 import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
+import { REWARD_FILE } from '../../preference/reward-io.ts';
 import { teacherPreset, TEACHER_PRESETS, type TeacherConfig } from '../../preference/teachers.ts';
 import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+import type { DeciderOverrides } from '../decider-spec.ts';
 
 const Flags = z.strictObject({
   data: z.string().min(1),
@@ -56,7 +58,7 @@ export function register(program: Command): void {
     .option('--reward-dir <dir>', 'with --execute reward: the reward model (reward.json) that chooses')
     .option('--lcb <k>', 'with --execute reward and a robust reward: choose by μ − k·σ', '0')
     .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
-    .option('--policy <dir|expert>', 'with --collect: candidates from a policy checkpoint (DDIM, eta 1), or the jittered expert', 'expert')
+    .option('--policy <policy>', 'with --collect: who proposes the candidates: a task folder (its decider spec), a policy checkpoint (DDIM, eta 1) or the jittered expert', 'expert')
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -64,48 +66,41 @@ export function register(program: Command): void {
         if ((f.execute === 'reward') !== (f.rewardDir !== undefined))
           throw new CliError(f.rewardDir ? '--reward-dir: only used with --execute reward' : '--execute reward: needs --reward-dir <dir> (the reward that chooses)');
         if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
-          throw new CliError('--execute reward: needs --collect and a --policy checkpoint (the reward chooses among its candidates)');
+          throw new CliError('--execute reward: needs --collect and a --policy (a checkpoint or task folder whose candidates the reward chooses among)');
         if (f.collect) {
-          const { createWorld } = await import('../../../sim/index.ts');
+          const [{ createWorld }, { deciderSpecFor }, { loadDecider }, { collectCandidateStates }] = await Promise.all([
+            import('../../../sim/index.ts'),
+            import('../decider-spec.ts'),
+            import('../decider.ts'),
+            import('../collect-states.ts'),
+          ]);
+          // The decider proposes the N candidates; it scores only when its choice is what runs (--execute reward).
+          const overrides: DeciderOverrides = { candidates: f.candidates, select: 'first' };
+          if (f.policy === 'expert') overrides.noise = f.noise;
+          if (f.rewardDir) Object.assign(overrides, { select: 'ras', reward: rewardKind(f.rewardDir), rewardDir: f.rewardDir, lcb: f.lcb });
+          const spec = deciderSpecFor(f.policy, overrides, '--policy');
           const world = await createWorld(f.task);
-          let propose = noisyExpertProposer(f.noise);
-          const toFree: { dispose(): void }[] = [];
-          const free = () => toFree.forEach((m) => m.dispose());
-          let select: CandidateSelector | undefined;
-          if (f.policy !== 'expert') {
-            const { initBackend } = await import('../../nn/backend.ts');
-            const { loadPolicy } = await import('../../policy/checkpoint.ts');
-            const { PolicyProposer } = await import('../../policy/proposer.ts');
-            await initBackend({ log: f.json ? null : undefined });
-            const { model, processor } = loadPolicy(f.policy, { trainable: false });
-            toFree.push(model);
-            const proposer = new PolicyProposer(model, processor, { kind: world.primitive });
-            propose = (_w, cloud, n, rng) => proposer.propose(cloud, n, rng.nextU32());
-          }
-          if (f.rewardDir) {
-            const { loadExplicitReward, rewardModelScorer } = await import('../ras-agent.ts');
-            const { model, features } = await loadExplicitReward(f.rewardDir);
-            toFree.push(model);
-            const scorer = rewardModelScorer(model, features, world.workspace);
-            select = async (cloud, cands) => (await scorer.score(cloud, cands, 0)).map((x) => x.score - f.lcb * (x.std ?? 0));
+          let decider;
+          try {
+            decider = await loadDecider(spec);
+          } catch (e) {
+            world.dispose();
+            throw new CliError(`--policy: ${(e as Error).message}`);
           }
           const bar = startProgress('collect', f.states, { quiet: f.json });
           try {
-            const states = await collectCandidateStates(world, {
+            const states = await collectCandidateStates(world, decider, {
               states: f.states,
               seed: f.seed,
-              candidates: f.candidates,
               execute: f.execute,
               demos: f.demos,
-              ...(select ? { select } : {}),
-              propose,
               onState: () => bar.tick(),
             });
             writeStates(f.data, states);
           } finally {
             bar.stop();
             world.dispose();
-            free();
+            decider.dispose();
           }
         }
         const states = readStates(f.data);
@@ -134,4 +129,16 @@ export function register(program: Command): void {
         else console.log(`labelled ${rankings.length} of ${states.length} states (${skipped} skipped) with teacher ${f.teacher} → ${out}`);
       }),
     );
+}
+
+/** The kind of reward model in `dir` (bt | robust), read from its reward.json without loading weights. */
+function rewardKind(dir: string): 'bt' | 'robust' {
+  let model: unknown;
+  try {
+    model = (JSON.parse(readFileSync(join(dir, REWARD_FILE), 'utf8')) as { config?: { model?: unknown } }).config?.model;
+  } catch (e) {
+    throw new CliError(`--reward-dir: cannot read ${join(dir, REWARD_FILE)} (${(e as Error).message})`);
+  }
+  if (model !== 'bt' && model !== 'robust') throw new CliError(`--reward-dir: ${dir} holds a ${String(model)} model; --execute reward needs bt or robust`);
+  return model;
 }

@@ -1,6 +1,6 @@
 // `pamstack train dpo`: Diffusion-DPO fine-tune of a supervised policy on ranked candidates.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { writeDpoFile } from '../../preference/dpo-file.ts';
 import { join, resolve, relative } from 'node:path';
 import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
@@ -11,8 +11,6 @@ import { DpoTrainer, type DpoStepStats } from '../../preference/dpo.ts';
 import { startProgress } from '../../core/progress.ts';
 import { action, CliError, intFlag, numFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
-/** Written next to the fine-tuned policy: where its frozen reference is and how it was trained. */
-export const DPO_FILE = 'dpo.json';
 
 const Flags = z.strictObject({
   policy: z.string().min(1),
@@ -83,7 +81,7 @@ export function register(program: Command): void {
           await savePolicy(f.out, policy, { processor, command, backend: backend.choice, task: checkpoint.task });
           // Relative to the DPO folder, so a committed or copied pair of folders keeps working.
           const meta = { reference: relative(resolve(f.out), resolve(f.policy)), config: cfg, states: dpoStates.length, pairs: dpoStates.reduce((a, s) => a + s.pairs.length, 0), history };
-          writeFileSync(join(f.out, DPO_FILE), `${JSON.stringify(meta, null, 1)}\n`);
+          writeDpoFile(f.out, meta);
           const last = history[history.length - 1]!;
           const summary = { out: f.out, reference: meta.reference, states: meta.states, pairs: meta.pairs, loss: last.loss, implicit_accuracy: last.implicitAccuracy, first_loss: history[0]!.loss };
           if (f.json) printJson(summary);

@@ -12,7 +12,6 @@ import { REWARD_MODELS } from '../../preference/reward-model.ts';
 import { trainRewardModel, type RewardTrainReport } from '../../preference/reward-train.ts';
 import { startProgress } from '../../core/progress.ts';
 import { TaskNameSchema } from '../../core/task.ts';
-import { firstScorer, noisyExpertActionProposer, RasAgent, randomScorer, rewardModelScorer, runEpisodes, type EpisodeSummary } from '../ras-agent.ts';
 import { action, CliError, intFlag, numFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 const widths = z
@@ -43,6 +42,15 @@ const Flags = z.strictObject({
   json: z.boolean().default(false),
 });
 
+/** Success rate, mean steps, mean final IoU and holds of one decider over the eval episodes. */
+interface EpisodeSummary {
+  episodes: number;
+  success_rate: number;
+  mean_steps: number;
+  iou: number;
+  holds: number;
+}
+
 export function register(program: Command): void {
   parentCommand(program, 'train', 'train a policy, a DPO fine-tune or a reward model')
     .command('reward')
@@ -69,7 +77,7 @@ export function register(program: Command): void {
     .option('--lcb <k>', 'robust reward: rank by μ − k·σ', '0')
     .option(
       '--features <set>',
-      'state-action features: object (object-frame shape, the default) | points (object + 64 points in each candidate\'s frame, read by a PointNet encoder) | grid (workspace occupancy grid, the first version)',
+      'state-action features: object (object-frame shape, the default) | points (object + 64 points in each candidate\'s frame, read by a PointNet encoder) | grid (workspace occupancy grid)',
       'object',
     )
     .option('--batch <pairs>', 'pairs per training step (default 128; with --features points whole states of about 512 pairs)')
@@ -115,17 +123,32 @@ export function register(program: Command): void {
         saveRewardModel(out, model, { command: process.argv.slice(2).join(' '), features, report });
         let evaluation: Record<string, EpisodeSummary> | undefined;
         if (f.evalEpisodes > 0) {
-          const { createWorld } = await import('../../../sim/index.ts');
+          const [{ createWorld }, { deciderSpecFor }, { loadDecider }, { rollout }] = await Promise.all([
+            import('../../../sim/index.ts'),
+            import('../decider-spec.ts'),
+            import('../decider.ts'),
+            import('../rollout.ts'),
+          ]);
           const world = await createWorld(f.task);
           try {
-            const proposer = noisyExpertActionProposer(world, f.noise);
-            const scorers = { first: firstScorer(), random: randomScorer(), [`ras-${f.model}`]: rewardModelScorer(model, features, world.workspace) };
+            // the jittered expert proposes; first, random and this reward pick (the same candidates per seed)
+            const base = { noise: f.noise, candidates: f.candidates };
+            const rows = {
+              first: deciderSpecFor('expert', { ...base, select: 'first' }),
+              random: deciderSpecFor('expert', { ...base, select: 'random' }),
+              [`ras-${f.model}`]: deciderSpecFor('expert', { ...base, select: 'ras', reward: f.model, rewardDir: out, lcb: f.lcb }),
+            };
             evaluation = {};
-            for (const [name, scorer] of Object.entries(scorers)) {
-              const agent = new RasAgent({ proposer, scorer, n: f.candidates, lcb: name.startsWith('ras') ? f.lcb : 0 });
+            for (const [name, spec] of Object.entries(rows)) {
+              const decider = await loadDecider(spec);
               const bar = startProgress(`eval ${name}`, f.evalEpisodes, { quiet: f.json });
-              evaluation[name] = await runEpisodes(world, agent, { episodes: f.evalEpisodes, seed: f.evalSeed, onEpisode: () => bar.tick() });
-              bar.stop();
+              try {
+                const { result, episodes } = await rollout(world, decider, { episodes: f.evalEpisodes, seed: f.evalSeed, quiet: true, hooks: { onEpisode: () => bar.tick() } });
+                evaluation[name] = { episodes: result.episodes, success_rate: result.success_rate, mean_steps: result.mean_steps, iou: result.metrics.iou ?? NaN, holds: episodes.filter((e) => e.holdReason !== undefined).length };
+              } finally {
+                bar.stop();
+                decider.dispose();
+              }
             }
           } finally {
             world.dispose();

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FieldError, Rng, TaskNameSchema, parseOrThrow, type TaskName } from '../../core/index.ts';
+import { deriveSeed, FieldError, Rng, TaskNameSchema, parseOrThrow, type TaskName } from '../../core/index.ts';
 import type { PairData } from '../../preference/reward-model.ts';
 import { initBackend } from '../../nn/backend.ts';
 import { saveRewardModel } from '../../preference/reward-io.ts';
@@ -25,7 +25,6 @@ import {
   transferPreferences,
 } from '../../transfer/index.ts';
 import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
-import { expertAgent, randomAgent } from '../agents.ts';
 import { runCandidateTransfer, SHARED_PRESETS } from '../transfer-candidates.ts';
 
 /** What a segments directory holds: `segments.json` and, when labelled, `labels.json`. */
@@ -44,33 +43,44 @@ type SegmentsFile = z.infer<typeof SegmentsFileSchema>;
 
 /** Episodes mixing expert and random actions (expert share from 0 to 1 across episodes), cut into windows. */
 async function collectSegments(task: TaskName, o: { episodes: number; steps: number; window: number; seed: number }): Promise<SegmentsFile> {
-  const { createWorld } = await import('../../../sim/index.ts');
+  const [{ createWorld }, { deciderSpecFor }, { loadDecider, mixtureDecider }, { rollout }] = await Promise.all([
+    import('../../../sim/index.ts'),
+    import('../decider-spec.ts'),
+    import('../decider.ts'),
+    import('../rollout.ts'),
+  ]);
   const world = await createWorld(task);
-  const expert = expertAgent(), random = randomAgent();
+  const expert = await loadDecider(deciderSpecFor('expert', { select: 'first' }));
+  const random = await loadDecider(deciderSpecFor('random', { select: 'first' }));
   const segments: SegmentsFile['segments'] = [];
   try {
     for (let e = 0; e < o.episodes; e++) {
-      const rng = new Rng(o.seed * 1000 + e);
-      world.reset(o.seed * 1000 + e);
       const share = o.episodes === 1 ? 0.5 : e / (o.episodes - 1);
-      let cloud = world.observe({ seed: e });
-      let m = world.metrics();
-      const states = [stateFeatures(m, cloud)];
-      const scores = [teacherScore(task, m)];
-      for (let t = 0; t < o.steps; t++) {
-        const agent = rng.next() < share ? expert : random;
-        const d = await agent.act(world, cloud, rng);
-        if (!d.primitive) break;
-        try {
-          await world.execute(d.primitive);
-        } catch {
-          continue; // refused: the state is unchanged
-        }
-        cloud = world.observe({ seed: e * 100 + t });
-        m = world.metrics();
-        states.push(stateFeatures(m, cloud));
+      const states: number[][] = [];
+      const scores: number[] = [];
+      const record = () => {
+        const m = world.metrics();
+        states.push(stateFeatures(m, world.observe({ seed: deriveSeed(e, states.length) })));
         scores.push(teacherScore(task, m));
-      }
+      };
+      // the same expert and random deciders for every episode; only the expert's share changes
+      const mix = { ...mixtureDecider(expert, random, share), dispose() {} };
+      await rollout(world, mix, {
+        episodes: 1,
+        seed: deriveSeed(o.seed, e),
+        maxSteps: o.steps,
+        pastSuccess: true,
+        quiet: true,
+        hooks: {
+          beforeDecide: (s) => {
+            if (s.step === 1) record();
+            return null;
+          },
+          onStep: (s) => {
+            if (s.primitive) record();
+          },
+        },
+      });
       for (let s = 0; s + o.window < states.length; s++)
         segments.push({
           id: `e${e}-s${s}`,
@@ -81,6 +91,8 @@ async function collectSegments(task: TaskName, o: { episodes: number; steps: num
     }
   } finally {
     world.dispose();
+    expert.dispose();
+    random.dispose();
   }
   return { task, features: [...STATE_FEATURES], segments };
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { EvalResult } from '../../core/episode.ts';
-import { parseOrThrow } from '../../core/errors.ts';
+import type { DeciderSpec, DeciderSpecInput } from '../decider-spec.ts';
 import type { TaskName } from '../../core/task.ts';
 import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
 
@@ -23,7 +23,7 @@ export const RebuildProfileSchema = z.strictObject({
   slProcessor: z.record(z.string(), z.unknown()),
   /** Random rotation about z for augmentation, ± degrees (0 where the goal has a fixed orientation). */
   slRotation: z.number().min(0).max(180),
-  /** States per SL step and noise draws per state (small batches, many steps: see #4's note). */
+  /** States per SL step and noise draws per state (small batches and many steps train this small policy best on 2 cores: docs/policy.md). */
   slBatchStates: z.number().int().positive(),
   slNoiseDraws: z.number().int().positive(),
   /**
@@ -61,7 +61,7 @@ export const RebuildProfileSchema = z.strictObject({
 });
 export type RebuildProfile = z.infer<typeof RebuildProfileSchema>;
 
-/** The SL architecture of the committed policies: a small DP3-style encoder with local conditioning (see #4's note). */
+/** The SL architecture of the committed policies: a small DP3-style encoder with local conditioning (docs/policy.md explains the choice). */
 const SL_POLICY = {
   points: 128,
   encoder: { kind: 'pointnet', hidden: [64, 128], out: 128 },
@@ -133,18 +133,8 @@ export interface EvalRow {
 }
 
 /** What the demo runs by default for a task: written to policies/<task>/default.json. */
-export const DefaultPolicySchema = z.strictObject({
-  method: z.string(),
-  /** Relative to policies/<task>/. */
-  policy: z.string(),
-  select: z.enum(['ras', 'first', 'random']),
-  reward: z.enum(['implicit', 'bt', 'robust']).optional(),
-  rewardDir: z.string().optional(),
-  lcb: z.number().optional(),
-  /** Candidates per state (files written before it existed: the agents' default, 8). */
-  candidates: z.number().int().min(1).max(256).optional(),
-});
-export type DefaultPolicy = z.infer<typeof DefaultPolicySchema>;
+/** policies/<task>/default.json as written: a decider spec with paths relative to the folder. */
+type DefaultPolicy = DeciderSpecInput & { method: string };
 
 /**
  * Runs the flywheel for `task` into `policiesDir/<task>` (checkpoints) and `runsDir/<task>` (data).
@@ -296,9 +286,9 @@ export function chooseDefault(table: EvalRow[], P: string, n = 8, opts: { points
     return i >= 0 ? m.args[i + 1] : undefined;
   };
   const rel = (p: string | undefined) => (p ? p.slice(P.length + 1) : undefined);
-  const d: DefaultPolicy = { method: m.name, policy: rel(flag('--policy'))!, select: flag('--select') as DefaultPolicy['select'] };
+  const d: DefaultPolicy = { method: m.name, policy: rel(flag('--policy'))!, select: flag('--select') as DeciderSpec['select'] };
   const reward = flag('--reward');
-  if (reward) d.reward = reward as NonNullable<DefaultPolicy['reward']>;
+  if (reward) d.reward = reward as DeciderSpec['reward'];
   const rd = rel(flag('--reward-dir'));
   if (rd) d.rewardDir = rd;
   const lcb = flag('--lcb');
@@ -350,39 +340,4 @@ function summarize(s: Record<string, unknown> | null): string {
     .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
     .join(', ')
     .replace(/\|/g, '/');
-}
-
-/** A committed default with its paths made absolute (the shape the eval/demo agent options take). */
-export interface ResolvedDefault {
-  method: string;
-  policy: string;
-  select: DefaultPolicy['select'];
-  reward?: NonNullable<DefaultPolicy['reward']>;
-  rewardDir?: string;
-  lcb?: number;
-  candidates?: number;
-}
-
-/**
- * Reads `dir/default.json` (a policies/<task> folder) with its paths resolved against `dir`, or null
- * when there is none; a malformed file is refused naming the file and the field.
- */
-export function readCommittedDefault(dir: string): ResolvedDefault | null {
-  const file = join(dir, 'default.json');
-  if (!existsSync(file)) return null;
-  const d = parseOrThrow(DefaultPolicySchema, JSON.parse(readFileSync(file, 'utf8')), file);
-  return {
-    method: d.method,
-    policy: join(dir, d.policy),
-    select: d.select,
-    ...(d.reward ? { reward: d.reward } : {}),
-    ...(d.rewardDir ? { rewardDir: join(dir, d.rewardDir) } : {}),
-    ...(d.lcb !== undefined ? { lcb: d.lcb } : {}),
-    ...(d.candidates !== undefined ? { candidates: d.candidates } : {}),
-  };
-}
-
-/** Whether a task has a committed default (policies/<task>/default.json). */
-export function hasDefault(policiesDir: string, task: string): boolean {
-  return existsSync(join(policiesDir, task, 'default.json'));
 }

@@ -1,0 +1,64 @@
+// Label collection in sim on the one rollout loop: at each state the decider proposes N candidates, the
+// candidate oracle scores each from the saved state, the state is recorded, and one candidate runs on.
+import { scoreCandidatesInWorld, type OracleOptions } from '../preference/candidate-oracle.ts';
+import { chooseExecuted, type CollectExecute } from '../preference/collect.ts';
+import type { CandidateState } from '../preference/dataset.ts';
+import type { World } from '../core/world.ts';
+import type { Decider } from './decider.ts';
+import { rollout } from './rollout.ts';
+
+/** @default execute 'random'; demos 0 (expert actions recorded per state) */
+export interface CollectOptions {
+  states: number;
+  /** Episode i resets with seed + i. */
+  seed: number;
+  /**
+   * Which candidate runs to move on: the oracle's `best`, a `random` or the `first` executable one,
+   * `mixed` (best or random, even odds per step), or `reward`: the decider's own choice (its reward's
+   * states: on-policy labels for the next reward).
+   */
+  execute?: CollectExecute;
+  demos?: number;
+  oracle?: OracleOptions;
+  onState?: (s: CandidateState, index: number) => void;
+}
+
+/**
+ * Rolls out `decider` until `states` states are recorded (candidates, oracle scores, optional expert
+ * demos). Candidates the oracle could not run (score −Infinity) are never executed; with none left
+ * the episode ends.
+ */
+export async function collectCandidateStates(world: World, decider: Decider, opts: CollectOptions): Promise<CandidateState[]> {
+  const out: CandidateState[] = [];
+  const how = opts.execute ?? 'random';
+  await rollout(world, decider, {
+    episodes: Infinity,
+    seed: opts.seed,
+    quiet: true,
+    stop: () => out.length >= opts.states,
+    hooks: {
+      async choose(s, d, rng) {
+        const candidates = d.candidates.map((c) => c.primitive);
+        const scores = await scoreCandidatesInWorld(world, candidates, opts.oracle);
+        const state: CandidateState = {
+          stateId: `${world.task}/s${opts.seed}/e${s.episode}/t${s.step - 1}`,
+          task: world.task,
+          workspace: world.workspace,
+          cloud: s.obs,
+          candidates,
+          oracle: scores.map((x) => x.score),
+          episode: s.seed,
+          step: s.step - 1,
+        };
+        if (opts.demos) state.demos = world.expertActions(opts.demos, rng);
+        out.push(state);
+        opts.onState?.(state, out.length - 1);
+        if (how !== 'reward') return chooseExecuted(how, state.oracle!, rng);
+        // the decider's choice among the candidates the oracle could run
+        const ok = d.fallback.find((i) => Number.isFinite(state.oracle![i]!));
+        return ok ?? null;
+      },
+    },
+  });
+  return out.slice(0, opts.states);
+}
