@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../src/core/episode.ts';
+import { readTaskDecider } from '../../src/stack/decider-spec.ts';
 import type { RegressionBaseline } from '../../src/stack/flywheel/rebuild.ts';
 
 const run = promisify(execFile);
@@ -51,6 +52,16 @@ describe('sim regression: committed default policies', () => {
       for (const r of rows) {
         expect(Math.abs(r.measured.success_rate - r.expected.success_rate), `expected → measured:\n${table}`).toBeLessThanOrEqual(SUCCESS_TOL(b.episodes));
         expect(Math.abs(metric(r.measured) - metric(r.expected)), `expected → measured:\n${table}`).toBeLessThanOrEqual(METRIC_TOL);
+      }
+      // The task folder as --policy is its default.json: exactly the explicit flags' result, and with
+      // --select first exactly SL-first's (where the folder's policy is the SL checkpoint).
+      const spec = readTaskDecider(P)!;
+      const strip = (e: Record<string, unknown>) => ({ ...e, decider: undefined });
+      const byFolder = strip(await pamstack(['eval', '--task', b.task, '--policy', P, '--episodes', String(b.episodes), '--seed', String(b.seed), '--quiet']));
+      expect(byFolder, 'eval --policy policies/<task> vs the default row').toEqual(strip(rows.find((r) => r.method === spec.method)!.measured as unknown as Record<string, unknown>));
+      if (spec.policy === join(P, 'sl') && rows.some((r) => r.method === 'sl-first')) {
+        const first = strip(await pamstack(['eval', '--task', b.task, '--policy', P, '--select', 'first', '--episodes', String(b.episodes), '--seed', String(b.seed), '--quiet']));
+        expect(first, 'eval --policy policies/<task> --select first vs sl-first').toEqual(strip(rows.find((r) => r.method === 'sl-first')!.measured as unknown as Record<string, unknown>));
       }
       // RAS (the demo's default) keeps beating SL-only: success first, then the final metric.
       const sl = rows.find((r) => r.method === 'sl-first');

@@ -6,7 +6,9 @@ import { TaskNameSchema } from '../../core/task.ts';
 import { action, CliError, flagDefault, intFlag, parseFlags, printJson } from '../command-kit.ts';
 import { loadDecider } from '../decider.ts';
 import { deciderSpecFor, describeSpec } from '../decider-spec.ts';
-import { rollout, type StepInfo } from '../rollout.ts';
+import { rollout, type EpisodeResult, type StepInfo } from '../rollout.ts';
+import { defaultWorkers, rolloutParallel } from '../rollout-parallel.ts';
+import type { EvalResult } from '../../core/episode.ts';
 import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ const Flags = z.strictObject({
   episodes: intFlag(1, 100000).default(10),
   seed: intFlag(0, 2 ** 32 - 1).default(0),
   record: z.string().min(1).optional(),
+  workers: intFlag(1, 256).optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -33,12 +36,38 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'episodes (episode i uses seed + i)', flagDefault(Flags, 'episodes'))
     .option('--seed <s>', 'first episode seed', flagDefault(Flags, 'seed'))
     .option('--record <dir>', 'write one MCAP file per episode (ros2 profile, cdr: cloud, candidates, executed primitive)')
+    .option('--workers <n>', "worker threads, one sim world each (results equal a serial run's; default: the machine's cores, 1 with --record)")
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics, decider } last')
     .option('--quiet', 'no progress bar')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
         const spec = deciderSpecFor(f.policy, deciderOverrides(f), '--policy');
+        if (f.record && f.workers !== undefined && f.workers > 1) throw new CliError('--workers: 1 with --record (the recorder runs in this process)');
+        const workers = f.workers ?? (f.record ? 1 : defaultWorkers(f.episodes));
+        const logEpisode = (e: EpisodeResult) => {
+          if (!f.json)
+            console.log(
+              `episode ${e.episode} seed ${e.seed}: ${e.success ? 'success' : 'failure'} after ${e.steps} steps, iou ${fmt(e.finalMetrics.iou)}${e.finalMetrics.coverage !== undefined ? `, coverage ${fmt(e.finalMetrics.coverage)}` : ''} (${e.wall.toFixed(1)} s)`,
+            );
+        };
+        const report = (result: EvalResult, name: string) => {
+          if (f.json) printJson({ ...result, decider: describeSpec(spec) });
+          else
+            console.log(
+              `${result.task} ${name}: success rate ${(result.success_rate * 100).toFixed(1)} % over ${result.episodes} episodes, mean steps ${result.mean_steps.toFixed(2)}, metrics ${JSON.stringify(result.metrics)}`,
+            );
+        };
+        if (workers > 1) {
+          let result;
+          try {
+            ({ result } = await rolloutParallel(f.task, spec, { episodes: f.episodes, seed: f.seed, workers, quiet: f.quiet || f.json, onEpisode: logEpisode }));
+          } catch (e) {
+            throw new CliError(`eval: ${(e as Error).message}`, 1);
+          }
+          report(result, `${spec.method ?? spec.select} (${workers} workers)`);
+          return;
+        }
         let world;
         try {
           world = await createWorld(f.task);
@@ -63,19 +92,12 @@ export function register(program: Command): void {
               // Each episode's line as soon as it ends (long runs show results as they come).
               onEpisode: async (e) => {
                 await recorder?.onEpisodeEnd();
-                if (!f.json)
-                  console.log(
-                    `episode ${e.episode} seed ${e.seed}: ${e.success ? 'success' : 'failure'} after ${e.steps} steps, iou ${fmt(e.finalMetrics.iou)}${e.finalMetrics.coverage !== undefined ? `, coverage ${fmt(e.finalMetrics.coverage)}` : ''} (${e.wall.toFixed(1)} s)`,
-                  );
+                logEpisode(e);
               },
             },
           }).finally(() => recorder?.abortOpen());
           if (recorder && !f.json) console.log(`recorded ${recorder.files.length} episode bags in ${f.record}`);
-          if (f.json) printJson({ ...result, decider: describeSpec(spec) });
-          else
-            console.log(
-              `${result.task} ${decider.name}: success rate ${(result.success_rate * 100).toFixed(1)} % over ${result.episodes} episodes, mean steps ${result.mean_steps.toFixed(2)}, metrics ${JSON.stringify(result.metrics)}`,
-            );
+          report(result, decider.name);
         } finally {
           world.dispose();
           decider.dispose();
