@@ -9,7 +9,7 @@ let ort: Promise<OrtModule | null> | undefined;
 /** onnxruntime-node, or null where its native binding does not load on this machine. */
 export function loadOrt(): Promise<OrtModule | null> {
   ort ??= import('onnxruntime-node').then(
-    (m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule,
+    (m) => ((m as unknown as { default?: OrtModule }).default ?? m) as OrtModule,
     () => null,
   );
   return ort;
