@@ -1,5 +1,5 @@
 // Explicit reward models (BT, robust, regret's reward net, PointNet rewards) as ONNX graphs, scored on ONNX Runtime.
-import type { WorkspaceBox } from '../core/world.ts';
+import type { WorkspaceBox } from '../core/geometry.ts';
 import type { CandidateScorer } from '../core/stages.ts';
 import { OnnxGraphBuilder } from '../nn/onnx-writer.ts';
 import { createOrtSession, floatTensor, type OrtSession, type OrtSessionOptions } from '../nn/onnx-runtime.ts';
