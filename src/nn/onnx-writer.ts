@@ -112,6 +112,8 @@ export class OnnxGraphBuilder {
   readonly #outputs: object[] = [];
   readonly #names = new Set<string>();
   readonly #scalars = new Map<string, string>();
+  /** Constants by (requested name, data array): a weight used by every unrolled step is stored once. */
+  readonly #consts = new Map<string, { data: unknown; name: string }[]>();
   #counter = 0;
   readonly name: string;
 
@@ -141,9 +143,14 @@ export class OnnxGraphBuilder {
     return out;
   }
 
-  /** A float32 constant. */
+  /** A float32 constant; the same name with the same array again returns the first one. */
   constant(name: string, data: Float32Array | readonly number[], dims: readonly number[]): string {
+    const seen = this.#consts.get(name) ?? [];
+    const hit = seen.find((c) => c.data === data);
+    if (hit) return hit.name;
     const n = this.#fresh(name);
+    seen.push({ data, name: n });
+    this.#consts.set(name, seen);
     const f = data instanceof Float32Array ? data : Float32Array.from(data);
     const size = dims.reduce((a, b) => a * b, 1);
     if (f.length !== size) throw new Error(`onnx: constant ${name} has ${f.length} values for dims [${dims}]`);
