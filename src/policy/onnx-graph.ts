@@ -26,7 +26,7 @@ function param(w: PolicyWeights, name: string): Float32Array {
 }
 
 /** Graph pieces of one encoded cloud. */
-interface EncodedCloud {
+export interface EncodedCloud {
   /** [1, C] */
   global: string;
   /** present with `config.local` */
@@ -34,9 +34,10 @@ interface EncodedCloud {
 }
 
 /** PointNet encoder (+ local per-point features) of points [1, P, 3], as pointNetEncodeWithPoints and model.encode. */
-function encoderNodes(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, points: string): EncodedCloud & { encoding: string } {
+export function encoderNodes(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, points: string): EncodedCloud & { encoding: string } {
   const P = cfg.points;
-  const pts = g.reshape(points, [P, 3]);
+  // without local features the encoder takes any number of points (max-pooled), as model.encode does
+  const pts = g.reshape(points, [cfg.local ? P : -1, 3]);
   let h = pts;
   let d = 3;
   const last = cfg.encoder.hidden.length - 1;
@@ -103,12 +104,12 @@ function localFeatureNodes(g: OnnxGraphBuilder, near: NonNullable<EncodedCloud['
 }
 
 /** What a bound denoiser precomputes: cond [1, H] and the timestep table [T, H]. */
-interface DenoiserConsts {
+export interface DenoiserConsts {
   cond: string;
   timeTable: string;
 }
 
-function denoiserConsts(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, global: string, kindIndex: number): DenoiserConsts {
+export function denoiserConsts(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, global: string, kindIndex: number): DenoiserConsts {
   const H = cfg.denoiser.hidden, E = cfg.denoiser.timeEmbedding, C = cfg.encoder.out, T = cfg.diffusion.T;
   let cond = g.op('Add', [g.dense(global, param(w, 'den.in.wc'), null, C, H, 'den.in.c'), g.constant('den.in.b', param(w, 'den.in.b'), [H])]);
   const K = cfg.kinds.length;
@@ -124,7 +125,7 @@ function denoiserConsts(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights
 }
 
 /** ε̂ for x_t [N, 6] with the time row(s) `trow` ([1, H] or [N, H]), as BoundDenoiser.predict. */
-function denoiserNodes(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, c: DenoiserConsts, enc: EncodedCloud, xt: string, trow: string): string {
+export function denoiserNodes(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights, c: DenoiserConsts, enc: EncodedCloud, xt: string, trow: string): string {
   const H = cfg.denoiser.hidden;
   let h = g.op('MatMul', [xt, g.constant('den.in.wx', param(w, 'den.in.wx'), [ACTION_DIM, H])]);
   h = g.op('Add', [h, trow]);
@@ -137,6 +138,11 @@ function denoiserNodes(g: OnnxGraphBuilder, cfg: PolicyConfig, w: PolicyWeights,
   h = g.mish(h);
   for (let i = 1; i < cfg.denoiser.layers; i++) h = g.mish(g.dense(h, param(w, `den.h${i}.w`), param(w, `den.h${i}.b`), H, H, `den.h${i}`));
   return g.dense(h, param(w, 'den.out.w'), param(w, 'den.out.b'), H, ACTION_DIM, 'den.out');
+}
+
+/** The cloud input: [1, P, 3]; P is free ("P") without local features. */
+export function pointDims(cfg: PolicyConfig): (number | string)[] {
+  return [1, cfg.local ? cfg.points : 'P', 3];
 }
 
 /** Options of {@link policySamplerGraph}. */
@@ -159,7 +165,7 @@ export function policySamplerGraph(cfg: PolicyConfig, w: PolicyWeights, schedule
   const eta = opts.eta ?? 1;
   if (!(eta >= 0 && eta <= 1)) throw new Error(`eta: expected a number in [0, 1], received ${eta}`);
   const g = new OnnxGraphBuilder('pamstack_policy_sampler');
-  const points = g.input('points', [1, cfg.points, 3]);
+  const points = g.input('points', pointDims(cfg));
   let x = g.input('noise', ['N', ACTION_DIM]);
   const z = eta > 0 ? g.input('z', [steps, 'N', ACTION_DIM]) : null;
   const enc = encoderNodes(g, cfg, w, points);
@@ -189,7 +195,7 @@ export function policySamplerGraph(cfg: PolicyConfig, w: PolicyWeights, schedule
 /** The encoder: `points` [1, P, 3] → `encoding` [1, W] (model.encode's row). */
 export function policyEncoderGraph(cfg: PolicyConfig, w: PolicyWeights): Uint8Array {
   const g = new OnnxGraphBuilder('pamstack_policy_encoder');
-  const points = g.input('points', [1, cfg.points, 3]);
+  const points = g.input('points', pointDims(cfg));
   const enc = encoderNodes(g, cfg, w, points);
   const width = cfg.encoder.out + (cfg.local ? cfg.points * (3 + cfg.local.width) : 0);
   g.output(enc.encoding, 'encoding', [1, width]);

@@ -46,8 +46,11 @@ export class OnnxPolicyProposer implements ActionProposer {
   readonly #session: OrtSession;
   readonly #points: number;
   readonly #snap: boolean;
+  /** Local features fix the point count; a plain PointNet takes any. */
+  readonly #fixedPoints: boolean;
 
-  private constructor(session: OrtSession, processor: PolicyProcessor, kind: PrimitiveKind, points: number, o: { steps: number; eta: number; snap: boolean; name: string }) {
+  private constructor(session: OrtSession, processor: PolicyProcessor, kind: PrimitiveKind, points: number, o: { steps: number; eta: number; snap: boolean; name: string; fixedPoints: boolean }) {
+    this.#fixedPoints = o.fixedPoints;
     this.#session = session;
     this.processor = processor;
     this.kind = kind;
@@ -70,7 +73,7 @@ export class OnnxPolicyProposer implements ActionProposer {
     const eta = opts.eta ?? 1;
     const bytes = policySamplerGraph(model.config, await policyWeights(model), model.schedule, { steps, eta, kindIndex });
     const session = await createOrtSession(bytes, opts);
-    return new OnnxPolicyProposer(session, processor, kind, model.config.points, { steps, eta, snap: opts.snapPicks ?? true, name: opts.name ?? 'policy' });
+    return new OnnxPolicyProposer(session, processor, kind, model.config.points, { steps, eta, snap: opts.snapPicks ?? true, name: opts.name ?? 'policy', fixedPoints: model.config.local !== null });
   }
 
   /** From a policy folder (policy.json + weights.bin). */
@@ -86,10 +89,11 @@ export class OnnxPolicyProposer implements ActionProposer {
   /** Object-frame candidates [n, 6] for an object-frame cloud [points, 3] (the graph's own contract). */
   async sampleObject(points: Float32Array, n: number, seed: number): Promise<Float32Array> {
     if (!Number.isInteger(n) || n < 1) throw new Error(`n: expected an integer ≥ 1, received ${n}`);
-    if (points.length !== this.#points * 3) throw new Error(`points: expected ${this.#points} × 3 numbers, received ${points.length}`);
+    const count = this.#fixedPoints ? this.#points : points.length / 3;
+    if (points.length !== count * 3 || count < 1) throw new Error(`points: expected ${this.#fixedPoints ? this.#points : 'k'} × 3 numbers, received ${points.length}`);
     const { noise, z } = samplerNoise(seed, n, this.steps, this.eta);
     const feeds: Record<string, unknown> = {
-      points: await floatTensor(points, [1, this.#points, 3]),
+      points: await floatTensor(points, [1, count, 3]),
       noise: await floatTensor(noise, [n, ACTION_DIM]),
     };
     if (z) feeds.z = await floatTensor(z, [this.steps, n, ACTION_DIM]);
