@@ -1,5 +1,8 @@
-// `npm run bench -- policy [WORKLOAD…] [--repeat K] [--rounds R] [--backend B] [--threads N]`: the anchor's
-// benchmark network (decide, decide-fast, train) here and in PyTorch, side by side, in one invocation.
+// `npm run bench -- policy [WORKLOAD…] [--repeat K] [--rounds R] [--backend B] [--threads N] [--decide-backend onnx|tfjs]`:
+// the anchor's benchmark network (decide, decide-fast, train) here and in PyTorch, side by side, in one invocation.
+// decide runs through the product's decision parts: on ONNX Runtime (default, where it loads) the
+// OnnxPolicyProposer's sampler (encoder + whole DDIM loop, one graph) and OnnxImplicitReward (both
+// denoisers, one graph), built by their fromModel(s) factories from the tfjs models; tfjs trains.
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,13 +15,17 @@ import { epsError } from '../src/policy/eps-error.ts';
 import { PrimitiveDiffusionModel } from '../src/policy/model.ts';
 import { sampleCandidates } from '../src/policy/sampler.ts';
 import { trainStep } from '../src/policy/train-step.ts';
-import { DEBIAN_PYTHON, machineDescription, median, printTable, writeBenchResult } from './_common.ts';
+import { loadOrt } from '../src/nn/onnx-runtime.ts';
+import { OnnxPolicyProposer } from '../src/policy/onnx-proposer.ts';
+import { PolicyProcessor } from '../src/policy/processor.ts';
+import { OnnxImplicitReward } from '../src/preference/onnx-implicit-reward.ts';
+import { DEBIAN_PYTHON, loadNow, machineDescription, median, printTable, writeBenchResult } from './_common.ts';
 
 const WORKLOADS = ['decide', 'decide-fast', 'train'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 function parseArgs(argv: string[]) {
-  const out = { workloads: [] as Workload[], repeat: 5, rounds: 3, backend: undefined as string | undefined, threads: os.availableParallelism() };
+  const out = { workloads: [] as Workload[], repeat: 5, rounds: 3, backend: undefined as string | undefined, threads: os.availableParallelism(), decideBackend: 'onnx' as 'onnx' | 'tfjs', maxRounds: 8 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -28,10 +35,16 @@ function parseArgs(argv: string[]) {
     };
     if (a === '--repeat') out.repeat = Math.max(1, Number(next()));
     else if (a === '--rounds') out.rounds = Math.max(1, Number(next()));
+    else if (a === '--max-rounds') out.maxRounds = Math.max(1, Number(next()));
     else if (a === '--backend') out.backend = next();
     else if (a === '--threads') out.threads = Math.max(1, Number(next()));
+    else if (a === '--decide-backend') {
+      const v = next();
+      if (v !== 'onnx' && v !== 'tfjs') throw new Error(`--decide-backend: expected onnx or tfjs, received ${v}`);
+      out.decideBackend = v;
+    }
     else if ((WORKLOADS as readonly string[]).includes(a)) out.workloads.push(a as Workload);
-    else throw new Error(`unknown argument ${a}; workloads: ${WORKLOADS.join(', ')}; flags: --repeat K --rounds R --backend B --threads N`);
+    else throw new Error(`unknown argument ${a}; workloads: ${WORKLOADS.join(', ')}; flags: --repeat K --rounds R --backend B --threads N --decide-backend onnx|tfjs --max-rounds R`);
   }
   if (!out.workloads.length) out.workloads = [...WORKLOADS];
   return out;
@@ -104,15 +117,49 @@ function makeOurs(workload: Workload): { run: () => number; dispose: () => void 
   };
 }
 
-function timeOurs(workload: Workload, repeat: number): { ms: number[]; peakRssMiB: number; peakTfMiB: number } {
-  const w = makeOurs(workload);
+/**
+ * decide on ONNX Runtime through the product's parts: the proposer's sampler (encoder + DDIM loop) and
+ * the implicit reward (policy and reference), each one graph run, the argmax in JS.
+ */
+async function makeOursOnnx(workload: Workload, threads: number): Promise<{ run: () => Promise<number>; dispose: () => void }> {
+  const rng = new Rng(0);
+  const enc = PrimitiveDiffusionModel.create({}, 1);
+  const ref = PrimitiveDiffusionModel.create({}, 2);
+  const [steps, draws] = workload === 'decide' ? [100, 100] : [10, 16];
+  const n = 8;
+  const proposer = await OnnxPolicyProposer.fromModel(enc, new PolicyProcessor({}, enc.config.points), { steps, eta: 0, threads });
+  const implicit = await OnnxImplicitReward.fromModels(enc, ref, { threads });
+  enc.dispose();
+  ref.dispose();
+  const cloud = rng.fillNormal(new Float32Array(3000 * 3)) as Float32Array;
+  let seed = 0;
+  return {
+    run: async () => {
+      const s = seed++;
+      const cands = await proposer.sampleObject(cloud, n, s);
+      const scores = await implicit.score(cloud, cands, { draws, seed: s });
+      let best = 0;
+      scores.forEach((x, i) => {
+        if (x.score > scores[best]!.score) best = i;
+      });
+      return best;
+    },
+    dispose: () => {
+      void proposer.dispose();
+      void implicit.dispose();
+    },
+  };
+}
+
+async function timeOurs(workload: Workload, repeat: number, onnx: { threads: number } | null): Promise<{ ms: number[]; peakRssMiB: number; peakTfMiB: number }> {
+  const w = onnx && workload !== 'train' ? await makeOursOnnx(workload, onnx.threads) : makeOurs(workload);
   let peakRss = process.memoryUsage().rss;
   let peakTf = 0;
-  w.run(); // warm-up
+  await w.run(); // warm-up
   const ms: number[] = [];
   for (let i = 0; i < repeat; i++) {
     const t0 = performance.now();
-    w.run();
+    await w.run();
     ms.push(performance.now() - t0);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     peakTf = Math.max(peakTf, tf.memory().numBytes);
@@ -148,6 +195,9 @@ function runTorch(script: string, workload: Workload, repeat: number, threads: n
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const backend = await initBackend({ backend: args.backend });
+  const onnx = args.decideBackend === 'onnx' && (await loadOrt()) ? { threads: args.threads } : null;
+  if (args.decideBackend === 'onnx' && !onnx) console.error('onnxruntime-node does not load here: decide on tfjs');
+  const ortVersion = onnx ? ((await loadOrt())!.env.versions.node ?? '') : '';
   const script = fileURLToPath(new URL('../../shared/anchors/torch_policy_bench.py', import.meta.url));
   const haveTorch = existsSync(DEBIAN_PYTHON) && existsSync(script);
   if (!haveTorch) console.error(`anchor not runnable (${DEBIAN_PYTHON} or ${script} missing): ours only`);
@@ -160,16 +210,25 @@ async function main(): Promise<void> {
     let torchRun: TorchRun | null = null;
     let torchRss = 0;
     // alternate the two sides so a burst of load from elsewhere hits both
-    for (let r = 0; r < args.rounds; r++) {
+    // at least `rounds` rounds, then more until the anchor's per-round medians spread < 10 % (or maxRounds)
+    const anchorRounds: number[] = [];
+    let spread = Infinity;
+    for (let r = 0; r < args.maxRounds; r++) {
       if (haveTorch) {
         torchRun = runTorch(script, workload, args.repeat, args.threads);
         theirs.push(...torchRun.ms_all);
+        anchorRounds.push(median(torchRun.ms_all));
         torchRss = Math.max(torchRss, torchRun.maxrss_mib);
       }
-      const o = timeOurs(workload, args.repeat);
+      const o = await timeOurs(workload, args.repeat, onnx);
       ours.push(...o.ms);
       peakRss = Math.max(peakRss, o.peakRssMiB);
       peakTf = Math.max(peakTf, o.peakTfMiB);
+      const om = median(o.ms);
+      if (anchorRounds.length) spread = (Math.max(...anchorRounds) - Math.min(...anchorRounds)) / median(anchorRounds);
+      const am = anchorRounds.at(-1) ?? NaN;
+      console.error(`${workload} round ${r + 1}: ours ${om.toFixed(1)} ms, torch ${am.toFixed(1)} ms, ratio ${(om / am).toFixed(3)}, ${loadNow()}, torch spread ${(100 * spread).toFixed(1)} %`);
+      if (r + 1 >= args.rounds && (!haveTorch || spread < 0.1)) break;
     }
     const oursMs = median(ours);
     const anchorMs = theirs.length ? median(theirs) : NaN;
@@ -181,9 +240,9 @@ async function main(): Promise<void> {
       anchor: `PyTorch ${torchRun?.torch ?? '(absent)'} CPU, ../shared/anchors/torch_policy_bench.py ${workload}`,
       anchor_ms: +anchorMs.toFixed(2),
       ratio: +ratio.toFixed(3),
-      backend: backend.choice,
+      backend: onnx && workload !== 'train' ? `onnxruntime-node ${ortVersion} (CPU EP)` : backend.choice,
       machine: machineDescription(),
-      ours_threads: backend.threads,
+      ours_threads: onnx && workload !== 'train' ? onnx.threads : backend.threads,
       anchor_threads: torchRun?.threads ?? null,
       ours_ms_all: ours.map((x) => +x.toFixed(2)),
       anchor_ms_all: theirs.map((x) => +x.toFixed(2)),
@@ -191,6 +250,8 @@ async function main(): Promise<void> {
       ours_peak_tensor_mib: +peakTf.toFixed(1),
       anchor_peak_rss_mib: +torchRss.toFixed(1),
       load_average: os.loadavg().map((x) => +x.toFixed(2)),
+      anchor_spread: Number.isFinite(spread) ? +spread.toFixed(3) : null,
+      anchor_steady: spread < 0.1,
     };
     writeBenchResult(`policy-${workload}`, result);
     rows.push({
@@ -198,7 +259,8 @@ async function main(): Promise<void> {
       ours_ms: result.ours_ms,
       torch_ms: result.anchor_ms,
       ratio: result.ratio,
-      backend: `${backend.choice}×${backend.threads}`,
+      backend: onnx && workload !== 'train' ? `onnx×${onnx.threads}` : `${backend.choice}×${backend.threads}`,
+      load: loadNow(),
       torch_threads: result.anchor_threads ?? '-',
       ours_rss_mib: result.ours_peak_rss_mib,
       torch_rss_mib: result.anchor_peak_rss_mib,

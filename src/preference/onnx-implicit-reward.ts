@@ -1,5 +1,7 @@
 // Diffusion-DPO's implicit reward on ONNX Runtime: implicitReward's scores, both denoisers in one graph run.
 import { Rng } from '../core/rng.ts';
+import type { CandidateScorer } from '../core/stages.ts';
+import type { PolicyProcessor } from '../policy/processor.ts';
 import { OnnxGraphBuilder } from '../nn/onnx-writer.ts';
 import { createOrtSession, floatTensor, requireOrt, type OrtSession, type OrtSessionOptions } from '../nn/onnx-runtime.ts';
 import { ACTION_DIM, type PolicyConfig } from '../policy/config.ts';
@@ -114,4 +116,20 @@ export class OnnxImplicitReward {
   async dispose(): Promise<void> {
     await this.#session.release();
   }
+}
+
+/**
+ * The implicit-reward CandidateScorer on ONNX Runtime, as the tfjs one of the ras stages: the
+ * reference policy's processor maps the table-frame cloud and candidates into its object frame, then
+ * {@link OnnxImplicitReward.score} with the decision's seed.
+ */
+export function onnxImplicitScorer(implicit: OnnxImplicitReward, processor: PolicyProcessor, opts: { draws?: number } = {}): CandidateScorer {
+  return {
+    name: 'implicit',
+    score: async (cloud, candidates, seed) => {
+      const obs = processor.observation(cloud);
+      const { actions } = processor.actionsToObject(candidates, obs.frame);
+      return implicit.score(obs.points, actions, { draws: opts.draws ?? 100, seed });
+    },
+  };
 }
