@@ -7,7 +7,9 @@ import { initBackend } from '../../src/nn/backend.ts';
 import { loadPolicy } from '../../src/policy/checkpoint.ts';
 import { PrimitiveDiffusionModel } from '../../src/policy/model.ts';
 import { implicitReward } from '../../src/preference/implicit-reward.ts';
-import { OnnxImplicitReward } from '../../src/preference/onnx-implicit-reward.ts';
+import { OnnxImplicitReward, onnxImplicitScorer } from '../../src/preference/onnx-implicit-reward.ts';
+import { PolicyProposer } from '../../src/policy/proposer.ts';
+import { createWorld } from '../../sim/index.ts';
 
 const ROOT = new URL('../../policies/', import.meta.url).pathname;
 
@@ -37,6 +39,23 @@ describe('OnnxImplicitReward', () => {
     expectSameScores(want, await ort.score(cloud, cands, { draws: 20, seed: 3 }));
     await expect(ort.score(cloud.subarray(3), cands)).rejects.toThrow(/^cloud: expected 128 × 3/);
     await ort.dispose();
+    p.model.dispose();
+    r.model.dispose();
+  });
+
+  it('onnxImplicitScorer scores table-frame candidates on a sim cloud as the tfjs implicit scorer does', async () => {
+    const dir = join(ROOT, 'rope-circle', 'dpo');
+    const p = loadPolicy(dir, { trainable: false }), r = loadPolicy(join(ROOT, 'rope-circle', 'sl'), { trainable: false });
+    const world = await createWorld('rope-circle');
+    world.reset(4);
+    const cloud = world.observe({ seed: 4 });
+    const candidates = new PolicyProposer(r.model, r.processor).sample(cloud, 8, 2).primitives;
+    const obs = r.processor.observation(cloud);
+    const want = implicitReward(p.model, r.model, obs.points, r.processor.actionsToObject(candidates, obs.frame).actions, { draws: 10, seed: 6 });
+    const ort = await OnnxImplicitReward.fromModels(p.model, r.model);
+    expectSameScores(want, await onnxImplicitScorer(ort, r.processor, { draws: 10 }).score(cloud, candidates, 6));
+    await ort.dispose();
+    world.dispose();
     p.model.dispose();
     r.model.dispose();
   });
