@@ -13,12 +13,12 @@ import { createWorld } from '../../sim/index.ts';
 
 const ROOT = new URL('../../policies/', import.meta.url).pathname;
 
-function expectSameScores(a: { score: number; std: number }[], b: { score: number; std: number }[]): void {
+function expectSameScores(a: { score: number; std?: number }[], b: { score: number; std?: number }[]): void {
   expect(b.length).toBe(a.length);
   const scale = Math.max(1, ...a.map((s) => Math.abs(s.score)));
   for (let i = 0; i < a.length; i++) {
     expect(Math.abs(a[i]!.score - b[i]!.score)).toBeLessThanOrEqual(1e-4 * scale);
-    expect(Math.abs(a[i]!.std - b[i]!.std)).toBeLessThanOrEqual(1e-4 * scale);
+    expect(Math.abs(a[i]!.std! - b[i]!.std!)).toBeLessThanOrEqual(1e-4 * scale);
   }
 }
 
