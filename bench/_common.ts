@@ -51,3 +51,57 @@ export function printTable(rows: Record<string, string | number>[]): void {
 
 /** The Debian interpreter that has torch, POT and Open3D (not the pyenv python3 first on PATH). */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** The 1-minute load average per core, e.g. "load 1.4/2". */
+export function loadNow(): string {
+  return `load ${os.loadavg()[0]!.toFixed(1)}/${os.cpus().length}`;
+}
+
+/** One round of a side-by-side timing: our time, the anchor's, and the machine load at its end. */
+export interface BenchRound {
+  ours_ms: number;
+  anchor_ms: number;
+  load: number;
+}
+
+/** Rounds until steady: medians, the anchor's spread and every round with its load. */
+export interface SteadyTiming {
+  ours_ms: number;
+  anchor_ms: number;
+  ratio: number;
+  /** (max − min)/median of the anchor's rounds */
+  anchor_spread: number;
+  /** the spread fell below the target before the round limit */
+  steady: boolean;
+  rounds: BenchRound[];
+}
+
+/**
+ * Runs `round` (ours and the anchor, back to back) until the anchor's spread over the rounds so far
+ * is below `spread` (at least `minRounds` rounds) or `maxRounds` is hit, printing each round's ratio
+ * with the load beside it: a ratio from a loaded anchor against a quiet us (or the reverse) shows as
+ * spread, and the medians of alternating rounds share the load.
+ */
+export function repeatUntilSteady(
+  label: string,
+  round: () => { ours_ms: number; anchor_ms: number },
+  opts: { spread?: number; minRounds?: number; maxRounds?: number } = {},
+): SteadyTiming {
+  const target = opts.spread ?? 0.1;
+  const minRounds = opts.minRounds ?? 3;
+  const maxRounds = Math.max(minRounds, opts.maxRounds ?? 8);
+  const rounds: BenchRound[] = [];
+  let spread = Infinity;
+  while (rounds.length < maxRounds) {
+    const r = round();
+    rounds.push({ ...r, load: os.loadavg()[0]! });
+    const a = rounds.map((x) => x.anchor_ms);
+    spread = (Math.max(...a) - Math.min(...a)) / median(a);
+    console.error(
+      `${label} round ${rounds.length}: ours ${r.ours_ms.toFixed(1)} ms, anchor ${r.anchor_ms.toFixed(1)} ms, ratio ${(r.ours_ms / r.anchor_ms).toFixed(3)}, ${loadNow()}, anchor spread ${(100 * spread).toFixed(1)} %`,
+    );
+    if (rounds.length >= minRounds && spread < target) break;
+  }
+  const ours = median(rounds.map((x) => x.ours_ms)), anchor = median(rounds.map((x) => x.anchor_ms));
+  return { ours_ms: ours, anchor_ms: anchor, ratio: ours / anchor, anchor_spread: spread, steady: spread < target, rounds };
+}

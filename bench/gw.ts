@@ -1,12 +1,12 @@
-// `npm run bench -- gw`: our GW solvers next to POT 0.8.2's on the same inputs, n = m = 100, 500, 1000.
+// `npm run bench -- gw`: `pamstack gw` next to POT 0.8.2 on the same inputs, n = m = 100, 500, 1000.
 //
-// Entropic "mirror" runs POT's exact rules (cold-started inner Sinkhorn, checks every 10th iteration);
-// "fast" warm-starts the inner Sinkhorn, checks both stopping rules every iteration, stops each inner
-// Sinkhorn at 0.01·‖ΔT‖ of the last outer step, over-relaxes it with an ω fitted to its observed rate,
-// Aitken-extrapolates the outer iteration near its fixed point, and updates the tensor product by f32
-// products of each step's change (one exact f64 product near the end): the same fixed point, agreement
-// with POT reported.
-// CG is POT's Frank–Wolfe with exact line search.
+// Ours is the command users run (`pamstack gw --in FILE --json`, its own `ms`: solve time, start-up
+// excluded), in its default mode: the fast entropic solver (FAST_ENTROPIC_GW: warm, inexact,
+// over-relaxed inner Sinkhorns, Aitken-extrapolated outer steps, f32 products of each step's change),
+// the same fixed point as POT's iterates, agreement reported. `--exact` also times the command's
+// `--exact` mode (POT's own rules). CG is POT's Frank–Wolfe with exact line search. Each workload is
+// repeated, ours and POT back to back, until POT's spread is below 10 % or the round limit; each round's
+// ratio is printed with the machine load beside it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,27 +14,29 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Rng, parseOrThrow } from '../src/core/index.ts';
-import { type GwProblem, type GwResult, cgGromovWasserstein, defaultMatmulKernel, entropicGromovWasserstein } from '../src/transfer/index.ts';
-import { DEBIAN_PYTHON, machineDescription, printTable, writeBenchResult } from './_common.ts';
+import { FAST_ENTROPIC_GW, defaultMatmulKernel } from '../src/transfer/index.ts';
+import { DEBIAN_PYTHON, loadNow, machineDescription, printTable, repeatUntilSteady, writeBenchResult } from './_common.ts';
 
 const FlagsSchema = z.strictObject({
   sizes: z.string().regex(/^\d+(,\d+)*$/).default('100,500,1000'),
   epsilon: z.coerce.number().positive().default(0.01),
   seed: z.coerce.number().int().default(0),
   solvers: z.string().regex(/^(entropic|cg)(,(entropic|cg))*$/).default('entropic,cg'),
-  /** Which entropic configurations to time: mirror (POT's rules) and/or fast (warm start). */
-  modes: z.string().regex(/^(mirror|fast)(,(mirror|fast))*$/).default('mirror,fast'),
+  /** Also time `pamstack gw --exact` (POT's iterates). */
+  exact: z.boolean().default(false),
+  /** Round limit of each workload. */
+  rounds: z.coerce.number().int().min(1).max(50).default(6),
+  /** Target spread of POT's rounds, (max − min)/median. */
+  spread: z.coerce.number().positive().default(0.1),
 });
 
-/** The fast mode's inexact-inner factor (entropicGromovWasserstein's innerTolerance). */
-const FAST_INNER_TOLERANCE = 0.01;
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+function parseArgs(argv: string[]): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (flags: --sizes 100,500 --epsilon E --seed S --solvers entropic,cg)`);
-    out[a.slice(2)] = argv[++i] ?? '';
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (flags: --sizes 100,500 --epsilon E --seed S --solvers entropic,cg --exact --rounds R --spread F)`);
+    if (a === '--exact') out.exact = true;
+    else out[a.slice(2)] = argv[++i] ?? '';
   }
   return out;
 }
@@ -68,33 +70,40 @@ function nested(A: Float64Array, n: number, m: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(A.subarray(i * m, (i + 1) * m)));
 }
 
-interface PotOut {
+interface GwOut {
   T: number[][];
   gw: number;
   iterations: number | null;
   ms: number;
 }
 
-function runPot(file: string): PotOut {
+function lastJsonLine(stdout: string): GwOut {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as GwOut;
+}
+
+function runPot(file: string): GwOut {
   const script = fileURLToPath(new URL('../../shared/anchors/pot_gw.py', import.meta.url));
   if (!existsSync(script)) throw new Error(`anchor script not found: ${script}`);
   const py = spawnSync(DEBIAN_PYTHON, ['-W', 'ignore', script, file], { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (py.status !== 0) throw new Error(`POT anchor failed: ${py.stderr}`);
-  const lines = py.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as PotOut;
+  return lastJsonLine(py.stdout);
 }
 
-function agreement(ours: GwResult, pot: PotOut): { max_abs_T: number; gw_rel: number } {
-  const Tp = pot.T.flat();
+const CLI = fileURLToPath(new URL('../bin/pamstack.js', import.meta.url));
+
+/** `pamstack gw --in FILE --json` as a user runs it; its `ms` is the solve time (start-up excluded). */
+function runOurs(file: string, exact: boolean): GwOut {
+  const r = spawnSync(process.execPath, [CLI, 'gw', '--in', file, '--json', ...(exact ? ['--exact'] : [])], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`pamstack gw failed: ${r.stderr}`);
+  return lastJsonLine(r.stdout);
+}
+
+function agreement(ours: GwOut, pot: GwOut): { max_abs_T: number; gw_rel: number } {
+  const Tp = pot.T.flat(), To = ours.T.flat();
   let mx = 0;
-  for (let i = 0; i < Tp.length; i++) mx = Math.max(mx, Math.abs(ours.T[i]! - Tp[i]!));
+  for (let i = 0; i < Tp.length; i++) mx = Math.max(mx, Math.abs(To[i]! - Tp[i]!));
   return { max_abs_T: mx, gw_rel: Math.abs(ours.gw - pot.gw) / Math.abs(pot.gw) };
-}
-
-function timed<T>(f: () => T): [T, number] {
-  const t0 = performance.now();
-  const r = f();
-  return [r, performance.now() - t0];
 }
 
 const flags = parseOrThrow(FlagsSchema, parseArgs(process.argv.slice(2)), 'gw bench flags');
@@ -102,62 +111,45 @@ const sizes = flags.sizes.split(',').map(Number);
 const solvers = flags.solvers.split(',');
 const dir = mkdtempSync(join(os.tmpdir(), 'pamstack-gw-bench-'));
 const rows: Record<string, string | number>[] = [];
-// Warm the JIT (and tier the WebAssembly kernels up from the baseline compiler) on a small problem, a
-// few times per configuration, so the first timed size is not charged for compilation.
-const FAST = {
-  warmStart: true, checkEvery: 1, innerTolerance: FAST_INNER_TOLERANCE, extrapolate: true, f32Products: true, adaptiveRelax: true,
-  sinkhorn: { checkEvery: 1 },
-};
-{
-  const rng = new Rng(1);
-  const a = metricSpace(64, rng), b = metricSpace(64, rng);
-  const prob: GwProblem = { C1: a.C, C2: b.C, p: a.w, q: b.w };
-  for (let r = 0; r < 3; r++) {
-    entropicGromovWasserstein(prob, { epsilon: flags.epsilon });
-    entropicGromovWasserstein(prob, { epsilon: flags.epsilon, ...FAST });
-    cgGromovWasserstein(prob);
-  }
-}
 try {
   for (const n of sizes) {
     const rng = new Rng(flags.seed + n);
     const a = metricSpace(n, rng), b = metricSpace(n, rng);
-    const prob: GwProblem = { C1: a.C, C2: b.C, p: a.w, q: b.w };
     const extra: Record<string, unknown> = {};
-    let main: { ours: number; pot: number } | null = null;
+    let main: { ours: number; pot: number; spread: number; load: string } | null = null;
     for (const solver of solvers) {
       const file = join(dir, `gw-${n}-${solver}.json`);
       writeFileSync(
         file,
         JSON.stringify({ C1: nested(a.C, n, n), C2: nested(b.C, n, n), p: Array.from(a.w), q: Array.from(b.w), epsilon: flags.epsilon, loss: 'square_loss', solver }),
       );
-      const pot = runPot(file);
-      if (solver === 'entropic') {
-        const ent: Record<string, unknown> = { epsilon: flags.epsilon, pot: { ms: pot.ms, iterations: pot.iterations, gw: pot.gw } };
-        for (const mode of flags.modes.split(',')) {
-          const opts = mode === 'mirror' ? { epsilon: flags.epsilon } : { epsilon: flags.epsilon, ...FAST };
-          const [r, ms] = timed(() => entropicGromovWasserstein(prob, opts));
-          main ??= { ours: ms, pot: pot.ms };
-          ent[mode] = { ms, ratio: ms / pot.ms, iterations: r.iterations, inner: r.inner, ...agreement(r, pot) };
-          rows.push({ n, solver: `entropic ${mode}`, ours_ms: ms, pot_ms: pot.ms, ratio: ms / pot.ms, outer: r.iterations, inner: r.inner!.iterations, max_abs_dT: agreement(r, pot).max_abs_T });
-        }
-        extra.entropic = ent;
-      } else {
-        const [cg, cgMs] = timed(() => cgGromovWasserstein(prob));
-        main ??= { ours: cgMs, pot: pot.ms };
-        extra.cg = { ms: cgMs, iterations: cg.iterations, gw: cg.gw, ratio: cgMs / pot.ms, pot: { ms: pot.ms, iterations: pot.iterations, gw: pot.gw }, ...agreement(cg, pot) };
-        rows.push({ n, solver: 'cg', ours_ms: cgMs, pot_ms: pot.ms, ratio: cgMs / pot.ms, outer: cg.iterations, inner: '-', max_abs_dT: agreement(cg, pot).max_abs_T });
+      const modes = solver === 'entropic' ? (flags.exact ? ['fast', 'exact'] : ['fast']) : ['default'];
+      for (const mode of modes) {
+        let last: { ours: GwOut; pot: GwOut } | null = null;
+        const t = repeatUntilSteady(`n=${n} ${solver} ${mode}`, () => {
+          const ours = runOurs(file, mode === 'exact');
+          const pot = runPot(file);
+          last = { ours, pot };
+          return { ours_ms: ours.ms, anchor_ms: pot.ms };
+        }, { spread: flags.spread, maxRounds: flags.rounds });
+        const { ours, pot } = last!;
+        const agree = agreement(ours, pot);
+        const key = solver === 'cg' ? 'cg' : `entropic_${mode}`;
+        const load = loadNow();
+        if (!main) main = { ours: t.ours_ms, pot: t.anchor_ms, spread: t.anchor_spread, load };
+        extra[key] = { ms: t.ours_ms, pot_ms: t.anchor_ms, ratio: t.ratio, anchor_spread: t.anchor_spread, steady: t.steady, rounds: t.rounds, iterations: ours.iterations, pot_iterations: pot.iterations, gw: ours.gw, pot_gw: pot.gw, ...agree };
+        rows.push({ n, solver: solver === 'cg' ? 'cg' : `entropic ${mode}`, ours_ms: t.ours_ms, pot_ms: t.anchor_ms, ratio: t.ratio, load, pot_spread: `${(100 * t.anchor_spread).toFixed(0)} %`, rounds: t.rounds.length, max_abs_dT: agree.max_abs_T });
       }
     }
     const path = writeBenchResult(`gw-${n}`, {
       name: 'gw',
-      workload: `n=m=${n}, clustered 8-d Euclidean /max, non-uniform marginals, square loss; ours_ms: ${solvers[0] === 'entropic' ? `entropic ${flags.modes.split(',')[0]}` : 'cg'}`,
+      workload: `n=m=${n}, clustered 8-d Euclidean /max, non-uniform marginals, square loss, epsilon ${flags.epsilon}; ours_ms: pamstack gw --json ms (${solvers[0] === 'entropic' ? 'entropic, default fast solver' : 'cg'}), median of rounds`,
       ours_ms: main!.ours,
       anchor: 'POT 0.8.2 (numpy/OpenBLAS), ../shared/anchors/pot_gw.py',
       anchor_ms: main!.pot,
       ratio: main!.ours / main!.pot,
-      backend: `${defaultMatmulKernel().name} (f64 matmul, Sinkhorn sweep and exps; fast mode: f32 products of ΔT; one thread)`,
-      machine: `${machineDescription()}, load ${os.loadavg()[0]!.toFixed(1)} (shared: timings noisy)`,
+      backend: `${defaultMatmulKernel().name} (f64 matmul, Sinkhorn sweep and exps; f32 products of ΔT; one thread); fast options ${JSON.stringify(FAST_ENTROPIC_GW)}`,
+      machine: `${machineDescription()}, ${main!.load}, anchor spread ${(100 * main!.spread).toFixed(1)} %`,
       ...extra,
     });
     console.error(`wrote ${path}`);

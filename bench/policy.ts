@@ -1,5 +1,8 @@
-// `npm run bench -- policy [WORKLOAD…] [--repeat K] [--rounds R] [--backend B] [--threads N]`: the anchor's
-// benchmark network (decide, decide-fast, train) here and in PyTorch, side by side, in one invocation.
+// `npm run bench -- policy [WORKLOAD…] [--repeat K] [--rounds R] [--backend B] [--threads N] [--decide-backend onnx|tfjs]`:
+// the anchor's benchmark network (decide, decide-fast, train) here and in PyTorch, side by side, in one invocation.
+// decide runs through the product's decision parts: on ONNX Runtime (default, where it loads) the
+// OnnxPolicyProposer's sampler (encoder + whole DDIM loop, one graph) and OnnxImplicitReward (both
+// denoisers, one graph), built by their fromModel(s) factories from the tfjs models; tfjs trains.
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,13 +15,24 @@ import { epsError } from '../src/policy/eps-error.ts';
 import { PrimitiveDiffusionModel } from '../src/policy/model.ts';
 import { sampleCandidates } from '../src/policy/sampler.ts';
 import { trainStep } from '../src/policy/train-step.ts';
-import { DEBIAN_PYTHON, machineDescription, median, printTable, writeBenchResult } from './_common.ts';
+import { loadOrt } from '../src/nn/onnx-runtime.ts';
+import { OnnxPolicyProposer } from '../src/policy/onnx-proposer.ts';
+import { PolicyProcessor } from '../src/policy/processor.ts';
+import { OnnxImplicitReward } from '../src/preference/onnx-implicit-reward.ts';
+import { readFileSync } from 'node:fs';
+import { loadPolicy } from '../src/policy/checkpoint.ts';
+import { PolicyProposer } from '../src/policy/proposer.ts';
+import { snapPicksToCloud } from '../src/policy/processor.ts';
+import { candidateFeatures } from '../src/preference/features.ts';
+import { OnnxRewardHead } from '../src/preference/onnx-reward.ts';
+import { loadRewardModel } from '../src/preference/reward-io.ts';
+import { DEBIAN_PYTHON, loadNow, machineDescription, median, printTable, writeBenchResult } from './_common.ts';
 
 const WORKLOADS = ['decide', 'decide-fast', 'train'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 function parseArgs(argv: string[]) {
-  const out = { workloads: [] as Workload[], repeat: 5, rounds: 3, backend: undefined as string | undefined, threads: os.availableParallelism() };
+  const out = { workloads: [] as Workload[], repeat: 5, rounds: 3, backend: undefined as string | undefined, threads: os.availableParallelism(), decideBackend: 'onnx' as 'onnx' | 'tfjs', maxRounds: 8, defaultDecision: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -28,12 +42,19 @@ function parseArgs(argv: string[]) {
     };
     if (a === '--repeat') out.repeat = Math.max(1, Number(next()));
     else if (a === '--rounds') out.rounds = Math.max(1, Number(next()));
+    else if (a === '--max-rounds') out.maxRounds = Math.max(1, Number(next()));
+    else if (a === 'default') out.defaultDecision = true;
     else if (a === '--backend') out.backend = next();
     else if (a === '--threads') out.threads = Math.max(1, Number(next()));
+    else if (a === '--decide-backend') {
+      const v = next();
+      if (v !== 'onnx' && v !== 'tfjs') throw new Error(`--decide-backend: expected onnx or tfjs, received ${v}`);
+      out.decideBackend = v;
+    }
     else if ((WORKLOADS as readonly string[]).includes(a)) out.workloads.push(a as Workload);
-    else throw new Error(`unknown argument ${a}; workloads: ${WORKLOADS.join(', ')}; flags: --repeat K --rounds R --backend B --threads N`);
+    else throw new Error(`unknown argument ${a}; workloads: ${WORKLOADS.join(', ')}; flags: --repeat K --rounds R --backend B --threads N --decide-backend onnx|tfjs --max-rounds R`);
   }
-  if (!out.workloads.length) out.workloads = [...WORKLOADS];
+  if (!out.workloads.length && !out.defaultDecision) out.workloads = [...WORKLOADS];
   return out;
 }
 
@@ -104,15 +125,49 @@ function makeOurs(workload: Workload): { run: () => number; dispose: () => void 
   };
 }
 
-function timeOurs(workload: Workload, repeat: number): { ms: number[]; peakRssMiB: number; peakTfMiB: number } {
-  const w = makeOurs(workload);
+/**
+ * decide on ONNX Runtime through the product's parts: the proposer's sampler (encoder + DDIM loop) and
+ * the implicit reward (policy and reference), each one graph run, the argmax in JS.
+ */
+async function makeOursOnnx(workload: Workload, threads: number): Promise<{ run: () => Promise<number>; dispose: () => void }> {
+  const rng = new Rng(0);
+  const enc = PrimitiveDiffusionModel.create({}, 1);
+  const ref = PrimitiveDiffusionModel.create({}, 2);
+  const [steps, draws] = workload === 'decide' ? [100, 100] : [10, 16];
+  const n = 8;
+  const proposer = await OnnxPolicyProposer.fromModel(enc, new PolicyProcessor({}, enc.config.points), { steps, eta: 0, threads });
+  const implicit = await OnnxImplicitReward.fromModels(enc, ref, { threads });
+  enc.dispose();
+  ref.dispose();
+  const cloud = rng.fillNormal(new Float32Array(3000 * 3)) as Float32Array;
+  let seed = 0;
+  return {
+    run: async () => {
+      const s = seed++;
+      const cands = await proposer.sampleObject(cloud, n, s);
+      const scores = await implicit.score(cloud, cands, { draws, seed: s });
+      let best = 0;
+      scores.forEach((x, i) => {
+        if (x.score > scores[best]!.score) best = i;
+      });
+      return best;
+    },
+    dispose: () => {
+      void proposer.dispose();
+      void implicit.dispose();
+    },
+  };
+}
+
+async function timeOurs(workload: Workload, repeat: number, onnx: { threads: number } | null): Promise<{ ms: number[]; peakRssMiB: number; peakTfMiB: number }> {
+  const w = onnx && workload !== 'train' ? await makeOursOnnx(workload, onnx.threads) : makeOurs(workload);
   let peakRss = process.memoryUsage().rss;
   let peakTf = 0;
-  w.run(); // warm-up
+  await w.run(); // warm-up
   const ms: number[] = [];
   for (let i = 0; i < repeat; i++) {
     const t0 = performance.now();
-    w.run();
+    await w.run();
     ms.push(performance.now() - t0);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     peakTf = Math.max(peakTf, tf.memory().numBytes);
@@ -145,9 +200,89 @@ function runTorch(script: string, workload: Workload, repeat: number, threads: n
   return { ...res, maxrss_mib: rss.maxrss_kib / 1024 };
 }
 
+/**
+ * The committed rope-circle default's decision (policies/rope-circle/default.json: sl policy, N = 128,
+ * the PointNet robust reward), per stage, on ONNX Runtime and on tfjs, on a sim observation: the
+ * decider's parts (proposer.sample, then the reward's candidateFeatures and head). Written to
+ * bench/results/policy-default.json with tfjs as the anchor (no PyTorch twin of this network exists).
+ */
+async function benchDefaultDecision(repeat: number, threads: number): Promise<void> {
+  const dir = fileURLToPath(new URL('../policies/rope-circle/', import.meta.url));
+  const spec = JSON.parse(readFileSync(`${dir}default.json`, 'utf8')) as { policy: string; rewardDir: string; candidates: number };
+  const { createWorld } = await import('../sim/index.ts');
+  const world = await createWorld('rope-circle');
+  world.reset(10000);
+  const cloud = world.observe({ seed: 10000 });
+  const { model, processor } = loadPolicy(`${dir}${spec.policy}`, { trainable: false });
+  const { model: reward, features } = loadRewardModel(`${dir}${spec.rewardDir}`);
+  const tfProposer = new PolicyProposer(model, processor);
+  const ortProposer = await OnnxPolicyProposer.fromModel(model, processor, { threads });
+  const head = await OnnxRewardHead.fromModel(reward, { threads });
+  const N = spec.candidates;
+  type Split = { observe: number; sample: number; features: number; reward: number; total: number };
+  const once = async (onnx: boolean, seed: number): Promise<Split> => {
+    const t0 = performance.now();
+    const obs = processor.observation(cloud);
+    const t1 = performance.now();
+    // what PolicyProposer.sample / OnnxPolicyProposer.sample do after the observation
+    const acts = onnx
+      ? await ortProposer.sampleObject(obs.points, N, seed)
+      : tf.tidy(() => sampleCandidates(model, model.encode(tf.tensor3d(obs.points, [1, model.config.points, 3])), { n: N, steps: 10, eta: 1, seed, kinds: [0] })).dataSync() as Float32Array;
+    const t2 = performance.now();
+    let prims = processor.actionsToTable(acts, tfProposer.kind, obs.frame);
+    prims = snapPicksToCloud(prims, obs.tablePoints);
+    const rows = candidateFeatures(cloud, world.workspace, prims, features!);
+    const t3 = performance.now();
+    if (onnx) await head.score(rows);
+    else reward.score(rows);
+    const t4 = performance.now();
+    return { observe: t1 - t0, sample: t2 - t1, features: t3 - t2, reward: t4 - t3, total: t4 - t0 };
+  };
+  const med = (xs: Split[]): Split => ({
+    observe: median(xs.map((x) => x.observe)), sample: median(xs.map((x) => x.sample)), features: median(xs.map((x) => x.features)),
+    reward: median(xs.map((x) => x.reward)), total: median(xs.map((x) => x.total)),
+  });
+  const runs: Record<'onnx' | 'tfjs', Split[]> = { onnx: [], tfjs: [] };
+  let peakRss = process.memoryUsage().rss;
+  await once(true, 0);
+  await once(false, 0);
+  for (let r = 0; r < Math.max(3, repeat); r++)
+    for (const b of ['onnx', 'tfjs'] as const) {
+      runs[b].push(await once(b === 'onnx', r + 1));
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+  const o = med(runs.onnx), t = med(runs.tfjs);
+  const f = (x: number) => +x.toFixed(2);
+  printTable((['onnx', 'tfjs'] as const).map((b) => {
+    const m = b === 'onnx' ? o : t;
+    return { backend: b, observe_ms: f(m.observe), sample_ms: f(m.sample), features_ms: f(m.features), reward_ms: f(m.reward), total_ms: f(m.total), load: loadNow() };
+  }));
+  writeBenchResult('policy-default', {
+    name: 'policy',
+    workload: `rope-circle default decision (${spec.policy} policy, N = ${N}, DDIM 10 steps eta 1, ${spec.rewardDir} robust reward) on a sim observation, per stage`,
+    ours_ms: f(o.total),
+    anchor: 'the same decision on tfjs (wasm) in the same process',
+    anchor_ms: f(t.total),
+    ratio: +(o.total / t.total).toFixed(3),
+    backend: `onnxruntime-node ×${threads} (sampling, reward head); features and preprocessing in JS`,
+    machine: `${machineDescription()}, ${loadNow()}`,
+    stages_onnx_ms: { observe: f(o.observe), sample: f(o.sample), features: f(o.features), reward: f(o.reward) },
+    stages_tfjs_ms: { observe: f(t.observe), sample: f(t.sample), features: f(t.features), reward: f(t.reward) },
+    peak_rss_mib: f(peakRss / 2 ** 20),
+  });
+  await ortProposer.dispose();
+  await head.dispose();
+  model.dispose();
+  reward.dispose();
+  world.dispose();
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const backend = await initBackend({ backend: args.backend });
+  const onnx = args.decideBackend === 'onnx' && (await loadOrt()) ? { threads: args.threads } : null;
+  if (args.decideBackend === 'onnx' && !onnx) console.error('onnxruntime-node does not load here: decide on tfjs');
+  const ortVersion = onnx ? ((await loadOrt())!.env.versions.node ?? '') : '';
   const script = fileURLToPath(new URL('../../shared/anchors/torch_policy_bench.py', import.meta.url));
   const haveTorch = existsSync(DEBIAN_PYTHON) && existsSync(script);
   if (!haveTorch) console.error(`anchor not runnable (${DEBIAN_PYTHON} or ${script} missing): ours only`);
@@ -160,16 +295,25 @@ async function main(): Promise<void> {
     let torchRun: TorchRun | null = null;
     let torchRss = 0;
     // alternate the two sides so a burst of load from elsewhere hits both
-    for (let r = 0; r < args.rounds; r++) {
+    // at least `rounds` rounds, then more until the anchor's per-round medians spread < 10 % (or maxRounds)
+    const anchorRounds: number[] = [];
+    let spread = Infinity;
+    for (let r = 0; r < args.maxRounds; r++) {
       if (haveTorch) {
         torchRun = runTorch(script, workload, args.repeat, args.threads);
         theirs.push(...torchRun.ms_all);
+        anchorRounds.push(median(torchRun.ms_all));
         torchRss = Math.max(torchRss, torchRun.maxrss_mib);
       }
-      const o = timeOurs(workload, args.repeat);
+      const o = await timeOurs(workload, args.repeat, onnx);
       ours.push(...o.ms);
       peakRss = Math.max(peakRss, o.peakRssMiB);
       peakTf = Math.max(peakTf, o.peakTfMiB);
+      const om = median(o.ms);
+      if (anchorRounds.length) spread = (Math.max(...anchorRounds) - Math.min(...anchorRounds)) / median(anchorRounds);
+      const am = anchorRounds.at(-1) ?? NaN;
+      console.error(`${workload} round ${r + 1}: ours ${om.toFixed(1)} ms, torch ${am.toFixed(1)} ms, ratio ${(om / am).toFixed(3)}, ${loadNow()}, torch spread ${(100 * spread).toFixed(1)} %`);
+      if (r + 1 >= args.rounds && (!haveTorch || spread < 0.1)) break;
     }
     const oursMs = median(ours);
     const anchorMs = theirs.length ? median(theirs) : NaN;
@@ -181,9 +325,9 @@ async function main(): Promise<void> {
       anchor: `PyTorch ${torchRun?.torch ?? '(absent)'} CPU, ../shared/anchors/torch_policy_bench.py ${workload}`,
       anchor_ms: +anchorMs.toFixed(2),
       ratio: +ratio.toFixed(3),
-      backend: backend.choice,
+      backend: onnx && workload !== 'train' ? `onnxruntime-node ${ortVersion} (CPU EP)` : backend.choice,
       machine: machineDescription(),
-      ours_threads: backend.threads,
+      ours_threads: onnx && workload !== 'train' ? onnx.threads : backend.threads,
       anchor_threads: torchRun?.threads ?? null,
       ours_ms_all: ours.map((x) => +x.toFixed(2)),
       anchor_ms_all: theirs.map((x) => +x.toFixed(2)),
@@ -191,6 +335,8 @@ async function main(): Promise<void> {
       ours_peak_tensor_mib: +peakTf.toFixed(1),
       anchor_peak_rss_mib: +torchRss.toFixed(1),
       load_average: os.loadavg().map((x) => +x.toFixed(2)),
+      anchor_spread: Number.isFinite(spread) ? +spread.toFixed(3) : null,
+      anchor_steady: spread < 0.1,
     };
     writeBenchResult(`policy-${workload}`, result);
     rows.push({
@@ -198,13 +344,15 @@ async function main(): Promise<void> {
       ours_ms: result.ours_ms,
       torch_ms: result.anchor_ms,
       ratio: result.ratio,
-      backend: `${backend.choice}×${backend.threads}`,
+      backend: onnx && workload !== 'train' ? `onnx×${onnx.threads}` : `${backend.choice}×${backend.threads}`,
+      load: loadNow(),
       torch_threads: result.anchor_threads ?? '-',
       ours_rss_mib: result.ours_peak_rss_mib,
       torch_rss_mib: result.anchor_peak_rss_mib,
     });
   }
   printTable(rows);
+  if (args.defaultDecision) await benchDefaultDecision(args.repeat, args.threads);
   console.log(`machine: ${machineDescription()}; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; results in bench/results/policy-*.json`);
 }
 

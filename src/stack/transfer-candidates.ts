@@ -134,6 +134,8 @@ export interface CandidateTransferRun {
   target: string;
   features: FeatureConfig;
   epsilon: number;
+  /** GW by POT's exact iterates instead of the fast solver. @default false */
+  exact?: boolean;
   alpha: number;
   shared: string;
   ties: boolean;
@@ -160,6 +162,7 @@ export function runCandidateTransfer(o: CandidateTransferRun): {
   const shared = o.alpha < 1 ? sharedColumns(o.shared, o.features) : null;
   const t = transferCandidateLabels(src, srcPrefs, tgt, {
     epsilon: o.epsilon,
+    exact: o.exact ?? false,
     alpha: o.alpha,
     ...(shared ? { sourceColumns: shared.columns, targetColumns: shared.columns } : {}),
   });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FieldError, parseOrThrow } from '../core/index.ts';
 import type { MatmulKernel } from './dense.ts';
 import { cgGromovWasserstein } from './cg-gw.ts';
-import { type GwResult, entropicGromovWasserstein } from './entropic-gw.ts';
+import { type GwResult, entropicGromovWasserstein, entropicGwMode } from './entropic-gw.ts';
 import { type GwLoss, type GwProblem, assertEpsilon, validateGwProblem } from './gw-problem.ts';
 
 /** The contract's top level; matrices are checked by hand below (fast, and errors name the entry). */
@@ -87,20 +87,30 @@ export function gwRequestFrom(value: unknown): GwRequest {
     q: vectorFrom('q', raw.q),
   };
   validateGwProblem(problem);
+  // The contract: cg ignores epsilon (whatever its value), entropic needs one > 0.
   let epsilon: number | undefined;
-  if (raw.epsilon !== undefined) {
+  if (raw.solver === 'entropic') {
+    if (raw.epsilon === undefined) throw new FieldError('epsilon', 'a finite number > 0 (solver "entropic")', undefined);
     epsilon = entryValue('epsilon', raw.epsilon);
     assertEpsilon(epsilon);
-  } else if (raw.solver === 'entropic') throw new FieldError('epsilon', 'a finite number > 0 (solver "entropic")', undefined);
+  }
   return { problem, epsilon, loss: raw.loss, solver: raw.solver };
 }
 
+/** How {@link solveGwRequest} solves. */
+export interface GwSolveOptions {
+  /** Entropic: POT 0.8.2's exact iterates instead of the fast configuration (FAST_ENTROPIC_GW). @default false */
+  exact?: boolean;
+  kernel?: MatmulKernel;
+}
+
 /** Solves a request; `ms` is the solver's time only (parsing and validation excluded). */
-export function solveGwRequest(req: GwRequest, kernel?: MatmulKernel): { result: GwResult; ms: number } {
+export function solveGwRequest(req: GwRequest, opts: GwSolveOptions = {}): { result: GwResult; ms: number } {
+  const { kernel } = opts;
   const t0 = performance.now();
   const result =
     req.solver === 'entropic'
-      ? entropicGromovWasserstein(req.problem, { epsilon: req.epsilon!, loss: req.loss, kernel })
+      ? entropicGromovWasserstein(req.problem, { ...entropicGwMode(opts.exact ?? false), epsilon: req.epsilon!, loss: req.loss, kernel })
       : cgGromovWasserstein(req.problem, { loss: req.loss, kernel });
   return { result, ms: performance.now() - t0 };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entropicGromovWasserstein, marginalErrors } from '../../src/transfer/index.ts';
+import { entropicGromovWasserstein, gwRequestFrom, marginalErrors, solveGwRequest } from '../../src/transfer/index.ts';
 import { loadPotFixtures, maxAbsDiff, problemOf } from './pot-fixtures.ts';
 
 const fixtures = loadPotFixtures('entropic');
@@ -83,6 +83,16 @@ describe('entropicGromovWasserstein vs POT 0.8.2', () => {
       expect(Math.abs(f32.gw - plain.gw) / Math.abs(plain.gw)).toBeLessThanOrEqual(1e-8);
     }
     expect(fastInner).toBeLessThan(0.6 * plainInner);
+  });
+
+  it.each(converged.map((fx) => [fx.name, fx] as const))('%s: the product default (pamstack gw, fast) is POT’s plan and gw within 1e-6', (_, fx) => {
+    const { result } = solveGwRequest(gwRequestFrom(fx.input));
+    expect(result.converged).toBe(true);
+    expect(maxAbsDiff(result.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(result.gw - fx.pot.gw) / Math.abs(fx.pot.gw)).toBeLessThanOrEqual(1e-6);
+    // the exact mode is POT's iterates (same check count as POT's log)
+    const exact = solveGwRequest(gwRequestFrom(fx.input), { exact: true }).result;
+    expect(Math.ceil(exact.iterations / 10) * 10).toBe(fx.pot.iterations);
   });
 
   it('rejects a negative innerTolerance, naming it', () => {

@@ -42,7 +42,6 @@ const bad: [string, (s: Spec) => void, RegExp][] = [
   ['negative weight', (s) => (s.p = [-0.2, 0.7, 0.5]), /^p\[0\]: expected a non-negative weight, received -0\.2/],
   ['negative epsilon', (s) => (s.epsilon = -0.1), /^epsilon: expected a finite number > 0, received -0\.1/],
   ['zero epsilon', (s) => (s.epsilon = 0), /^epsilon: expected a finite number > 0, received 0/],
-  ['negative epsilon with cg', (s) => ((s.epsilon = -1), (s.solver = 'cg')), /^epsilon: expected a finite number > 0/],
   ['missing epsilon (entropic)', (s) => delete (s as Partial<Spec>).epsilon, /^epsilon: expected a finite number > 0 \(solver "entropic"\)/],
   ['NaN in C1', (s) => ((s.C1[2] as unknown[])[1] = 'NaN'), /^C1\[2\]\[1\]: expected a finite number, received NaN/],
   ['a string in q', (s) => ((s.q as unknown[])[0] = 'half'), /^q\[0\]: expected a finite number, received "half"/],
@@ -59,6 +58,16 @@ describe('gwRequestFrom', () => {
     expect(Object.keys(out).sort()).toEqual(['T', 'gw', 'iterations', 'ms']);
     expect(out.T.length).toBe(3);
     expect(out.T[0]!.length).toBe(2);
+  });
+
+  it('ignores epsilon for cg, whatever its value or absence (the contract)', () => {
+    for (const epsilon of [0, -1, 'x', undefined]) {
+      const s = { ...good(), solver: 'cg', epsilon } as Record<string, unknown>;
+      if (epsilon === undefined) delete s.epsilon;
+      const req = gwRequestFrom(s);
+      expect(req.epsilon).toBeUndefined();
+      expect(solveGwRequest(req).result.converged).toBe(true);
+    }
   });
 
   it.each(bad)('refuses %s, naming it', (_, mutate, message) => {
@@ -129,6 +138,16 @@ describe('pamstack gw', () => {
     const r = await run(['gw', '--in', file(`${name}.json`, s)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('solves cg with epsilon 0 (ignored), and --exact runs POT\'s iterates to the same plan', async () => {
+    const cg = await run(['gw', '--in', file('cg-eps0.json', { ...good(), solver: 'cg', epsilon: 0 }), '--json']);
+    expect(cg.status).toBe(0);
+    const last = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const path = file('entropic.json', good());
+    const fast = last(await run(['gw', '--in', path, '--json']));
+    const exact = last(await run(['gw', '--in', path, '--json', '--exact']));
+    expect(Math.max(...fast.T.flat().map((x: number, i: number) => Math.abs(x - exact.T.flat()[i])))).toBeLessThan(1e-6);
   });
 
   it('exits 2 on a missing file and on NaN in the text', async () => {

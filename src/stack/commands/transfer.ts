@@ -18,6 +18,7 @@ import {
   crossSegmentDistances,
   dtwSegmentDistances,
   entropicGromovWasserstein,
+  entropicGwMode,
   euclideanSegmentDistances,
   STATE_FEATURES,
   stateFeatures,
@@ -140,6 +141,7 @@ const TransferFlagsSchema = z.strictObject({
   hidden: z.string().regex(/^(\d+(,\d+)*)?$/, { message: 'expected comma-separated widths, e.g. 64,64 (empty for linear)' }).optional(),
   ties: z.boolean().default(false),
   seed: intFlag(0).default(0),
+  exact: z.boolean().default(false),
   json: z.boolean().optional(),
 });
 
@@ -170,6 +172,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'primitives per episode', '6')
     .option('--window <n>', 'primitives per segment', '3')
     .option('--seed <s>', 'seed', '0')
+    .option('--exact', 'GW by POT 0.8.2\'s exact iterates instead of the fast solver (same fixed point, slower)')
     .option('--json', 'print a summary object')
     .action(
       action(async (opts: unknown) => {
@@ -214,6 +217,7 @@ export function register(program: Command): void {
             target: f.target,
             features: DEFAULT_REWARD_FEATURES,
             epsilon: f.epsilon,
+            exact: f.exact,
             alpha: f.alpha,
             shared: f.shared ?? 'object',
             ties: f.ties,
@@ -258,7 +262,7 @@ export function register(program: Command): void {
         }
         const gw = entropicGromovWasserstein(
           { C1, C2, p: new Float64Array(M).fill(1 / M), q: new Float64Array(N).fill(1 / N) },
-          { epsilon: f.epsilon, warmStart: true, ...(featureCost ? { featureCost, alpha: f.alpha } : {}) },
+          { ...entropicGwMode(f.exact), epsilon: f.epsilon, ...(featureCost ? { featureCost, alpha: f.alpha } : {}) },
         );
         const labels = transferPreferences(gw.T, M, N, srcLabels.pairs, allPairs(N));
         const byPair = new Map(labels.map((l) => [`${l.first},${l.second}`, l]));
