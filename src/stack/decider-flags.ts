@@ -17,6 +17,7 @@ export const DeciderFlags = {
   eta: numFlag(0, 1).optional(),
   noise: numFlag(0, 1).optional(),
   deciderSeed: intFlag(0, 2 ** 32 - 1).optional(),
+  backend: z.enum(['auto', 'onnx', 'tfjs']).optional(),
 };
 
 const d = DECIDER_DEFAULTS;
@@ -32,7 +33,8 @@ export function addDeciderOptions(cmd: Command): Command {
     .option('--steps <k>', `DDIM steps of the policy sampler (default ${d.steps})`)
     .option('--eta <x>', `DDIM eta (default ${d.eta})`)
     .option('--noise <m>', 'with --policy expert: jitter the expert actions by this std (m), giving candidates of mixed quality')
-    .option('--decider-seed <s>', `mixed into every decision's seed (default ${d.seed})`);
+    .option('--decider-seed <s>', `mixed into every decision's seed (default ${d.seed})`)
+    .option('--backend <b>', `inference: onnx (onnxruntime-node) | tfjs | auto (onnx where it loads; default ${d.backend})`);
 }
 
 /** The overrides the given flags make (parsed with DeciderFlags). */
@@ -48,6 +50,7 @@ export function deciderOverrides(f: { [K in keyof typeof DeciderFlags]?: z.outpu
     eta: f.eta,
     noise: f.noise,
     seed: f.deciderSeed,
+    backend: f.backend,
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as DeciderOverrides;
 }

@@ -38,6 +38,12 @@ export const DeciderSpecSchema = z.strictObject({
   eta: z.number().min(0).max(1).default(1),
   /** With policy `expert`: jitter each expert point by N(0, noise²) in x and y, m (0: the expert itself). @default 0 */
   noise: z.number().min(0).max(1).default(0),
+  /**
+   * Where inference runs: `onnx` (onnxruntime-node's CPU kernels, several times wasm's speed), `tfjs`, or
+   * `auto` (onnx where onnxruntime-node loads, else tfjs). Both give the same candidates and scores
+   * within 1e-4. @default 'auto'
+   */
+  backend: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
   /** Mixed into every decision's seed (one stream per decider). @default 0 */
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
 });

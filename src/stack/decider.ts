@@ -69,14 +69,16 @@ export interface ScoreStage {
 }
 
 /**
- * The decider of a spec. Checkpoints load on the tfjs backend (initialised here); the policy proposer
- * is made per primitive kind on first use.
+ * The decider of a spec. Checkpoints load through tfjs (initialised here); inference runs on the spec's
+ * backend (ONNX Runtime by default where it loads). The policy's sampler is made per primitive kind on
+ * first use.
  */
 export async function loadDecider(spec: DeciderSpec): Promise<Decider> {
   const owned: { dispose(): void }[] = [];
   try {
-    const proposer = await proposeStageFor(spec, owned);
-    const scorer = await scoreStageFor(spec, owned);
+    const backend = await resolveBackend(spec);
+    const proposer = await proposeStageFor(spec, backend, owned);
+    const scorer = await scoreStageFor(spec, backend, owned);
     return composeDecider(spec, proposer, scorer, () => owned.forEach((m) => m.dispose()));
   } catch (e) {
     owned.forEach((m) => m.dispose());
@@ -127,13 +129,21 @@ export function scoreStageOf(s: CandidateScorer | null): ScoreStage {
   return s ? { name: s.name, score: (cloud, p, ctx) => s.score(cloud, p.primitives, ctx.seed) } : orderScorer('first');
 }
 
-async function proposeStageFor(spec: DeciderSpec, owned: { dispose(): void }[]): Promise<ProposeStage> {
+/** The backend a spec runs on: `auto` is onnx where onnxruntime-node loads. */
+export async function resolveBackend(spec: DeciderSpec): Promise<'onnx' | 'tfjs'> {
+  if (spec.backend !== 'auto') return spec.backend;
+  const { loadOrt } = await import('../nn/onnx-runtime.ts');
+  return (await loadOrt()) ? 'onnx' : 'tfjs';
+}
+
+async function proposeStageFor(spec: DeciderSpec, backend: 'onnx' | 'tfjs', owned: { dispose(): void }[]): Promise<ProposeStage> {
   if (spec.policy === 'expert') return expertProposer(spec.noise);
   if (spec.policy === 'random') return randomProposer();
-  const [{ initBackend }, { loadPolicy }, { PolicyProposer }] = await Promise.all([
+  const [{ initBackend }, { loadPolicy }, { PolicyProposer }, { OnnxPolicyProposer }] = await Promise.all([
     import('../nn/backend.ts'),
     import('../policy/checkpoint.ts'),
     import('../policy/proposer.ts'),
+    import('../policy/onnx-proposer.ts'),
   ]);
   await initBackend({ log: null });
   // The implicit reward ranks samples of the frozen reference (DeformPAM): propose from it.
@@ -141,36 +151,48 @@ async function proposeStageFor(spec: DeciderSpec, owned: { dispose(): void }[]):
   const { model, processor } = loadPolicy(dir, { trainable: false });
   owned.push(model);
   const name = basename(dir);
-  const byKind = new Map<PrimitiveKind, InstanceType<typeof PolicyProposer>>();
+  const opts = (kind: PrimitiveKind) => ({ kind, steps: spec.steps, eta: spec.eta, name });
+  // one sampler per primitive kind, made on first use (the ONNX graph fixes the kind)
+  const byKind = new Map<PrimitiveKind, Promise<{ sample(cloud: PointCloud, n: number, seed: number): Proposal | Promise<Proposal> }>>();
+  const make = async (kind: PrimitiveKind) => {
+    if (backend === 'tfjs') return new PolicyProposer(model, processor, opts(kind));
+    const p = await OnnxPolicyProposer.fromModel(model, processor, opts(kind));
+    owned.push({ dispose: () => void p.dispose() });
+    return p;
+  };
   return {
-    name,
-    propose(cloud, n, ctx) {
+    name: `${name}@${backend}`,
+    async propose(cloud, n, ctx) {
       let p = byKind.get(ctx.kind);
-      if (!p) byKind.set(ctx.kind, (p = new PolicyProposer(model, processor, { kind: ctx.kind, steps: spec.steps, eta: spec.eta, name })));
-      const { primitives, observation } = p.sample(cloud, n, ctx.seed);
+      if (!p) byKind.set(ctx.kind, (p = make(ctx.kind)));
+      const { primitives, observation } = await (await p).sample(cloud, n, ctx.seed);
       return { primitives, observation };
     },
   };
 }
 
-async function scoreStageFor(spec: DeciderSpec, owned: { dispose(): void }[]): Promise<ScoreStage> {
+async function scoreStageFor(spec: DeciderSpec, backend: 'onnx' | 'tfjs', owned: { dispose(): void }[]): Promise<ScoreStage> {
   if (spec.select !== 'ras' || spec.reward === 'none') return orderScorer(spec.select === 'random' ? 'random' : 'first');
   if (spec.reward === 'implicit') {
-    const [{ loadPolicy }, { readDpoFile }, { implicitReward }] = await Promise.all([
+    const [{ loadPolicy }, { readDpoFile }, { implicitReward }, { OnnxImplicitReward }] = await Promise.all([
       import('../policy/checkpoint.ts'),
       import('../preference/dpo-file.ts'),
       import('../preference/implicit-reward.ts'),
+      import('../preference/onnx-implicit-reward.ts'),
     ]);
     const ref = loadPolicy(readDpoFile(spec.policy).referenceDir, { trainable: false });
     owned.push(ref.model);
     const dpo = loadPolicy(spec.policy, { trainable: false });
     owned.push(dpo.model);
+    const onnx = backend === 'onnx' ? await OnnxImplicitReward.fromModels(dpo.model, ref.model) : null;
+    if (onnx) owned.push({ dispose: () => void onnx.dispose() });
     return {
-      name: 'implicit',
+      name: `implicit@${backend}`,
       score(cloud, proposal, ctx) {
         const obs = proposal.observation ?? ref.processor.observation(cloud);
         const { actions } = ref.processor.actionsToObject(proposal.primitives, obs.frame);
-        return implicitReward(dpo.model, ref.model, obs.points, actions, { draws: spec.draws, seed: ctx.seed });
+        const o = { draws: spec.draws, seed: ctx.seed };
+        return onnx ? onnx.score(obs.points, actions, o) : implicitReward(dpo.model, ref.model, obs.points, actions, o);
       },
     };
   }
@@ -178,7 +200,14 @@ async function scoreStageFor(spec: DeciderSpec, owned: { dispose(): void }[]): P
   await initBackend({ log: null });
   const { model, features } = await loadExplicitReward(spec.rewardDir!, spec.reward);
   owned.push(model);
-  return rewardScoreStage(model, features);
+  if (backend === 'tfjs') return rewardScoreStage(model, features);
+  const [{ OnnxRewardHead }, { candidateFeatures }] = await Promise.all([import('../preference/onnx-reward.ts'), import('../preference/features.ts')]);
+  const head = await OnnxRewardHead.fromModel(model);
+  owned.push({ dispose: () => void head.dispose() });
+  return {
+    name: `${model.config.model}@onnx`,
+    score: (cloud, proposal, ctx) => head.score(candidateFeatures(cloud, ctx.workspace, proposal.primitives, features)),
+  };
 }
 
 /** An explicit reward model (bt: reward; robust: μ with σ as std) over the candidates' features in the context's workspace. */
