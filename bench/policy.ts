@@ -19,13 +19,8 @@ import { loadOrt } from '../src/nn/onnx-runtime.ts';
 import { OnnxPolicyProposer } from '../src/policy/onnx-proposer.ts';
 import { PolicyProcessor } from '../src/policy/processor.ts';
 import { OnnxImplicitReward } from '../src/preference/onnx-implicit-reward.ts';
-import { readFileSync } from 'node:fs';
-import { loadPolicy } from '../src/policy/checkpoint.ts';
-import { PolicyProposer } from '../src/policy/proposer.ts';
-import { snapPicksToCloud } from '../src/policy/processor.ts';
-import { candidateFeatures } from '../src/preference/features.ts';
-import { OnnxRewardHead } from '../src/preference/onnx-reward.ts';
-import { loadRewardModel } from '../src/preference/reward-io.ts';
+import { loadDecider, type StageTimings } from '../src/stack/decider.ts';
+import { deciderSpecFor } from '../src/stack/decider-spec.ts';
 import { DEBIAN_PYTHON, loadNow, machineDescription, median, printTable, writeBenchResult } from './_common.ts';
 
 const WORKLOADS = ['decide', 'decide-fast', 'train'] as const;
@@ -201,79 +196,56 @@ function runTorch(script: string, workload: Workload, repeat: number, threads: n
 }
 
 /**
- * The committed rope-circle default's decision (policies/rope-circle/default.json: sl policy, N = 128,
- * the PointNet robust reward), per stage, on ONNX Runtime and on tfjs, on a sim observation: the
- * decider's parts (proposer.sample, then the reward's candidateFeatures and head). Written to
- * bench/results/policy-default.json with tfjs as the anchor (no PyTorch twin of this network exists).
+ * The committed rope-circle default's decision through the product's `decide` (the stage `pamstack eval`,
+ * the demo and the ROS policy node call): policies/rope-circle as its spec says (sl policy, N = 128, the
+ * PointNet robust reward, LCB 1), on a sim observation, per stage, with the ONNX Runtime backend (the
+ * default) against the same decider on tfjs. Written to bench/results/policy-default.json with tfjs as the
+ * anchor (no PyTorch twin of this network exists).
  */
-async function benchDefaultDecision(repeat: number, threads: number): Promise<void> {
+async function benchDefaultDecision(repeat: number): Promise<void> {
   const dir = fileURLToPath(new URL('../policies/rope-circle/', import.meta.url));
-  const spec = JSON.parse(readFileSync(`${dir}default.json`, 'utf8')) as { policy: string; rewardDir: string; candidates: number };
   const { createWorld } = await import('../sim/index.ts');
   const world = await createWorld('rope-circle');
   world.reset(10000);
   const cloud = world.observe({ seed: 10000 });
-  const { model, processor } = loadPolicy(`${dir}${spec.policy}`, { trainable: false });
-  const { model: reward, features } = loadRewardModel(`${dir}${spec.rewardDir}`);
-  const tfProposer = new PolicyProposer(model, processor);
-  const ortProposer = await OnnxPolicyProposer.fromModel(model, processor, { threads });
-  const head = await OnnxRewardHead.fromModel(reward, { threads });
-  const N = spec.candidates;
-  type Split = { observe: number; sample: number; features: number; reward: number; total: number };
-  const once = async (onnx: boolean, seed: number): Promise<Split> => {
-    const t0 = performance.now();
-    const obs = processor.observation(cloud);
-    const t1 = performance.now();
-    // what PolicyProposer.sample / OnnxPolicyProposer.sample do after the observation
-    const acts = onnx
-      ? await ortProposer.sampleObject(obs.points, N, seed)
-      : tf.tidy(() => sampleCandidates(model, model.encode(tf.tensor3d(obs.points, [1, model.config.points, 3])), { n: N, steps: 10, eta: 1, seed, kinds: [0] })).dataSync() as Float32Array;
-    const t2 = performance.now();
-    let prims = processor.actionsToTable(acts, tfProposer.kind, obs.frame);
-    prims = snapPicksToCloud(prims, obs.tablePoints);
-    const rows = candidateFeatures(cloud, world.workspace, prims, features!);
-    const t3 = performance.now();
-    if (onnx) await head.score(rows);
-    else reward.score(rows);
-    const t4 = performance.now();
-    return { observe: t1 - t0, sample: t2 - t1, features: t3 - t2, reward: t4 - t3, total: t4 - t0 };
+  const deciders = {
+    onnx: await loadDecider(deciderSpecFor(dir, { backend: 'onnx' })),
+    tfjs: await loadDecider(deciderSpecFor(dir, { backend: 'tfjs' })),
   };
-  const med = (xs: Split[]): Split => ({
-    observe: median(xs.map((x) => x.observe)), sample: median(xs.map((x) => x.sample)), features: median(xs.map((x) => x.features)),
-    reward: median(xs.map((x) => x.reward)), total: median(xs.map((x) => x.total)),
-  });
-  const runs: Record<'onnx' | 'tfjs', Split[]> = { onnx: [], tfjs: [] };
+  const spec = deciders.onnx.spec;
+  const ctx = (seed: number) => ({ workspace: world.workspace, kind: world.primitive, seed, world });
+  const runs: Record<'onnx' | 'tfjs', StageTimings[]> = { onnx: [], tfjs: [] };
   let peakRss = process.memoryUsage().rss;
-  await once(true, 0);
-  await once(false, 0);
+  for (const b of ['onnx', 'tfjs'] as const) await deciders[b].decide(cloud, ctx(0)); // warm-up (sessions, kernels)
   for (let r = 0; r < Math.max(3, repeat); r++)
     for (const b of ['onnx', 'tfjs'] as const) {
-      runs[b].push(await once(b === 'onnx', r + 1));
+      runs[b].push((await deciders[b].decide(cloud, ctx(r + 1))).timings);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
+  const med = (xs: StageTimings[]): StageTimings => ({
+    propose: median(xs.map((x) => x.propose)), score: median(xs.map((x) => x.score)), select: median(xs.map((x) => x.select)), total: median(xs.map((x) => x.total)),
+  });
   const o = med(runs.onnx), t = med(runs.tfjs);
   const f = (x: number) => +x.toFixed(2);
   printTable((['onnx', 'tfjs'] as const).map((b) => {
     const m = b === 'onnx' ? o : t;
-    return { backend: b, observe_ms: f(m.observe), sample_ms: f(m.sample), features_ms: f(m.features), reward_ms: f(m.reward), total_ms: f(m.total), load: loadNow() };
+    return { backend: b, propose_ms: f(m.propose), score_ms: f(m.score), select_ms: f(m.select), total_ms: f(m.total), load: loadNow() };
   }));
   writeBenchResult('policy-default', {
     name: 'policy',
-    workload: `rope-circle default decision (${spec.policy} policy, N = ${N}, DDIM 10 steps eta 1, ${spec.rewardDir} robust reward) on a sim observation, per stage`,
+    workload: `rope-circle default decision through decide (${spec.policy.split('/').pop()} policy, N = ${spec.candidates}, DDIM ${spec.steps} steps eta ${spec.eta}, ${spec.reward} reward ${spec.rewardDir?.split('/').pop()}, LCB ${spec.lcb}) on a sim observation, per stage`,
     ours_ms: f(o.total),
-    anchor: 'the same decision on tfjs (wasm) in the same process',
+    anchor: 'the same decider on tfjs (wasm) in the same process',
     anchor_ms: f(t.total),
     ratio: +(o.total / t.total).toFixed(3),
-    backend: `onnxruntime-node ×${threads} (sampling, reward head); features and preprocessing in JS`,
+    backend: 'onnxruntime-node (sampling, reward head); preprocessing, features and selection in JS',
     machine: `${machineDescription()}, ${loadNow()}`,
-    stages_onnx_ms: { observe: f(o.observe), sample: f(o.sample), features: f(o.features), reward: f(o.reward) },
-    stages_tfjs_ms: { observe: f(t.observe), sample: f(t.sample), features: f(t.features), reward: f(t.reward) },
+    stages_onnx_ms: { propose: f(o.propose), score: f(o.score), select: f(o.select) },
+    stages_tfjs_ms: { propose: f(t.propose), score: f(t.score), select: f(t.select) },
     peak_rss_mib: f(peakRss / 2 ** 20),
   });
-  await ortProposer.dispose();
-  await head.dispose();
-  model.dispose();
-  reward.dispose();
+  deciders.onnx.dispose();
+  deciders.tfjs.dispose();
   world.dispose();
 }
 
@@ -352,7 +324,7 @@ async function main(): Promise<void> {
     });
   }
   printTable(rows);
-  if (args.defaultDecision) await benchDefaultDecision(args.repeat, args.threads);
+  if (args.defaultDecision) await benchDefaultDecision(args.repeat);
   console.log(`machine: ${machineDescription()}; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; results in bench/results/policy-*.json`);
 }
 
