@@ -52,6 +52,7 @@ export interface RclTimer {
 export declare class RclNode {
   constructor(nodeName: string, namespace?: string);
   name(): string;
+  namespace(): string;
   getLogger(): RclLogger;
   now(): { readonly nanoseconds: bigint };
   spin(timeout?: number): void;
@@ -63,7 +64,7 @@ export declare class RclNode {
     options: { qos?: RclQoS | string; enableTypedArray?: boolean },
     callback: (message: any) => void,
   ): unknown;
-  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor): RclParameter;
+  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor, ignoreOveride?: boolean): RclParameter;
   getParameter(name: string): RclParameter;
   addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
   destroy(): void;

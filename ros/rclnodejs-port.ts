@@ -14,7 +14,8 @@ import {
   type RosSubscription,
   type RosTimer,
 } from './port.ts';
-import type { ParamOverrides } from './in-process.ts';
+import type { ParamOverrides, ParamSource } from './in-process.ts';
+import { nodeFqn, overrideAsDeclared, overridesFor } from './param-files.ts';
 import { RCL_PARAM, RMW, type RclNode, type RclNodejsModule, type RclParameter, type RclQoS } from './rclnodejs-api.ts';
 
 /** The ROS 2 distro from ROS_DISTRO; throws naming the supported ones. */
@@ -25,41 +26,53 @@ export function distroFromEnv(env: NodeJS.ProcessEnv = process.env): RosDistro {
   return d as RosDistro;
 }
 
+export interface PortOptions {
+  distro?: RosDistro;
+  /** Params files and -p rules from the command line, in order. */
+  sources?: ParamSource[];
+  /** Overrides from code (the contract tests), applied last. */
+  overrides?: ParamOverrides;
+}
+
 export class RclnodejsPort implements RosPort {
   readonly kind = 'rclnodejs';
   readonly distro: RosDistro;
   #rcl: RclNodejsModule;
   #nodes = new Set<RclnodejsNode>();
-  #overrides: ParamOverrides;
+  #sources: ParamSource[];
 
-  private constructor(rcl: RclNodejsModule, distro: RosDistro, overrides: ParamOverrides) {
+  private constructor(rcl: RclNodejsModule, distro: RosDistro, sources: ParamSource[]) {
     this.#rcl = rcl;
     this.distro = distro;
-    this.#overrides = overrides;
+    this.#sources = sources;
   }
 
   /**
    * Initialises rclnodejs with `argv` (so launch's `--ros-args -r __node:=… --params-file …` apply)
    * and removes its SIGINT handler: ros/main.ts owns shutdown for SIGINT and SIGTERM.
    */
-  static async init(rcl: RclNodejsModule, argv: string[], o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): Promise<RclnodejsPort> {
+  static async init(rcl: RclNodejsModule, argv: string[], o: PortOptions = {}): Promise<RclnodejsPort> {
     await rcl.init(undefined, argv);
     return RclnodejsPort.attach(rcl, o);
   }
 
   /** A port on an rclnodejs that is already initialised (tests re-use one context). */
-  static attach(rcl: RclNodejsModule, o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): RclnodejsPort {
+  static attach(rcl: RclNodejsModule, o: PortOptions = {}): RclnodejsPort {
     rcl.removeSignalHandlers();
-    return new RclnodejsPort(rcl, o.distro ?? distroFromEnv(), o.overrides ?? {});
+    const sources = [...(o.sources ?? []), ...(o.overrides ? [{ name: 'code', params: o.overrides }] : [])];
+    return new RclnodejsPort(rcl, o.distro ?? distroFromEnv(), sources);
   }
 
   /**
-   * `overrides` (per node, from code: the contract tests) become the declared defaults; overrides
-   * from launch (--params-file, -p) still take precedence, as rcl applies them at declaration.
+   * Overrides are resolved here by the node's fully qualified name (after launch's `__node`/`__ns`
+   * remaps), the rclcpp way, and declared with ignoreOverride: rclnodejs's own lookup misses the
+   * `/name` keys launch_ros writes and undeclares parameters given as `[]`.
    */
   createNode(name: string, namespace = ''): RosNode {
-    const given = { ...(this.#overrides['**'] ?? {}), ...(this.#overrides[name] ?? {}) };
-    const n = new RclnodejsNode(this.#rcl, new this.#rcl.Node(name, namespace), given);
+    const node = new this.#rcl.Node(name, namespace);
+    const given: Record<string, unknown> = {};
+    for (const [k, o] of overridesFor(this.#sources, nodeFqn(node.name(), node.namespace()))) given[k] = o.value;
+    const n = new RclnodejsNode(this.#rcl, node, given);
     this.#nodes.add(n);
     return n;
   }
@@ -121,8 +134,8 @@ class RclnodejsNode implements RosNode {
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
     const raw: Record<string, unknown> = {};
     for (const [name, d] of Object.entries(spec)) {
-      const initial = name in this.#given ? validateParam(this.name, name, d, this.#given[name]) : d.default;
-      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, initial)), this.#descriptor(name, d));
+      const initial = name in this.#given ? validateParam(this.name, name, d, overrideAsDeclared(this.name, name, d, this.#given[name])) : d.default;
+      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, initial)), this.#descriptor(name, d), true);
       raw[name] = this.#node.getParameter(name).value ?? p.value;
     }
     let values = resolveParams(this.name, spec, raw);
