@@ -1,7 +1,7 @@
 // In-process RosPort for CI and the sim launch without ROS: a topic graph where every message is
 // serialized to CDR with the distro's real definitions and deserialized for each subscriber, with
 // ROS's QoS matching, KEEP_LAST queues and TRANSIENT_LOCAL replay. Timers run on an injected clock.
-import { qosMismatch, RosMessageCodec, type MessageOf, type MessageTypeName, type QosProfile, type RosDistro } from '../src/record/index.ts';
+import { QOS, qosMismatch, RosMessageCodec, type MessageOf, type MessageTypeName, type QosProfile, type RosDistro } from '../src/record/index.ts';
 import {
   resolveParams,
   type ParamSpec,
@@ -13,6 +13,8 @@ import {
   type RosSubscription,
   type RosTimer,
 } from './port.ts';
+import { ServiceBus, type GoalContext } from './in-process-actions.ts';
+import type { GoalOutcome, RosActionClient, RosServiceClient } from './port.ts';
 import { nodeFqn, overrideAsDeclared, overridesFor, parseRclParamsYaml, type RclParams } from './param-files.ts';
 
 /** Time source: seconds, and periodic callbacks. */
@@ -92,6 +94,8 @@ export interface WireMessage {
 export class InProcessGraph {
   readonly codec: RosMessageCodec;
   readonly clock: Clock;
+  /** Services and actions (CDR too). */
+  readonly services: ServiceBus;
   #pubs = new Map<string, Pub[]>();
   #subs = new Map<string, Sub[]>();
   #pending = new Set<Sub>();
@@ -103,6 +107,7 @@ export class InProcessGraph {
   constructor(o: { distro?: RosDistro; clock?: Clock } = {}) {
     this.codec = RosMessageCodec.for(o.distro ?? 'jazzy');
     this.clock = o.clock ?? new SystemClock();
+    this.services = new ServiceBus(this.codec, this.clock);
   }
 
   /** Calls `fn` with every message published (bytes are the CDR on the wire). */
@@ -272,6 +277,7 @@ export class InProcessNode implements RosNode {
   #pubs: { alive: boolean }[] = [];
   #subs: { alive: boolean }[] = [];
   #timers: RosTimer[] = [];
+  #stops: (() => void)[] = [];
   #params: { spec: ParamSpec; values: Record<string, unknown>; onChange?: (v: never) => void } | null = null;
 
   /** `given`: this node's overrides (an undeclared name is an error); `wild`: `/**` ones (applied where declared). */
@@ -326,6 +332,51 @@ export class InProcessNode implements RosNode {
     return t;
   }
 
+  createServiceClient<Req = Record<string, unknown>, Res = Record<string, unknown>>(type: string, name: string): RosServiceClient<Req, Res> {
+    return this.#port.graph.services.serviceClient<Req, Res>(type, this.resolve(name));
+  }
+
+  createActionClient<Goal = Record<string, unknown>, Res = Record<string, unknown>, Fb = Record<string, unknown>>(type: string, name: string): RosActionClient<Goal, Res, Fb> {
+    const full = this.resolve(name);
+    const graph = this.#port.graph;
+    return graph.services.actionClient<Goal, Res, Fb>(type, full, (t, cb) => {
+      const s = graph.addSubscription(`${full}/_action/feedback`, { node: this.name, type: t.feedbackMessage, qos: QOS.default }, cb as (m: never) => void);
+      this.#subs.push(s);
+    });
+  }
+
+  /** A service server (the fakes of MoveIt and ros2_control in tests use it). */
+  createService(type: string, name: string, handler: (req: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>): () => void {
+    const stop = this.#port.graph.services.serve(type, this.resolve(name), handler);
+    this.#stops.push(stop);
+    return stop;
+  }
+
+  /** An action server (rcl_action layout); see ServiceBus.actionServer. */
+  createActionServer(
+    type: string,
+    name: string,
+    o: {
+      accept?: (goal: Record<string, unknown>) => boolean;
+      acceptCancel?: (goal: Record<string, unknown>) => boolean;
+      execute: (goal: Record<string, unknown>, ctx: GoalContext) => Promise<{ status: GoalOutcome; result: Record<string, unknown> }>;
+    },
+  ): () => void {
+    const full = this.resolve(name);
+    const graph = this.#port.graph;
+    let fb: ReturnType<InProcessGraph['addPublisher']> | null = null;
+    const stop = graph.services.actionServer(type, full, {
+      ...o,
+      publishFeedback: (m) => {
+        const t = `${type}_FeedbackMessage`;
+        fb ??= graph.addPublisher(`${full}/_action/feedback`, { node: this.name, type: t, qos: QOS.default });
+        graph.publish(`${full}/_action/feedback`, fb, graph.codec.create(t, m as never));
+      },
+    });
+    this.#stops.push(stop);
+    return stop;
+  }
+
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
     if (this.#params) throw new Error(`${this.name}: parameters were already declared`);
     const given: Record<string, unknown> = {};
@@ -363,5 +414,7 @@ export class InProcessNode implements RosNode {
     for (const s of this.#subs) s.alive = false;
     for (const t of this.#timers) t.cancel();
     this.#timers = [];
+    for (const stop of this.#stops) stop();
+    this.#stops = [];
   }
 }

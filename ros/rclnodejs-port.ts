@@ -8,8 +8,12 @@ import {
   type ParamDescriptor,
   type ParamSpec,
   type ParamValues,
+  RosTimeoutError,
+  type GoalOutcome,
+  type RosActionClient,
   type RosNode,
   type RosPort,
+  type RosServiceClient,
   type RosPublisher,
   type RosSubscription,
   type RosTimer,
@@ -129,6 +133,47 @@ class RclnodejsNode implements RosNode {
 
   createTimer(periodSeconds: number, cb: () => void): RosTimer {
     return this.#node.createTimer(BigInt(Math.max(1, Math.round(periodSeconds * 1e9))), cb);
+  }
+
+  createServiceClient<Req = Record<string, unknown>, Res = Record<string, unknown>>(type: string, name: string): RosServiceClient<Req, Res> {
+    const client = this.#node.createClient(type, name);
+    return {
+      name,
+      call: async (req, timeoutS) => {
+        const ms = Math.round(timeoutS * 1000);
+        if (!(await client.waitForService(ms))) throw new RosTimeoutError(`service ${name} (${type}) is not available`, timeoutS);
+        try {
+          return (await client.sendRequestAsync(req, { timeout: ms })) as Res;
+        } catch (e) {
+          if ((e as Error).name === 'TimeoutError') throw new RosTimeoutError(`service ${name}`, timeoutS);
+          throw e;
+        }
+      },
+    };
+  }
+
+  /** rclnodejs's ActionClient (lib/action/client.js): sendGoal → ClientGoalHandle with getResult/cancelGoal. */
+  createActionClient<Goal = Record<string, unknown>, Res = Record<string, unknown>, Fb = Record<string, unknown>>(type: string, name: string): RosActionClient<Goal, Res, Fb> {
+    const client = new this.#rcl.ActionClient(this.#node, type, name);
+    return {
+      name,
+      sendGoal: async (goal, onFeedback, timeoutS) => {
+        if (!(await client.waitForServer(Math.round(timeoutS * 1000)))) throw new RosTimeoutError(`action ${name} (${type}) is not available`, timeoutS);
+        const h = await client.sendGoal(goal, onFeedback ? (f: Fb) => onFeedback(f) : undefined);
+        const accepted = h.isAccepted();
+        return {
+          accepted,
+          result: async () => {
+            if (!accepted) throw new Error(`action ${name}: the goal was rejected`);
+            const result = (await h.getResult()) as Res;
+            const status: GoalOutcome | null = h.isSucceeded() ? 'succeeded' : h.isAborted() ? 'aborted' : h.isCanceled() ? 'canceled' : null;
+            if (!status) throw new Error(`action ${name}: goal ended without a final status`);
+            return { status, result };
+          },
+          cancel: async () => Number(((await h.cancelGoal()) as { return_code?: number }).return_code ?? -1) === 0,
+        };
+      },
+    };
   }
 
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {

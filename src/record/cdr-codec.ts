@@ -16,8 +16,11 @@ import type { MessageOf, MessageTypeName } from './ros-messages.ts';
 export const ROS_DISTROS = ['humble', 'jazzy'] as const;
 export type RosDistro = (typeof ROS_DISTROS)[number];
 
-/** `pkg/msg/Type` (ROS 2 full name); `pkg/Type` is accepted and normalised. */
-const TYPE_RE = /^([a-z][a-z0-9_]*)\/(?:msg\/)?([A-Z][A-Za-z0-9]*)$/;
+/**
+ * `pkg/msg/Type` (ROS 2 full name); `pkg/Type` is accepted and normalised. Service and action parts
+ * (`pkg/srv/Name_Request`, `pkg/action/Name_Goal`) exist only once registered (see `register`).
+ */
+const TYPE_RE = /^([a-z][a-z0-9_]*)\/(?:(msg|srv|action)\/)?([A-Z][A-Za-z0-9_]*)$/;
 
 /** A parsed schema with its CDR writer and reader. */
 export interface SchemaCodec {
@@ -56,7 +59,16 @@ export class RosMessageCodec {
   static normalizeType(type: string): string {
     const m = TYPE_RE.exec(type);
     if (!m) throw new Error(`message type: expected pkg/msg/Type, received ${JSON.stringify(type)}`);
-    return `${m[1]}/msg/${m[2]}`;
+    return `${m[1]}/${m[2] ?? 'msg'}/${m[3]}`;
+  }
+
+  /**
+   * Adds a type the bundled definitions lack (e.g. moveit_msgs, control_msgs, service and action
+   * parts), from its full concatenated schema text; a type already known keeps its definition.
+   */
+  register(type: string, schemaText: string): void {
+    const name = RosMessageCodec.normalizeType(type);
+    if (!this.#entries.has(name)) this.#entries.set(name, fromSchemaText(schemaText));
   }
 
   /** Whether the distro's definitions include `type`. */
