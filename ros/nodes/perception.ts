@@ -8,7 +8,7 @@ import type { FrameName } from '../../src/core/geometry.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
 import { EPISODE_TOPICS, QOS, type PointCloud2 } from '../../src/record/index.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
-import { WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
+import { diagnosticsTimer, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
 const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 
@@ -91,10 +91,14 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
   let scheduled = false;
   let stopped = false;
   let processed = 0;
+  let lastMs: number | null = null;
+  let lastAge: number | null = null;
+  let lastProblem: string | null = null;
 
   const run = (): void => {
     scheduled = false;
     if (stopped) return;
+    const t0 = performance.now();
     const views: CameraView[] = [];
     cams.forEach((c, i) => {
       const cloud = latest[i];
@@ -106,13 +110,19 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
       if (fused.fused.length < cams.length) return; // wait until every camera has a cloud close in time
       const r = preprocessChain(fused.cloud.points, preprocessFrom(p));
       if (r.points.length / 3 < p.min_points) {
-        node.logger.warn(`object cloud has ${r.points.length / 3} points (< min_points ${p.min_points}); not published`);
+        lastProblem = `object cloud has ${r.points.length / 3} points (< min_points ${p.min_points}); not published`;
+        node.logger.warn(lastProblem);
         return;
       }
       pub.publish(packPointCloud2({ points: r.points, frame: 'table', stamp: fused.cloud.stamp }) as PointCloud2);
       processed++;
+      lastMs = performance.now() - t0;
+      // Age at publication: camera stamp → object cloud out (what safety's stale_cloud_timeout sees, minus transport).
+      lastAge = node.now() - fused.cloud.stamp;
+      lastProblem = null;
     } catch (e) {
-      node.logger.error(`perception failed: ${(e as Error).message}`);
+      lastProblem = `perception failed: ${(e as Error).message}`;
+      node.logger.error(lastProblem);
     }
   };
 
@@ -131,10 +141,21 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
     });
   });
 
+  const diag = diagnosticsTimer(node, () =>
+    status(lastProblem ? 'WARN' : processed > 0 ? 'OK' : 'WARN', `pamstack/${name}`, lastProblem ?? (processed > 0 ? 'publishing object clouds' : 'waiting for camera clouds'), {
+      state: processed > 0 ? 'running' : 'waiting',
+      cameras: cams.map((c) => c.topic).join(','),
+      processed,
+      ...(lastMs !== null ? { last_processing_ms: +lastMs.toFixed(1) } : {}),
+      ...(lastAge !== null ? { last_cloud_age_s: +lastAge.toFixed(3) } : {}),
+    }),
+  );
+
   return {
     node,
     processed: () => processed,
     async shutdown() {
+      diag.cancel();
       stopped = true;
       node.destroy();
     },

@@ -98,6 +98,12 @@ export interface DiagnosticStatus {
   values: KeyValue[];
 }
 
+/** diagnostic_msgs/msg/DiagnosticArray: what every node publishes on /diagnostics. */
+export interface DiagnosticArray {
+  header: Header;
+  status: DiagnosticStatus[];
+}
+
 export type Empty = Record<string, never>;
 export interface Bool {
   data: boolean;
@@ -117,6 +123,7 @@ export interface MessagesMap {
   'visualization_msgs/msg/Marker': Marker;
   'visualization_msgs/msg/MarkerArray': MarkerArray;
   'diagnostic_msgs/msg/DiagnosticStatus': DiagnosticStatus;
+  'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
 }
 export type MessageTypeName = keyof MessagesMap;
 export type MessageOf<T extends MessageTypeName> = MessagesMap[T];
@@ -132,6 +139,7 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'visualization_msgs/msg/Marker',
   'visualization_msgs/msg/MarkerArray',
   'diagnostic_msgs/msg/DiagnosticStatus',
+  'diagnostic_msgs/msg/DiagnosticArray',
 ];
 
 /** PointField datatypes. */
