@@ -22,6 +22,7 @@ interface ServiceEntry {
 
 /** Seconds → a one-shot timer on the graph's clock (a ManualClock fires it when advanced). */
 function after(clock: Clock, seconds: number, cb: () => void): () => void {
+  if (!Number.isFinite(seconds)) return () => {};
   let done = false;
   const t = clock.every(seconds, () => {
     if (done) return;
@@ -206,7 +207,7 @@ export class ServiceBus {
           result: async () => {
             if (!accepted) throw new Error(`action ${name}: the goal was rejected`);
             // get_result waits for the end of the goal: no time limit here (the caller bounds it).
-            const r = await this.call(`${type}_GetResult`, `${name}/_action/get_result`, t.getResult.request, t.getResult.response, { goal_id: goalId }, 1e9);
+            const r = await this.call(`${type}_GetResult`, `${name}/_action/get_result`, t.getResult.request, t.getResult.response, { goal_id: goalId }, Infinity);
             listeners.delete(key);
             const status = Number(r.status);
             const outcome: GoalOutcome | null = status === GOAL_STATUS.SUCCEEDED ? 'succeeded' : status === GOAL_STATUS.ABORTED ? 'aborted' : status === GOAL_STATUS.CANCELED ? 'canceled' : null;

@@ -2,7 +2,7 @@
 // moveit_msgs/srv/GetCartesianPath and run with moveit_msgs/action/ExecuteTrajectory; the gripper with
 // control_msgs/action/GripperCommand. `joint_trajectory`: joint goals per pose from
 // moveit_msgs/srv/GetPositionIK, run with ros2_control's control_msgs/action/FollowJointTrajectory.
-// Every failure becomes a reason naming the step and the upstream code; an abort (e-stop, dead
+// Every failure becomes a reason (ASCII: it travels in ROS strings) naming the step and the upstream code; an abort (e-stop, dead
 // supervisor, shutdown) cancels the goal in flight.
 import type { RosDistro } from '../../src/record/index.ts';
 import { RosMessageCodec } from '../../src/record/index.ts';
@@ -175,7 +175,7 @@ abstract class ActionBackend implements MotionBackend {
     const t0 = this.node.now();
     let count = 0;
     for (const s of groupSteps(plan.steps)) {
-      const label = s.kind === 'cartesian-run' ? s.steps.map((c) => c.name).join('→') : s.name;
+      const label = s.kind === 'cartesian-run' ? s.steps.map((c) => c.name).join('->') : s.name;
       try {
         if (s.kind === 'cartesian-run') await this.cartesian(s.steps, s.arm, signal);
         else if (s.kind === 'gripper') await this.gripper(s, signal);
@@ -222,7 +222,7 @@ export class MoveItBackend extends ActionBackend {
   }
 
   protected async cartesian(run: CartesianStep[], arm: number, signal: AbortSignal): Promise<void> {
-    const what = `${run.map((s) => s.name).join('→')} path`;
+    const what = `${run.map((s) => s.name).join('->')} path`;
     const res = await unlessAborted(this.#plan.call(this.cartesianRequest(run, arm), this.o.serviceTimeout), signal, async () => {});
     const code = Number((res.error_code as { val: number }).val);
     if (code !== SUCCESS) throw new Error(`${what}: ${this.#plan.name} failed with ${this.code(code)}`);
@@ -291,7 +291,7 @@ export class JointTrajectoryBackend extends ActionBackend {
     const poses = run.flatMap((s) => s.poses);
     // Without the current tool pose, time each pose by the segment speed over a nominal 0.1 m hop.
     const times = poses.map((_, i) => (i + 1) * Math.max(0.1 / Math.min(...run.map((s) => s.speed)), 0.2));
-    await this.#followPoses(arm, poses, times, signal, `${run.map((s) => s.name).join('→')} trajectory`);
+    await this.#followPoses(arm, poses, times, signal, `${run.map((s) => s.name).join('->')} trajectory`);
   }
 
   protected async timed(s: TimedStep, signal: AbortSignal): Promise<void> {

@@ -98,7 +98,7 @@ export class RosMessageCodec {
     const defs = this.definitions(type);
     const byName = new Map(defs.map((d) => [d.name ?? '', d.definitions]));
     const root = defs[0]!.definitions;
-    return overlay(defaultStruct(root, byName), fields) as Record<string, unknown>;
+    return fillStruct(root, byName, fields) as Record<string, unknown>;
   }
 
   /** Validates `msg` against the definition, then writes CDR (4-byte encapsulation header first). */
@@ -200,6 +200,27 @@ function defaultScalar(f: MessageDefinitionField, byName: Map<string, MessageDef
     default:
       return 0;
   }
+}
+
+/**
+ * The defaults of a struct with `top` laid over it, following the definition: nested structs and the
+ * items of struct arrays are completed too (a trajectory's points need every field on the wire).
+ * Keys the definition lacks are kept, so validation names them.
+ */
+function fillStruct(fields: readonly MessageDefinitionField[], byName: Map<string, MessageDefinitionField[]>, top: unknown): object {
+  const base = defaultStruct(fields, byName) as Record<string, unknown>;
+  if (top === undefined || top === null || typeof top !== 'object' || Array.isArray(top) || ArrayBuffer.isView(top)) return top === undefined ? base : (top as object);
+  const given = top as Record<string, unknown>;
+  for (const f of fields) {
+    if (f.isConstant === true || given[f.name] === undefined) continue;
+    const v = given[f.name];
+    if (f.isComplex === true) {
+      const sub = byName.get(f.type) ?? [];
+      base[f.name] = f.isArray === true ? (Array.isArray(v) ? v.map((item) => fillStruct(sub, byName, item)) : v) : fillStruct(sub, byName, v);
+    } else base[f.name] = overlay(base[f.name], v);
+  }
+  for (const k of Object.keys(given)) if (!(k in base)) base[k] = given[k];
+  return base;
 }
 
 function overlay(base: unknown, top: unknown): unknown {
