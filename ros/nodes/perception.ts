@@ -8,6 +8,7 @@ import type { FrameName } from '../../src/core/geometry.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
 import { EPISODE_TOPICS, QOS, type PointCloud2 } from '../../src/record/index.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
+import { publishStaticTransform, TfBuffer, transformFromXyzRpy } from '../tf.ts';
 import { diagnosticsTimer, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
 const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
@@ -32,6 +33,23 @@ export const PERCEPTION_PARAMS = {
     length: [16, 128],
     range: { from: -100, to: 100 },
   },
+  extrinsics_source: {
+    type: 'string',
+    description: 'tf: camera -> table from /tf and /tf_static (by each cloud header frame_id); parameter: camera_extrinsics (setups without TF)',
+    default: 'parameter',
+    oneOf: ['tf', 'parameter'],
+    readOnly: true,
+  },
+  tf_max_age: { type: 'double', description: 'a dynamic transform older than this blocks the object cloud, s', default: 0.5, range: { from: 0.01, to: 60 } },
+  table_parent_frame: { type: 'string', description: 'publish the table frame in this frame on /tf_static (empty = another node does)', default: '', readOnly: true },
+  table_in_parent: {
+    type: 'double_array',
+    description: 'table pose in table_parent_frame: x, y, z (m), roll, pitch, yaw (rad)',
+    default: [0, 0, 0, 0, 0, 0],
+    length: 6,
+    range: { from: -100, to: 100 },
+    readOnly: true,
+  },
   fuse_tolerance: { type: 'double', description: 'largest stamp difference of fused clouds, s', default: 0.05, range: { from: 0, to: 1 } },
   ...WORKSPACE_PARAMS,
   plane_distance: { type: 'double', description: 'RANSAC table-plane threshold, m (0 = keep the plane)', default: 0.01, range: { from: 0, to: 0.1 } },
@@ -52,12 +70,13 @@ export function cameraViewsSpec(p: PerceptionParams): { topic: string; frame: Fr
   const n = p.camera_topics.length;
   if (p.camera_frames.length !== n)
     throw new FieldError('perception.camera_frames', `${n} frames (one per camera topic)`, p.camera_frames.length);
-  if (p.camera_extrinsics.length !== 16 * n)
+  const fromTf = p.extrinsics_source === 'tf';
+  if (!fromTf && p.camera_extrinsics.length !== 16 * n)
     throw new FieldError('perception.camera_extrinsics', `16 · ${n} = ${16 * n} numbers (one 4x4 per camera)`, p.camera_extrinsics.length);
   return p.camera_topics.map((topic, i) => {
     const frame = p.camera_frames[i]!;
     if (!FRAME_RE.test(frame)) throw new FieldError(`perception.camera_frames[${i}]`, 'table or camera_<name>', frame);
-    return { topic, frame: frame as FrameName, matrix: Float64Array.from(p.camera_extrinsics.slice(16 * i, 16 * i + 16)) };
+    return { topic, frame: frame as FrameName, matrix: Float64Array.from(fromTf ? IDENTITY : p.camera_extrinsics.slice(16 * i, 16 * i + 16)) };
   });
 }
 
@@ -88,6 +107,9 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
   preprocessFrom(p);
   const pub = node.createPublisher(EPISODE_TOPICS.objectCloud.type, EPISODE_TOPICS.objectCloud.name, EPISODE_TOPICS.objectCloud.qos);
   const latest: (PointCloud | null)[] = cams.map(() => null);
+  const frameIds: string[] = cams.map(() => '');
+  const tf = p.extrinsics_source === 'tf' ? new TfBuffer().listen(node) : null;
+  if (p.table_parent_frame) publishStaticTransform(node, p.table_parent_frame, 'table', transformFromXyzRpy(p.table_in_parent));
   let scheduled = false;
   let stopped = false;
   let processed = 0;
@@ -100,10 +122,24 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
     if (stopped) return;
     const t0 = performance.now();
     const views: CameraView[] = [];
-    cams.forEach((c, i) => {
+    for (let i = 0; i < cams.length; i++) {
+      const c = cams[i]!;
       const cloud = latest[i];
-      if (cloud) views.push({ cloud, extrinsics: { from: c.frame, to: 'table', matrix: c.matrix } });
-    });
+      if (!cloud) continue;
+      let matrix = c.matrix;
+      if (tf) {
+        // No transform, no cloud: the policy must not act on points placed by a guess.
+        const t = tf.lookup('table', frameIds[i]!, node.now(), p.tf_max_age);
+        if (!t.ok) {
+          const why = `camera ${c.topic}: no transform table <- ${frameIds[i]}: ${t.reason}; no object cloud until it is back`;
+          if (why !== lastProblem) node.logger.warn(why);
+          lastProblem = why;
+          return;
+        }
+        matrix = t.matrix;
+      }
+      views.push({ cloud, extrinsics: { from: c.frame, to: 'table', matrix } });
+    }
     if (views.length === 0) return;
     try {
       const fused = fuseCamerasToTable(views, { toleranceS: p.fuse_tolerance });
@@ -130,6 +166,7 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
     node.createSubscription('sensor_msgs/msg/PointCloud2', c.topic, QOS.sensorData, (msg) => {
       try {
         latest[i] = unpackPointCloud2(msg, { frame: c.frame });
+        frameIds[i] = msg.header.frame_id;
       } catch (e) {
         node.logger.error(`${c.topic}: dropped a malformed cloud: ${(e as Error).message}`);
         return;
