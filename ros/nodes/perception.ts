@@ -1,11 +1,10 @@
 // perception node: camera PointCloud2s (sensor-data QoS) → fused in the table frame → preprocessed
-// object cloud. A thin wrapper over src/cloud (unpackPointCloud2, fuseCamerasToTable, preprocessChain).
-import { fuseCamerasToTable, type CameraView } from '../../src/cloud/fusion.ts';
-import { packPointCloud2, unpackPointCloud2 } from '../../src/cloud/pointcloud2.ts';
+// object cloud. A thin wrapper over src/cloud (cameraCloudToTableBox, preprocessChain); extrinsics from TF or a parameter.
+import { cameraCloudToTableBox } from '../../src/cloud/camera-to-table.ts';
+import { packPointCloud2, stampToSeconds, validatePointCloud2 } from '../../src/cloud/pointcloud2.ts';
 import { preprocessChain, type PreprocessParamsInput } from '../../src/cloud/preprocess.ts';
 import { FieldError } from '../../src/core/errors.ts';
 import type { FrameName } from '../../src/core/geometry.ts';
-import type { PointCloud } from '../../src/core/pointcloud.ts';
 import { EPISODE_TOPICS, QOS, type PointCloud2 } from '../../src/record/index.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
 import { publishStaticTransform, TfBuffer, transformFromXyzRpy } from '../tf.ts';
@@ -106,8 +105,9 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
   const cams = cameraViewsSpec(p);
   preprocessFrom(p);
   const pub = node.createPublisher(EPISODE_TOPICS.objectCloud.type, EPISODE_TOPICS.objectCloud.name, EPISODE_TOPICS.objectCloud.qos);
-  const latest: (PointCloud | null)[] = cams.map(() => null);
-  const frameIds: string[] = cams.map(() => '');
+  // Each camera's latest message, kept raw: unpacking, moving into the table frame and cropping
+  // happen in one pass when a fused cloud is made (src/cloud/camera-to-table.ts).
+  const latest: (PointCloud2 | null)[] = cams.map(() => null);
   const tf = p.extrinsics_source === 'tf' ? new TfBuffer().listen(node) : null;
   if (p.table_parent_frame) publishStaticTransform(node, p.table_parent_frame, 'table', transformFromXyzRpy(p.table_in_parent));
   let scheduled = false;
@@ -116,45 +116,44 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
   let lastMs: number | null = null;
   let lastAge: number | null = null;
   let lastProblem: string | null = null;
+  const problem = (why: string): void => {
+    if (why !== lastProblem) node.logger.warn(why);
+    lastProblem = why;
+  };
 
   const run = (): void => {
     scheduled = false;
     if (stopped) return;
     const t0 = performance.now();
-    const views: CameraView[] = [];
-    for (let i = 0; i < cams.length; i++) {
-      const c = cams[i]!;
-      const cloud = latest[i];
-      if (!cloud) continue;
-      let matrix = c.matrix;
-      if (tf) {
-        // No transform, no cloud: the policy must not act on points placed by a guess.
-        const t = tf.lookup('table', frameIds[i]!, node.now(), p.tf_max_age);
-        if (!t.ok) {
-          const why = `camera ${c.topic}: no transform table <- ${frameIds[i]}: ${t.reason}; no object cloud until it is back`;
-          if (why !== lastProblem) node.logger.warn(why);
-          lastProblem = why;
-          return;
-        }
-        matrix = t.matrix;
-      }
-      views.push({ cloud, extrinsics: { from: c.frame, to: 'table', matrix } });
-    }
-    if (views.length === 0) return;
+    const msgs = latest.filter((m): m is PointCloud2 => m !== null);
+    if (msgs.length < cams.length) return; // wait until every camera has sent a cloud
+    // Fuse only clouds close in time: the newest stamp is the reference (src/cloud/fusion.ts's rule).
+    const stamps = latest.map((m) => stampToSeconds(m!.header.stamp));
+    const ref = Math.max(...stamps);
+    if (stamps.some((t) => ref - t > p.fuse_tolerance)) return;
     try {
-      const fused = fuseCamerasToTable(views, { toleranceS: p.fuse_tolerance });
-      if (fused.fused.length < cams.length) return; // wait until every camera has a cloud close in time
-      const r = preprocessChain(fused.cloud.points, preprocessFrom(p));
-      if (r.points.length / 3 < p.min_points) {
-        lastProblem = `object cloud has ${r.points.length / 3} points (< min_points ${p.min_points}); not published`;
-        node.logger.warn(lastProblem);
-        return;
+      const box = workspaceFrom(name, p.workspace_min, p.workspace_max);
+      const parts: Float32Array[] = [];
+      for (let i = 0; i < cams.length; i++) {
+        const c = cams[i]!;
+        const msg = latest[i]!;
+        let matrix: Float64Array = c.matrix;
+        if (tf) {
+          // No transform, no cloud: the policy must not act on points placed by a guess.
+          const t = tf.lookup('table', msg.header.frame_id, node.now(), p.tf_max_age);
+          if (!t.ok) return problem(`camera ${c.topic}: no transform table <- ${msg.header.frame_id}: ${t.reason}; no object cloud until it is back`);
+          matrix = t.matrix;
+        }
+        parts.push(cameraCloudToTableBox(msg, matrix, box));
       }
-      pub.publish(packPointCloud2({ points: r.points, frame: 'table', stamp: fused.cloud.stamp }) as PointCloud2);
+      const all = parts.length === 1 ? parts[0]! : concat(parts);
+      const r = preprocessChain(all, { ...preprocessFrom(p), box: null });
+      if (r.points.length / 3 < p.min_points) return problem(`object cloud has ${r.points.length / 3} points (< min_points ${p.min_points}); not published`);
+      pub.publish(packPointCloud2({ points: r.points, frame: 'table', stamp: ref }) as PointCloud2);
       processed++;
       lastMs = performance.now() - t0;
       // Age at publication: camera stamp → object cloud out (what safety's stale_cloud_timeout sees, minus transport).
-      lastAge = node.now() - fused.cloud.stamp;
+      lastAge = node.now() - ref;
       lastProblem = null;
     } catch (e) {
       lastProblem = `perception failed: ${(e as Error).message}`;
@@ -165,12 +164,12 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
   cams.forEach((c, i) => {
     node.createSubscription('sensor_msgs/msg/PointCloud2', c.topic, QOS.sensorData, (msg) => {
       try {
-        latest[i] = unpackPointCloud2(msg, { frame: c.frame });
-        frameIds[i] = msg.header.frame_id;
+        validatePointCloud2(msg);
       } catch (e) {
         node.logger.error(`${c.topic}: dropped a malformed cloud: ${(e as Error).message}`);
         return;
       }
+      latest[i] = msg;
       if (!scheduled) {
         scheduled = true;
         setImmediate(run);
@@ -197,4 +196,14 @@ export function startPerception(port: RosPort, name = 'perception', namespace = 
       node.destroy();
     },
   };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
