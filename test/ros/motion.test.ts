@@ -176,6 +176,35 @@ describe.each(['humble', 'jazzy'] as const)('moveit backend (%s)', (distro) => {
   });
 });
 
+describe('action protocol on the in-process port (rcl_action services and feedback topic, CDR)', () => {
+  it('feedback reaches the client; cancel is accepted mid-goal and refused once the goal ended', async () => {
+    const port = new InProcessPort(new InProcessGraph({ distro: 'humble', clock: new SystemClock() }));
+    const opts = { distro: 'humble' as const, executeSeconds: 0.05 };
+    startFakeArm(port, opts);
+    const client = port.createNode('client').createActionClient<Record<string, unknown>, { error_code: { val: number } }, { state: string }>('moveit_msgs/action/ExecuteTrajectory', '/execute_trajectory');
+    const states: string[] = [];
+    const h = await client.sendGoal({ trajectory: {} }, (f) => states.push(f.state), 1);
+    expect(h.accepted).toBe(true);
+    const done = await h.result();
+    expect(done.status).toBe('succeeded');
+    expect(done.result.error_code.val).toBe(1);
+    // Feedback published right before the result may be dropped once the result is in (rclnodejs
+    // removes the goal's feedback filter then: lib/action/client.js _getResult); MONITOR always arrives.
+    expect(states[0]).toBe('MONITOR');
+    expect(await h.cancel()).toBe(false); // ERROR_GOAL_TERMINATED
+
+    opts.executeSeconds = 5;
+    const long = await client.sendGoal({ trajectory: {} }, null, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await long.cancel()).toBe(true);
+    // move_group ends a preempted execution as aborted with PREEMPTED (execute_trajectory_action_capability.cpp)
+    const r = await long.result();
+    expect(r.status).toBe('aborted');
+    expect(r.result.error_code.val).toBe(-7);
+    await port.shutdown();
+  });
+});
+
 describe('stopping motion', () => {
   it('an e-stop mid-trajectory cancels the goal in flight and holds', async () => {
     const r = await rig('jazzy', { executeSeconds: 5 }, {});
