@@ -38,6 +38,9 @@ export interface MoveItOptions {
   /** Interpolation step of GetCartesianPath, m; refuse paths planned below this fraction. */
   maxStep: number;
   minFraction: number;
+  /** Jazzy's GetCartesianPath: time-parameterisation scaling of joint velocity and acceleration, (0, 1]. */
+  velocityScaling: number;
+  accelerationScaling: number;
   /** Waiting for a server or an accept, s; the whole goal, s. */
   serviceTimeout: number;
   goalTimeout: number;
@@ -215,6 +218,8 @@ export class MoveItBackend extends ActionBackend {
       avoid_collisions: true,
     };
     if (this.distro !== 'humble') {
+      req.max_velocity_scaling_factor = this.o.velocityScaling;
+      req.max_acceleration_scaling_factor = this.o.accelerationScaling;
       req.cartesian_speed_limited_link = req.link_name;
       req.max_cartesian_speed = Math.min(...run.map((s) => s.speed));
     }

@@ -42,6 +42,8 @@ export const EXECUTOR_PARAMS = {
   gripper_actions: { type: 'string_array', description: 'GripperCommand action per arm', default: ['/gripper_controller/gripper_cmd'], length: [1, 2], readOnly: true },
   max_step: { type: 'double', description: 'GetCartesianPath interpolation step, m', default: 0.005, range: { from: 0.0005, to: 0.1 } },
   min_fraction: { type: 'double', description: 'refuse a Cartesian path planned below this fraction', default: 0.99, range: { from: 0.1, to: 1 } },
+  velocity_scaling: { type: 'double', description: 'Jazzy GetCartesianPath max_velocity_scaling_factor', default: 0.1, range: { from: 0.001, to: 1 } },
+  acceleration_scaling: { type: 'double', description: 'Jazzy GetCartesianPath max_acceleration_scaling_factor', default: 0.1, range: { from: 0.001, to: 1 } },
   service_timeout: { type: 'double', description: 'wait this long for a server or an accept, s', default: 2, range: { from: 0.05, to: 60 } },
   approach_height: { type: 'double', description: 'approach and retreat height above the action point, m', default: 0.1, range: len(0.5) },
   grasp_offset: { type: 'double', description: 'tool height above the action point at the grasp, m', default: 0, range: { from: -0.05, to: 0.1 } },
@@ -98,6 +100,8 @@ export function startExecutor(port: RosPort, name = 'executor', namespace = ''):
       gripperActions: p.gripper_actions,
       maxStep: p.max_step,
       minFraction: p.min_fraction,
+      velocityScaling: p.velocity_scaling,
+      accelerationScaling: p.acceleration_scaling,
       serviceTimeout: p.service_timeout,
       goalTimeout: p.timeout,
     };
@@ -142,7 +146,7 @@ export function startExecutor(port: RosPort, name = 'executor', namespace = ''):
   const runOnBackend = (b: MotionBackend, prim: ReturnType<typeof markerToPrimitive>): void => {
     const f = inFlight!;
     const plan = planPrimitive(prim.primitive, lastCloud, planParamsFrom(p));
-    const outside = planOutsideWorkspace(plan, workspaceFrom(name, p.workspace_min, [p.workspace_max[0]!, p.workspace_max[1]!, Math.max(p.workspace_max[2]!, 0)]));
+    const outside = planOutsideWorkspace(plan, workspaceFrom(name, p.workspace_min, p.workspace_max));
     if (outside) return finish('ERROR', `plan refused: ${outside}; lower approach_height/lift_height or raise workspace_max`);
     f.abort = new AbortController();
     running = b.run(plan, f.abort.signal).then(

@@ -146,7 +146,10 @@ describe.each(['humble', 'jazzy'] as const)('moveit backend (%s)', (distro) => {
       expect(r.arm.gripper.map((g) => g.position)).toEqual([0.08, 0, 0.08]);
       // Humble's GetCartesianPath has no speed fields; Jazzy's carries the tool speed.
       if (distro === 'humble') expect(first).not.toHaveProperty('max_cartesian_speed');
-      else expect(first.max_cartesian_speed).toBeCloseTo(0.2, 12);
+      else {
+        expect(first.max_cartesian_speed).toBeCloseTo(0.2, 12);
+        expect(first.max_velocity_scaling_factor).toBeCloseTo(0.1, 12);
+      }
       if (distro === 'jazzy') expect(r.arm.executed[0]).toHaveProperty('controller_names');
     } finally {
       await r.close();
