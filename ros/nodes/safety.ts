@@ -30,7 +30,7 @@ export const SAFETY_PARAMS = {
   require_heartbeat: { type: 'bool', description: 'false only for unattended simulation', default: true },
   // Age = now − the object cloud's stamp, which is its camera frame's stamp: driver latency +
   // perception time + transport + the wait for the next object cloud (about one more perception
-  // time). A 640×480 frame takes 120 ms CPU / up to ~300 ms wall on a loaded 2-core machine
+  // time). A 640×480 frame takes 77–120 ms CPU / 216–271 ms wall on a loaded 2-core machine
   // (bench perception-organised), so live clouds reach ~0.6 s there; 1 s keeps them fresh.
   stale_cloud_timeout: { type: 'double', description: 'refuse when the newest object cloud is older (now - its camera stamp), s', default: 1, range: { from: 0.05, to: 60 } },
   status_period: { type: 'double', description: 'period of safety/status and deadman checks, s', default: 0.1, range: { from: 0.01, to: 5 } },
