@@ -1,8 +1,7 @@
 // In-process RosPort for CI and the sim launch without ROS: a topic graph where every message is
 // serialized to CDR with the distro's real definitions and deserialized for each subscriber, with
 // ROS's QoS matching, KEEP_LAST queues and TRANSIENT_LOCAL replay. Timers run on an injected clock.
-import { parse as parseYaml } from 'yaml';
-import { qosMismatch, RosMessageCodec, type MessageOf, type MessageTypeName, type QosProfile, type RosDistro } from '../src/record/index.ts';
+import { QOS, qosMismatch, RosMessageCodec, type MessageOf, type MessageTypeName, type QosProfile, type RosDistro } from '../src/record/index.ts';
 import {
   resolveParams,
   type ParamSpec,
@@ -14,6 +13,9 @@ import {
   type RosSubscription,
   type RosTimer,
 } from './port.ts';
+import { ServiceBus, type GoalContext } from './in-process-actions.ts';
+import type { GoalOutcome, RosActionClient, RosServiceClient } from './port.ts';
+import { nodeFqn, overrideAsDeclared, overridesFor, parseRclParamsYaml, type RclParams } from './param-files.ts';
 
 /** Time source: seconds, and periodic callbacks. */
 export interface Clock {
@@ -92,6 +94,8 @@ export interface WireMessage {
 export class InProcessGraph {
   readonly codec: RosMessageCodec;
   readonly clock: Clock;
+  /** Services and actions (CDR too). */
+  readonly services: ServiceBus;
   #pubs = new Map<string, Pub[]>();
   #subs = new Map<string, Sub[]>();
   #pending = new Set<Sub>();
@@ -103,6 +107,7 @@ export class InProcessGraph {
   constructor(o: { distro?: RosDistro; clock?: Clock } = {}) {
     this.codec = RosMessageCodec.for(o.distro ?? 'jazzy');
     this.clock = o.clock ?? new SystemClock();
+    this.services = new ServiceBus(this.codec, this.clock);
   }
 
   /** Calls `fn` with every message published (bytes are the CDR on the wire). */
@@ -195,23 +200,22 @@ function list<T>(m: Map<string, T[]>, k: string): T[] {
   return l;
 }
 
-/** Per-node parameter overrides, as a ROS params file has them: `{ node: { ros__parameters: {...} } }`. */
+/**
+ * Parameter overrides keyed as a params file writes them (`/**`, `/perception`, `perception`,
+ * `/ns/*`): values are RclValues (from a file) or plain JS values (from code and tests).
+ */
 export type ParamOverrides = Record<string, Record<string, unknown>>;
 
-/**
- * Reads a ROS 2 parameters YAML (`node_name:` or `/**:` → `ros__parameters:` → values) into
- * per-node overrides. `/**` applies to every node; a node's own entry wins.
- */
+/** A named source of overrides (a params file, a `-p` rule, or code), applied in order. */
+export interface ParamSource {
+  name: string;
+  params: RclParams | ParamOverrides;
+}
+
+/** Reads a ROS 2 parameters YAML with rcl's typing (see param-files.ts); node keys stay as written. */
 export function parseParamsYaml(text: string, file = 'params'): ParamOverrides {
-  const doc: unknown = parseYaml(text);
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping of node names`);
   const out: ParamOverrides = {};
-  for (const [node, body] of Object.entries(doc as Record<string, unknown>)) {
-    const params = (body as { ros__parameters?: unknown } | null)?.ros__parameters;
-    if (params === null || typeof params !== 'object' || Array.isArray(params))
-      throw new Error(`${file}: ${node}: expected a ros__parameters mapping`);
-    out[node.replace(/^\//, '')] = params as Record<string, unknown>;
-  }
+  for (const [node, vals] of parseRclParamsYaml(text, file)) out[node] = Object.fromEntries(vals);
   return out;
 }
 
@@ -222,25 +226,35 @@ export class InProcessPort implements RosPort {
   get distro(): RosDistro {
     return this.graph.codec.distro;
   }
-  #overrides: ParamOverrides;
+  #sources: ParamSource[];
   #nodes = new Set<InProcessNode>();
   /** Log lines (`[LEVEL] [node]: message`), also passed to `sink` when given (e.g. stderr). */
   readonly log: string[] = [];
   readonly sink: ((line: string) => void) | null;
 
-  constructor(graph = new InProcessGraph(), overrides: ParamOverrides = {}, sink: ((line: string) => void) | null = null) {
+  /** `overrides`: one set keyed by node (bare names match as rclcpp's leading '/' rule makes them) or params sources in order. */
+  constructor(graph = new InProcessGraph(), overrides: ParamOverrides | ParamSource[] = {}, sink: ((line: string) => void) | null = null) {
     this.graph = graph;
-    this.#overrides = overrides;
+    this.#sources = Array.isArray(overrides) ? overrides : [{ name: 'overrides', params: overrides }];
     this.sink = sink;
   }
 
   createNode(name: string, namespace = ''): InProcessNode {
-    const n = new InProcessNode(this, name, namespace, this.#overrides[name] ?? {}, this.#overrides['**'] ?? {});
+    const resolved = overridesFor(this.#sources, nodeFqn(name, namespace));
+    const own: Record<string, unknown> = {};
+    const wild: Record<string, unknown> = {};
+    for (const [k, o] of resolved) (o.wildcard ? wild : own)[k] = o.value;
+    const n = new InProcessNode(this, name, namespace, own, wild);
     this.#nodes.add(n);
     return n;
   }
 
   /** Sets parameters on a live node as `ros2 param set` would; returns the refusal reason or null. */
+  /** A live node by name (tests read its parameters). */
+  node(name: string): InProcessNode | undefined {
+    return [...this.#nodes].find((x) => x.name === name);
+  }
+
   setParameters(node: string, values: Record<string, unknown>): string | null {
     const n = [...this.#nodes].find((x) => x.name === node);
     if (!n) return `no node ${node}`;
@@ -263,6 +277,7 @@ export class InProcessNode implements RosNode {
   #pubs: { alive: boolean }[] = [];
   #subs: { alive: boolean }[] = [];
   #timers: RosTimer[] = [];
+  #stops: (() => void)[] = [];
   #params: { spec: ParamSpec; values: Record<string, unknown>; onChange?: (v: never) => void } | null = null;
 
   /** `given`: this node's overrides (an undeclared name is an error); `wild`: `/**` ones (applied where declared). */
@@ -317,12 +332,67 @@ export class InProcessNode implements RosNode {
     return t;
   }
 
+  createServiceClient<Req = Record<string, unknown>, Res = Record<string, unknown>>(type: string, name: string): RosServiceClient<Req, Res> {
+    return this.#port.graph.services.serviceClient<Req, Res>(type, this.resolve(name));
+  }
+
+  createActionClient<Goal = Record<string, unknown>, Res = Record<string, unknown>, Fb = Record<string, unknown>>(type: string, name: string): RosActionClient<Goal, Res, Fb> {
+    const full = this.resolve(name);
+    const graph = this.#port.graph;
+    return graph.services.actionClient<Goal, Res, Fb>(type, full, (t, cb) => {
+      const s = graph.addSubscription(`${full}/_action/feedback`, { node: this.name, type: t.feedbackMessage, qos: QOS.default }, cb as (m: never) => void);
+      this.#subs.push(s);
+    });
+  }
+
+  /** A service server (the fakes of MoveIt and ros2_control in tests use it). */
+  createService(type: string, name: string, handler: (req: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>): () => void {
+    const stop = this.#port.graph.services.serve(type, this.resolve(name), handler);
+    this.#stops.push(stop);
+    return stop;
+  }
+
+  /** An action server (rcl_action layout); see ServiceBus.actionServer. */
+  createActionServer(
+    type: string,
+    name: string,
+    o: {
+      accept?: (goal: Record<string, unknown>) => boolean;
+      acceptCancel?: (goal: Record<string, unknown>) => boolean;
+      execute: (goal: Record<string, unknown>, ctx: GoalContext) => Promise<{ status: GoalOutcome; result: Record<string, unknown> }>;
+    },
+  ): () => void {
+    const full = this.resolve(name);
+    const graph = this.#port.graph;
+    let fb: ReturnType<InProcessGraph['addPublisher']> | null = null;
+    const stop = graph.services.actionServer(type, full, {
+      ...o,
+      publishFeedback: (m) => {
+        const t = `${type}_FeedbackMessage`;
+        fb ??= graph.addPublisher(`${full}/_action/feedback`, { node: this.name, type: t, qos: QOS.default });
+        graph.publish(`${full}/_action/feedback`, fb, graph.codec.create(t, m as never));
+      },
+    });
+    this.#stops.push(stop);
+    return stop;
+  }
+
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
     if (this.#params) throw new Error(`${this.name}: parameters were already declared`);
-    const wild = Object.fromEntries(Object.entries(this.#wild).filter(([k]) => k in spec));
-    const values = resolveParams(this.name, spec, { ...wild, ...this.#given });
+    const given: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries({ ...this.#wild, ...this.#given })) {
+      const d = spec[k];
+      if (d) given[k] = overrideAsDeclared(this.name, k, d, v);
+      else if (k in this.#given) given[k] = v; // a node's own undeclared name: resolveParams names it
+    }
+    const values = resolveParams(this.name, spec, given);
     this.#params = { spec, values, onChange: onChange as ((v: never) => void) | undefined };
     return values;
+  }
+
+  /** The current values of the declared parameters (as `ros2 param dump` would list them). */
+  parameters(): Record<string, unknown> {
+    return { ...(this.#params?.values ?? {}) };
   }
 
   setParameters(values: Record<string, unknown>): string | null {
@@ -344,5 +414,7 @@ export class InProcessNode implements RosNode {
     for (const s of this.#subs) s.alive = false;
     for (const t of this.#timers) t.cancel();
     this.#timers = [];
+    for (const stop of this.#stops) stop();
+    this.#stops = [];
   }
 }

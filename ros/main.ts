@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { TaskName } from '../src/core/task.ts';
 import type { World } from '../src/core/world.ts';
 import { ROS_DISTROS, type RosDistro } from '../src/record/index.ts';
-import { InProcessGraph, InProcessPort, parseParamsYaml, SystemClock, type ParamOverrides } from './in-process.ts';
+import { InProcessGraph, InProcessPort, SystemClock, type ParamSource } from './in-process.ts';
+import { parseParamRule, parseRclParamsYaml } from './param-files.ts';
 import type { PamstackNode } from './nodes/common.ts';
 import { startExecutor } from './nodes/executor.ts';
 import { startPerception } from './nodes/perception.ts';
@@ -31,6 +32,8 @@ export interface EntryArgs {
   kind: NodeKind;
   inProcess: boolean;
   paramsFiles: string[];
+  /** `-p [node:]name:=value` rules, in the order given (after the files, as rcl applies them). */
+  paramRules: string[];
   /** Everything to hand rclnodejs.init (ROS arguments included). */
   rosArgv: string[];
 }
@@ -39,7 +42,7 @@ export interface EntryArgs {
 export function parseEntryArgs(argv: string[]): EntryArgs {
   const [kind, ...rest] = argv;
   if (!kind || !(NODE_KINDS as readonly string[]).includes(kind)) throw new Error(`node: expected one of ${NODE_KINDS.join(', ')}, received ${JSON.stringify(kind)}\n${USAGE}`);
-  const out: EntryArgs = { kind: kind as NodeKind, inProcess: false, paramsFiles: [], rosArgv: [] };
+  const out: EntryArgs = { kind: kind as NodeKind, inProcess: false, paramsFiles: [], paramRules: [], rosArgv: [] };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--ros-args') {
@@ -49,6 +52,7 @@ export function parseEntryArgs(argv: string[]): EntryArgs {
       out.rosArgv.push(...ros);
       ros.forEach((x, j) => {
         if (x === '--params-file' && ros[j + 1]) out.paramsFiles.push(ros[j + 1]!);
+        if ((x === '-p' || x === '--param') && ros[j + 1]) out.paramRules.push(ros[j + 1]!);
       });
       i = end < 0 ? rest.length : end;
     } else if (a === '--in-process') out.inProcess = true;
@@ -59,11 +63,12 @@ export function parseEntryArgs(argv: string[]): EntryArgs {
   return out;
 }
 
-/** Per-node overrides from params files (later files win). */
-export function loadOverrides(files: string[]): ParamOverrides {
-  const out: ParamOverrides = {};
-  for (const f of files) for (const [node, vals] of Object.entries(parseParamsYaml(readFileSync(f, 'utf8'), f))) out[node] = { ...(out[node] ?? {}), ...vals };
-  return out;
+/** The parameter sources of a command line: params files in order, then `-p` rules (later wins). */
+export function loadParamSources(files: readonly string[], rules: readonly string[] = []): ParamSource[] {
+  return [
+    ...files.map((f) => ({ name: f, params: parseRclParamsYaml(readFileSync(f, 'utf8'), f) })),
+    ...rules.map((r) => ({ name: `-p ${r}`, params: parseParamRule(r) })),
+  ];
 }
 
 /** Deferred module loads, so a node pulls in only what it runs (and tests can inject their own). */
@@ -172,14 +177,16 @@ export async function main(argv: string[], deps?: EntryDeps): Promise<number> {
     if (args.inProcess) {
       const env = process.env.ROS_DISTRO;
       const distro: RosDistro = env && (ROS_DISTROS as readonly string[]).includes(env) ? (env as RosDistro) : 'jazzy';
-      port = new InProcessPort(new InProcessGraph({ distro, clock: new SystemClock() }), loadOverrides(args.paramsFiles), (l) =>
+      port = new InProcessPort(new InProcessGraph({ distro, clock: new SystemClock() }), loadParamSources(args.paramsFiles, args.paramRules), (l) =>
         process.stderr.write(`${l}\n`),
       );
     } else {
       const spec = 'rclnodejs'; // a variable: bundlers and tsc never resolve it; CI never loads it
       const mod = (await import(spec)) as RclNodejsModule & { default?: RclNodejsModule };
       const { RclnodejsPort } = await import('./rclnodejs-port.ts');
-      port = await RclnodejsPort.init(mod.default ?? mod, ['node', 'pamstack-ros', ...args.rosArgv]);
+      port = await RclnodejsPort.init(mod.default ?? mod, ['node', 'pamstack-ros', ...args.rosArgv], {
+        sources: loadParamSources(args.paramsFiles, args.paramRules),
+      });
     }
   } catch (e) {
     process.stderr.write(`pamstack-ros: cannot start the ROS 2 client: ${(e as Error).message}\n`);

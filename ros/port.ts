@@ -55,6 +55,46 @@ export interface RosLogger {
   error(msg: string): void;
 }
 
+/** A service client. Messages are plain objects; fields left out take their ROS defaults. */
+export interface RosServiceClient<Req, Res> {
+  readonly name: string;
+  /**
+   * Waits up to `timeoutS` for the server, sends, and waits up to `timeoutS` for the response;
+   * rejects with a RosTimeoutError naming the service otherwise.
+   */
+  call(request: Req, timeoutS: number): Promise<Res>;
+}
+
+/** How a goal ended (action_msgs/GoalStatus SUCCEEDED, ABORTED, CANCELED). */
+export type GoalOutcome = 'succeeded' | 'aborted' | 'canceled';
+
+export interface RosGoalHandle<Res> {
+  /** False when the server rejected the goal (then result() rejects). */
+  readonly accepted: boolean;
+  /** Resolves when the goal ends. */
+  result(): Promise<{ status: GoalOutcome; result: Res }>;
+  /** Asks the server to cancel; true when it agreed (action_msgs/srv/CancelGoal ERROR_NONE). */
+  cancel(): Promise<boolean>;
+}
+
+/** An action client (rcl_action: send_goal / get_result / cancel_goal services, feedback topic). */
+export interface RosActionClient<Goal, Res, Fb> {
+  readonly name: string;
+  /** Waits up to `timeoutS` for the server and for its accept/reject answer. */
+  sendGoal(goal: Goal, onFeedback: ((feedback: Fb) => void) | null, timeoutS: number): Promise<RosGoalHandle<Res>>;
+}
+
+/** No server, or no answer, within the time allowed. */
+export class RosTimeoutError extends Error {
+  constructor(
+    readonly what: string,
+    readonly seconds: number,
+  ) {
+    super(`${what}: no answer within ${seconds} s`);
+    this.name = 'RosTimeoutError';
+  }
+}
+
 /** One ROS node. Times are seconds (ROS time of the node's clock). */
 export interface RosNode {
   readonly name: string;
@@ -69,6 +109,13 @@ export interface RosNode {
     cb: (msg: MessageOf<T>) => void,
   ): RosSubscription;
   createTimer(periodSeconds: number, cb: () => void): RosTimer;
+  /** `type`: `pkg/srv/Name` (e.g. moveit_msgs/srv/GetCartesianPath). */
+  createServiceClient<Req = Record<string, unknown>, Res = Record<string, unknown>>(type: string, name: string): RosServiceClient<Req, Res>;
+  /** `type`: `pkg/action/Name` (e.g. control_msgs/action/GripperCommand). */
+  createActionClient<Goal = Record<string, unknown>, Res = Record<string, unknown>, Fb = Record<string, unknown>>(
+    type: string,
+    name: string,
+  ): RosActionClient<Goal, Res, Fb>;
   /**
    * Declares every parameter with its descriptor (overrides from launch / --params-file applied) and
    * returns the validated values; throws a ParamError naming the first bad one. Later `ros2 param set`

@@ -49,9 +49,31 @@ export interface RclTimer {
   cancel(): void;
 }
 
+export interface RclClient {
+  waitForService(timeout?: number): Promise<boolean>;
+  sendRequestAsync(request: any, options?: { timeout?: number }): Promise<any>;
+}
+
+export interface RclClientGoalHandle {
+  isAccepted(): boolean;
+  isSucceeded(): boolean;
+  isCanceled(): boolean;
+  isAborted(): boolean;
+  getResult(): Promise<any>;
+  cancelGoal(): Promise<any>;
+}
+
+export declare class RclActionClient {
+  constructor(node: RclNode, typeClass: any, actionName: string);
+  sendGoal(goal: any, feedbackCallback?: (feedback: any) => void): Promise<RclClientGoalHandle>;
+  waitForServer(timeout?: number): Promise<boolean>;
+  destroy(): void;
+}
+
 export declare class RclNode {
   constructor(nodeName: string, namespace?: string);
   name(): string;
+  namespace(): string;
   getLogger(): RclLogger;
   now(): { readonly nanoseconds: bigint };
   spin(timeout?: number): void;
@@ -63,7 +85,8 @@ export declare class RclNode {
     options: { qos?: RclQoS | string; enableTypedArray?: boolean },
     callback: (message: any) => void,
   ): unknown;
-  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor): RclParameter;
+  createClient(typeClass: any, serviceName: string): RclClient;
+  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor, ignoreOveride?: boolean): RclParameter;
   getParameter(name: string): RclParameter;
   addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
   destroy(): void;
@@ -81,6 +104,7 @@ export interface RclNodejsModule {
   ParameterDescriptor: typeof RclParameterDescriptor;
   FloatingPointRange: typeof RclFloatingPointRange;
   IntegerRange: typeof RclIntegerRange;
+  ActionClient: typeof RclActionClient;
 }
 
 /** rcl ParameterType values (a const enum in rclnodejs's .d.ts, so restated as numbers). */

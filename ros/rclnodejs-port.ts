@@ -8,13 +8,18 @@ import {
   type ParamDescriptor,
   type ParamSpec,
   type ParamValues,
+  RosTimeoutError,
+  type GoalOutcome,
+  type RosActionClient,
   type RosNode,
   type RosPort,
+  type RosServiceClient,
   type RosPublisher,
   type RosSubscription,
   type RosTimer,
 } from './port.ts';
-import type { ParamOverrides } from './in-process.ts';
+import type { ParamOverrides, ParamSource } from './in-process.ts';
+import { nodeFqn, overrideAsDeclared, overridesFor } from './param-files.ts';
 import { RCL_PARAM, RMW, type RclNode, type RclNodejsModule, type RclParameter, type RclQoS } from './rclnodejs-api.ts';
 
 /** The ROS 2 distro from ROS_DISTRO; throws naming the supported ones. */
@@ -25,41 +30,53 @@ export function distroFromEnv(env: NodeJS.ProcessEnv = process.env): RosDistro {
   return d as RosDistro;
 }
 
+export interface PortOptions {
+  distro?: RosDistro;
+  /** Params files and -p rules from the command line, in order. */
+  sources?: ParamSource[];
+  /** Overrides from code (the contract tests), applied last. */
+  overrides?: ParamOverrides;
+}
+
 export class RclnodejsPort implements RosPort {
   readonly kind = 'rclnodejs';
   readonly distro: RosDistro;
   #rcl: RclNodejsModule;
   #nodes = new Set<RclnodejsNode>();
-  #overrides: ParamOverrides;
+  #sources: ParamSource[];
 
-  private constructor(rcl: RclNodejsModule, distro: RosDistro, overrides: ParamOverrides) {
+  private constructor(rcl: RclNodejsModule, distro: RosDistro, sources: ParamSource[]) {
     this.#rcl = rcl;
     this.distro = distro;
-    this.#overrides = overrides;
+    this.#sources = sources;
   }
 
   /**
    * Initialises rclnodejs with `argv` (so launch's `--ros-args -r __node:=… --params-file …` apply)
    * and removes its SIGINT handler: ros/main.ts owns shutdown for SIGINT and SIGTERM.
    */
-  static async init(rcl: RclNodejsModule, argv: string[], o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): Promise<RclnodejsPort> {
+  static async init(rcl: RclNodejsModule, argv: string[], o: PortOptions = {}): Promise<RclnodejsPort> {
     await rcl.init(undefined, argv);
     return RclnodejsPort.attach(rcl, o);
   }
 
   /** A port on an rclnodejs that is already initialised (tests re-use one context). */
-  static attach(rcl: RclNodejsModule, o: { distro?: RosDistro; overrides?: ParamOverrides } = {}): RclnodejsPort {
+  static attach(rcl: RclNodejsModule, o: PortOptions = {}): RclnodejsPort {
     rcl.removeSignalHandlers();
-    return new RclnodejsPort(rcl, o.distro ?? distroFromEnv(), o.overrides ?? {});
+    const sources = [...(o.sources ?? []), ...(o.overrides ? [{ name: 'code', params: o.overrides }] : [])];
+    return new RclnodejsPort(rcl, o.distro ?? distroFromEnv(), sources);
   }
 
   /**
-   * `overrides` (per node, from code: the contract tests) become the declared defaults; overrides
-   * from launch (--params-file, -p) still take precedence, as rcl applies them at declaration.
+   * Overrides are resolved here by the node's fully qualified name (after launch's `__node`/`__ns`
+   * remaps), the rclcpp way, and declared with ignoreOverride: rclnodejs's own lookup misses the
+   * `/name` keys launch_ros writes and undeclares parameters given as `[]`.
    */
   createNode(name: string, namespace = ''): RosNode {
-    const given = { ...(this.#overrides['**'] ?? {}), ...(this.#overrides[name] ?? {}) };
-    const n = new RclnodejsNode(this.#rcl, new this.#rcl.Node(name, namespace), given);
+    const node = new this.#rcl.Node(name, namespace);
+    const given: Record<string, unknown> = {};
+    for (const [k, o] of overridesFor(this.#sources, nodeFqn(node.name(), node.namespace()))) given[k] = o.value;
+    const n = new RclnodejsNode(this.#rcl, node, given);
     this.#nodes.add(n);
     return n;
   }
@@ -118,11 +135,52 @@ class RclnodejsNode implements RosNode {
     return this.#node.createTimer(BigInt(Math.max(1, Math.round(periodSeconds * 1e9))), cb);
   }
 
+  createServiceClient<Req = Record<string, unknown>, Res = Record<string, unknown>>(type: string, name: string): RosServiceClient<Req, Res> {
+    const client = this.#node.createClient(type, name);
+    return {
+      name,
+      call: async (req, timeoutS) => {
+        const ms = Math.round(timeoutS * 1000);
+        if (!(await client.waitForService(ms))) throw new RosTimeoutError(`service ${name} (${type}) is not available`, timeoutS);
+        try {
+          return (await client.sendRequestAsync(req, { timeout: ms })) as Res;
+        } catch (e) {
+          if ((e as Error).name === 'TimeoutError') throw new RosTimeoutError(`service ${name}`, timeoutS);
+          throw e;
+        }
+      },
+    };
+  }
+
+  /** rclnodejs's ActionClient (lib/action/client.js): sendGoal → ClientGoalHandle with getResult/cancelGoal. */
+  createActionClient<Goal = Record<string, unknown>, Res = Record<string, unknown>, Fb = Record<string, unknown>>(type: string, name: string): RosActionClient<Goal, Res, Fb> {
+    const client = new this.#rcl.ActionClient(this.#node, type, name);
+    return {
+      name,
+      sendGoal: async (goal, onFeedback, timeoutS) => {
+        if (!(await client.waitForServer(Math.round(timeoutS * 1000)))) throw new RosTimeoutError(`action ${name} (${type}) is not available`, timeoutS);
+        const h = await client.sendGoal(goal, onFeedback ? (f: Fb) => onFeedback(f) : undefined);
+        const accepted = h.isAccepted();
+        return {
+          accepted,
+          result: async () => {
+            if (!accepted) throw new Error(`action ${name}: the goal was rejected`);
+            const result = (await h.getResult()) as Res;
+            const status: GoalOutcome | null = h.isSucceeded() ? 'succeeded' : h.isAborted() ? 'aborted' : h.isCanceled() ? 'canceled' : null;
+            if (!status) throw new Error(`action ${name}: goal ended without a final status`);
+            return { status, result };
+          },
+          cancel: async () => Number(((await h.cancelGoal()) as { return_code?: number }).return_code ?? -1) === 0,
+        };
+      },
+    };
+  }
+
   declareParameters<S extends ParamSpec>(spec: S, onChange?: (values: ParamValues<S>) => void): ParamValues<S> {
     const raw: Record<string, unknown> = {};
     for (const [name, d] of Object.entries(spec)) {
-      const initial = name in this.#given ? validateParam(this.name, name, d, this.#given[name]) : d.default;
-      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, initial)), this.#descriptor(name, d));
+      const initial = name in this.#given ? validateParam(this.name, name, d, overrideAsDeclared(this.name, name, d, this.#given[name])) : d.default;
+      const p = this.#node.declareParameter(new this.#rcl.Parameter(name, rclType(d), toRcl(d, initial)), this.#descriptor(name, d), true);
       raw[name] = this.#node.getParameter(name).value ?? p.value;
     }
     let values = resolveParams(this.name, spec, raw);

@@ -1,8 +1,8 @@
 // Pieces every pamstack node shares: workspace parameters, diagnostics messages, the node handle.
 import { FieldError } from '../../src/core/errors.ts';
 import type { Vec3, WorkspaceBox } from '../../src/core/geometry.ts';
-import { DIAG, type DiagnosticStatus, type KeyValue } from '../../src/record/index.ts';
-import type { ParamDescriptor, RosNode } from '../port.ts';
+import { DIAG, QOS, type DiagnosticStatus, type KeyValue } from '../../src/record/index.ts';
+import type { ParamDescriptor, RosNode, RosTimer } from '../port.ts';
 
 /** A started node: `shutdown()` stops its loops and leaves the robot holding (where it commands one). */
 export interface PamstackNode {
@@ -40,6 +40,24 @@ export function workspaceFrom(node: string, min: readonly number[], max: readonl
 export function status(level: keyof typeof DIAG, name: string, message: string, values: Record<string, string | number | boolean> = {}, hardwareId = ''): DiagnosticStatus {
   const kv: KeyValue[] = Object.entries(values).map(([key, v]) => ({ key, value: String(v) }));
   return { level: DIAG[level], name, message, hardware_id: hardwareId, values: kv };
+}
+
+/** The aggregator topic (diagnostic_aggregator and rqt_robot_monitor read it). */
+export const DIAGNOSTICS_TOPIC = '/diagnostics';
+
+/**
+ * Publishes `report()` as a diagnostic_msgs/DiagnosticArray on /diagnostics every `period` s (1 Hz,
+ * as diagnostic_updater does by default) and once at start; hardware_id is the node name.
+ */
+export function diagnosticsTimer(node: RosNode, report: () => DiagnosticStatus | DiagnosticStatus[], period = 1): RosTimer {
+  const pub = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', DIAGNOSTICS_TOPIC, QOS.default);
+  const send = (): void => {
+    const t = node.now();
+    const list = [report()].flat().map((s) => ({ ...s, hardware_id: s.hardware_id || node.name }));
+    pub.publish({ header: { stamp: { sec: Math.floor(t), nanosec: Math.round((t % 1) * 1e9) % 1_000_000_000 }, frame_id: '' }, status: list });
+  };
+  send();
+  return node.createTimer(period, send);
 }
 
 /** The value of `key` in a status, or undefined. */

@@ -8,7 +8,7 @@ import type { Decider } from '../../src/stack/decider.ts';
 import { describeSpec } from '../../src/stack/decider-spec.ts';
 import { candidatesToMarkerArray, EPISODE_TOPICS, primitiveToMarker, QOS, RosMessageCodec, type DiagnosticStatus } from '../../src/record/index.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
-import { decisionOf, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
+import { decisionOf, diagnosticsTimer, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
 /** Topics of the policy node besides the episode topics (relative names). */
 export const POLICY_TOPICS = {
@@ -72,6 +72,8 @@ export async function startPolicy(
   let lastDecisionAt = -Infinity;
   let decisions = 0;
   let stopped = false;
+  let lastDecisionS: number | null = null;
+  let lastHold: string | null = null;
 
   const report = (level: 'OK' | 'WARN' | 'ERROR', message: string, values: Record<string, string | number> = {}) =>
     statusPub.publish(status(level, 'pamstack/policy', message, { decider: decider.name, candidates: decider.spec.candidates, ...values }));
@@ -84,6 +86,7 @@ export async function startPolicy(
     if (stopped) return;
     candidatesPub.publish(candidatesToMarkerArray(markerCodec, d.candidates, d.chosen, { decision, stamp: cloud.stamp, lifetime: p.marker_lifetime }));
     if (d.chosen === null) {
+      lastHold = d.holdReason ?? 'hold';
       report('WARN', d.holdReason ?? 'hold', { decision });
       return;
     }
@@ -110,12 +113,14 @@ export async function startPolicy(
     requested = false;
     lastUsedStamp = cloud.stamp;
     lastDecisionAt = node.now();
+    const t0 = performance.now();
     busy = decide(cloud)
       .catch((e: unknown) => {
         node.logger.error(`decision failed: ${(e as Error).message}`);
         report('ERROR', `decision failed: ${(e as Error).message}`);
       })
       .finally(() => {
+        lastDecisionS = (performance.now() - t0) / 1000;
         busy = null;
         setImmediate(maybeDecide);
       });
@@ -148,6 +153,15 @@ export async function startPolicy(
   node.createSubscription('diagnostic_msgs/msg/DiagnosticStatus', POLICY_TOPICS.refusal, QOS.default, done);
   const timer = node.createTimer(0.5, maybeDecide); // re-checks timeouts and min_interval
   report('OK', 'ready');
+  const diag = diagnosticsTimer(node, () =>
+    status(lastHold ? 'WARN' : 'OK', `pamstack/${name}`, busy ? 'deciding' : awaiting ? `waiting for the result of decision ${awaiting.decision}` : lastHold ? `last decision held: ${lastHold}` : 'ready', {
+      state: busy ? 'deciding' : awaiting ? 'awaiting_result' : 'idle',
+      decisions,
+      ...(Number.isFinite(lastDecisionAt) ? { last_decision_time: +lastDecisionAt.toFixed(3) } : {}),
+      ...(lastDecisionS !== null ? { last_decision_duration_s: +lastDecisionS.toFixed(3) } : {}),
+      ...(lastHold ? { last_hold: lastHold } : {}),
+    }),
+  );
 
   return {
     node,
@@ -158,6 +172,7 @@ export async function startPolicy(
     async shutdown() {
       stopped = true;
       timer.cancel();
+      diag.cancel();
       await busy;
       decider.dispose();
       node.destroy();

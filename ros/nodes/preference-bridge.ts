@@ -19,7 +19,7 @@ import type { Store } from '../../src/store/store.ts';
 import { makeRankItem } from '../../src/store/items.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
 import { EPISODE_END_TOPIC } from './sim-bridge.ts';
-import { WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
+import { diagnosticsTimer, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
 /** The entry stamped within 1 µs of `ns` (stamps pass through float seconds in the stack). */
 function near<T>(m: Map<bigint, T>, ns: bigint): T | undefined {
@@ -140,11 +140,16 @@ export async function startPreferenceBridge(
     endRequested = true;
   });
 
+  const diag = diagnosticsTimer(node, () =>
+    status('OK', `pamstack/${name}`, bag ? `recording ${bagFile}` : 'idle', { state: bag ? 'recording' : 'idle', bags: bags.length, rank_items: items, store: store ? p.db : 'none' }),
+  );
+
   return {
     node,
     bags: () => [...bags],
     items: () => items,
     async shutdown() {
+      diag.cancel();
       node.destroy();
       serial(closeBag);
       await chain;

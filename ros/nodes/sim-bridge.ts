@@ -5,7 +5,7 @@ import { TaskNameSchema, type TaskName } from '../../src/core/task.ts';
 import { PrimitiveRefusedError, type World } from '../../src/core/world.ts';
 import { EPISODE_TOPICS, markerToPrimitive, QOS, stepStatus, type PointCloud2 } from '../../src/record/index.ts';
 import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
-import { status, type PamstackNode } from './common.ts';
+import { diagnosticsTimer, status, type PamstackNode } from './common.ts';
 
 export const SIM_BRIDGE_PARAMS = {
   task: { type: 'string', description: 'task to simulate: rope-<shape>, granular-t or cloth-unfold', default: 'rope-circle', readOnly: true },
@@ -120,6 +120,9 @@ export async function startSimBridge(
   });
   node.createSubscription('std_msgs/msg/Empty', SIM_TOPICS.reset, QOS.command, () => reset('reset requested'));
   const timer = node.createTimer(1 / p.camera_rate, publishCloud);
+  const diag = diagnosticsTimer(node, () =>
+    status('OK', `pamstack/${name}`, executing ? 'executing a primitive' : 'idle', { state: executing ? 'executing' : 'idle', episode, steps }),
+  );
 
   return {
     node,
@@ -129,6 +132,7 @@ export async function startSimBridge(
     async shutdown() {
       stopped = true;
       timer.cancel();
+      diag.cancel();
       await running; // never free MuJoCo memory under a running primitive
       node.destroy();
       world.dispose();

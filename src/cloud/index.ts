@@ -11,3 +11,4 @@ export * from './fps.ts';
 export * from './object-frame.ts';
 export * from './fusion.ts';
 export * from './preprocess.ts';
+export * from './camera-to-table.ts';

@@ -16,8 +16,11 @@ import type { MessageOf, MessageTypeName } from './ros-messages.ts';
 export const ROS_DISTROS = ['humble', 'jazzy'] as const;
 export type RosDistro = (typeof ROS_DISTROS)[number];
 
-/** `pkg/msg/Type` (ROS 2 full name); `pkg/Type` is accepted and normalised. */
-const TYPE_RE = /^([a-z][a-z0-9_]*)\/(?:msg\/)?([A-Z][A-Za-z0-9]*)$/;
+/**
+ * `pkg/msg/Type` (ROS 2 full name); `pkg/Type` is accepted and normalised. Service and action parts
+ * (`pkg/srv/Name_Request`, `pkg/action/Name_Goal`) exist only once registered (see `register`).
+ */
+const TYPE_RE = /^([a-z][a-z0-9_]*)\/(?:(msg|srv|action)\/)?([A-Z][A-Za-z0-9_]*)$/;
 
 /** A parsed schema with its CDR writer and reader. */
 export interface SchemaCodec {
@@ -56,7 +59,16 @@ export class RosMessageCodec {
   static normalizeType(type: string): string {
     const m = TYPE_RE.exec(type);
     if (!m) throw new Error(`message type: expected pkg/msg/Type, received ${JSON.stringify(type)}`);
-    return `${m[1]}/msg/${m[2]}`;
+    return `${m[1]}/${m[2] ?? 'msg'}/${m[3]}`;
+  }
+
+  /**
+   * Adds a type the bundled definitions lack (e.g. moveit_msgs, control_msgs, service and action
+   * parts), from its full concatenated schema text; a type already known keeps its definition.
+   */
+  register(type: string, schemaText: string): void {
+    const name = RosMessageCodec.normalizeType(type);
+    if (!this.#entries.has(name)) this.#entries.set(name, fromSchemaText(schemaText));
   }
 
   /** Whether the distro's definitions include `type`. */
@@ -86,7 +98,7 @@ export class RosMessageCodec {
     const defs = this.definitions(type);
     const byName = new Map(defs.map((d) => [d.name ?? '', d.definitions]));
     const root = defs[0]!.definitions;
-    return overlay(defaultStruct(root, byName), fields) as Record<string, unknown>;
+    return fillStruct(root, byName, fields) as Record<string, unknown>;
   }
 
   /** Validates `msg` against the definition, then writes CDR (4-byte encapsulation header first). */
@@ -188,6 +200,27 @@ function defaultScalar(f: MessageDefinitionField, byName: Map<string, MessageDef
     default:
       return 0;
   }
+}
+
+/**
+ * The defaults of a struct with `top` laid over it, following the definition: nested structs and the
+ * items of struct arrays are completed too (a trajectory's points need every field on the wire).
+ * Keys the definition lacks are kept, so validation names them.
+ */
+function fillStruct(fields: readonly MessageDefinitionField[], byName: Map<string, MessageDefinitionField[]>, top: unknown): object {
+  const base = defaultStruct(fields, byName) as Record<string, unknown>;
+  if (top === undefined || top === null || typeof top !== 'object' || Array.isArray(top) || ArrayBuffer.isView(top)) return top === undefined ? base : (top as object);
+  const given = top as Record<string, unknown>;
+  for (const f of fields) {
+    if (f.isConstant === true || given[f.name] === undefined) continue;
+    const v = given[f.name];
+    if (f.isComplex === true) {
+      const sub = byName.get(f.type) ?? [];
+      base[f.name] = f.isArray === true ? (Array.isArray(v) ? v.map((item) => fillStruct(sub, byName, item)) : v) : fillStruct(sub, byName, v);
+    } else base[f.name] = overlay(base[f.name], v);
+  }
+  for (const k of Object.keys(given)) if (!(k in base)) base[k] = given[k];
+  return base;
 }
 
 function overlay(base: unknown, top: unknown): unknown {

@@ -98,6 +98,23 @@ export interface DiagnosticStatus {
   values: KeyValue[];
 }
 
+/** geometry_msgs/msg/TransformStamped: `child_frame_id` in `header.frame_id`. */
+export interface TransformStamped {
+  header: Header;
+  child_frame_id: string;
+  transform: { translation: Vector3; rotation: Quaternion };
+}
+/** tf2_msgs/msg/TFMessage (/tf and /tf_static). */
+export interface TFMessage {
+  transforms: TransformStamped[];
+}
+
+/** diagnostic_msgs/msg/DiagnosticArray: what every node publishes on /diagnostics. */
+export interface DiagnosticArray {
+  header: Header;
+  status: DiagnosticStatus[];
+}
+
 export type Empty = Record<string, never>;
 export interface Bool {
   data: boolean;
@@ -117,6 +134,8 @@ export interface MessagesMap {
   'visualization_msgs/msg/Marker': Marker;
   'visualization_msgs/msg/MarkerArray': MarkerArray;
   'diagnostic_msgs/msg/DiagnosticStatus': DiagnosticStatus;
+  'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
+  'tf2_msgs/msg/TFMessage': TFMessage;
 }
 export type MessageTypeName = keyof MessagesMap;
 export type MessageOf<T extends MessageTypeName> = MessagesMap[T];
@@ -132,6 +151,8 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'visualization_msgs/msg/Marker',
   'visualization_msgs/msg/MarkerArray',
   'diagnostic_msgs/msg/DiagnosticStatus',
+  'diagnostic_msgs/msg/DiagnosticArray',
+  'tf2_msgs/msg/TFMessage',
 ];
 
 /** PointField datatypes. */

@@ -28,7 +28,7 @@ describe('ament package (package.xml, CMakeLists.txt)', () => {
     const [format, name, version, build, ...deps] = r.stdout.trim().split(' ');
     expect([format, name, build]).toEqual(['3', 'pamstack', 'ament_cmake']);
     expect(version).toBe((JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version);
-    expect(deps).toEqual(expect.arrayContaining(['nodejs', 'sensor_msgs', 'visualization_msgs', 'diagnostic_msgs', 'std_msgs']));
+    expect(deps).toEqual(expect.arrayContaining(['nodejs', 'sensor_msgs', 'visualization_msgs', 'diagnostic_msgs', 'std_msgs', 'moveit_msgs', 'control_msgs', 'tf2_msgs', 'action_msgs', 'trajectory_msgs', 'geometry_msgs']));
   });
   if (!pyCatkin) it.skip('catkin_pkg validation skipped: /usr/bin/python3 has no catkin_pkg (apt-get install python3-catkin-pkg)', () => {});
 

@@ -165,7 +165,7 @@ export function nodeContract(make: HarnessFactory): void {
   });
 
   it('executor: forwards to the motion layer, reports result and timing, holds on e-stop and timeout', async () => {
-    const h = await make({ executor: { timeout: 1 } });
+    const h = await make({ executor: { timeout: 1, supervisor_timeout: 0 } }); // no safety node here
     try {
       const goals = collect(h, 'visualization_msgs/msg/Marker', 'motion/primitive', QOS.command);
       const holds = collect(h, 'std_msgs/msg/Empty', 'motion/hold', QOS.command);

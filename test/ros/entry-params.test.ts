@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessPort, parseParamsYaml } from '../../ros/in-process.ts';
 import { parseEntryArgs } from '../../ros/main.ts';
+import { RclValue } from '../../ros/param-files.ts';
 import { startSafety } from '../../ros/nodes/safety.ts';
 import { ParamError, resolveParams, validateParam, type ParamSpec } from '../../ros/port.ts';
 
@@ -11,6 +12,7 @@ describe('entry point arguments', () => {
       kind: 'policy',
       inProcess: false,
       paramsFiles: ['/tmp/a.yaml', '/tmp/b.yaml'],
+      paramRules: [],
       rosArgv: ['--ros-args', '-r', '__node:=policy', '--params-file', '/tmp/a.yaml', '--params-file', '/tmp/b.yaml'],
     });
   });
@@ -51,8 +53,8 @@ describe('parameters', () => {
   it('a misspelt parameter in a node’s own section fails; a /** one applies only where declared', () => {
     expect(() => resolveParams('node', spec, { rtae: 5 })).toThrow(/parameter rtae: expected a declared parameter \(rate, n, mode, box\)/);
     const o = parseParamsYaml('/**:\n  ros__parameters:\n    rate: 10.0\n    other: 1\nsafety:\n  ros__parameters:\n    heartbeat_timeout: 0.25\n');
-    expect(o).toEqual({ '**': { rate: 10, other: 1 }, safety: { heartbeat_timeout: 0.25 } });
-    expect(() => parseParamsYaml('safety: [1, 2]')).toThrow(/safety: expected a ros__parameters mapping/);
+    expect(o).toEqual({ '/**': { rate: new RclValue('double', 10), other: new RclValue('integer', 1n) }, safety: { heartbeat_timeout: new RclValue('double', 0.25) } });
+    expect(() => parseParamsYaml('safety: [1, 2]')).toThrow(/safety: Sequences can only be values and not keys in params/);
   });
 
   it('ros2 param set on a live node is validated and refused with the reason', () => {
