@@ -15,7 +15,7 @@ import { startPolicy } from '../../ros/nodes/policy.ts';
 import { startPreferenceBridge } from '../../ros/nodes/preference-bridge.ts';
 import { startSafety } from '../../ros/nodes/safety.ts';
 import { startSimBridge } from '../../ros/nodes/sim-bridge.ts';
-import { randomProposer } from '../../ros/stages.ts';
+import { loadPolicyDecider } from '../../ros/stages.ts';
 import type { PamstackNode } from '../../ros/nodes/common.ts';
 import { launchNodes, pySafeLoad, pyToJs, readLaunchFile, evaluateParam } from './launch-ros.ts';
 
@@ -27,8 +27,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 type Starter = (port: InProcessPort, name: string, ns: string) => Promise<PamstackNode>;
 const STARTERS: Record<string, Starter> = {
   perception: async (port, name, ns) => startPerception(port, name, ns),
-  policy: async (port, name, ns) =>
-    startPolicy(port, { proposer: randomProposer('pick_place', { min: [-0.3, -0.3, 0], max: [0.3, 0.3, 0.3] }), scorer: null }, name, ns),
+  // the real loader: the launch default `policy` (the task's committed folder) must load
+  policy: async (port, name, ns) => startPolicy(port, (p) => loadPolicyDecider(p), name, ns),
   safety: async (port, name, ns) => startSafety(port, name, ns),
   executor: async (port, name, ns) => startExecutor(port, name, ns),
   preference_bridge: async (port, name, ns) => startPreferenceBridge(port, null, name, ns),
