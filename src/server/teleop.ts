@@ -2,7 +2,7 @@
 import type { Metrics } from '../core/episode.ts';
 import { workspaceViolation } from '../core/geometry.ts';
 import { PRIMITIVE_POINT_NAMES, type Primitive } from '../core/primitive.ts';
-import type { TeleopState } from '../core/protocol.ts';
+import type { Role, TeleopState } from '../core/protocol.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import { StoreError } from '../store/store-error.ts';
 
@@ -20,11 +20,19 @@ export interface TeleopResult {
  */
 export type TeleopHandler = (p: Primitive, ctx: { user: string }) => Promise<TeleopResult>;
 
+/**
+ * Who may reset a latched e-stop: the operator who latched it or an admin (`latcher-or-admin`), or
+ * anyone allowed to send `estop` (`any-operator`).
+ */
+export type EstopResetPolicy = 'latcher-or-admin' | 'any-operator';
+
 export interface TeleopOptions {
+  /** @default 'latcher-or-admin' */
+  estopReset?: EstopResetPolicy;
   world?: World;
   onTeleop?: TeleopHandler;
   /** Called when the e-stop is engaged (true) or reset (false), so the embedding can stop its loop. */
-  onEstop?: (engaged: boolean, by: string) => void;
+  onEstop?: (engaged: boolean, by: string, role: Role | undefined) => void;
   /** Called after each executed primitive (the server republishes the live cloud). */
   afterExecute?: (p: Primitive, r: TeleopResult) => void;
   /** Called whenever the state changes (busy, e-stop), to broadcast it. */
@@ -108,13 +116,19 @@ export class TeleopController {
     }
   }
 
-  /** Latches (engaged) or resets the e-stop. Engaging is always allowed; the latch holds until a reset. */
-  setEstop(engaged: boolean, by: string): void {
+  /**
+   * Latches (engaged) or resets the e-stop. Engaging is always allowed; the latch holds until a reset,
+   * which the reset policy may refuse (StoreError 'forbidden'). `role` undefined: the embedding itself
+   * (a key press in the main job), always allowed.
+   */
+  setEstop(engaged: boolean, by: string, role?: Role): void {
     const was = this.#estopBy;
+    if (!engaged && was !== null && role !== undefined && role !== 'admin' && was !== by && (this.#o.estopReset ?? 'latcher-or-admin') === 'latcher-or-admin')
+      throw new StoreError('forbidden', 'engaged', `the e-stop was latched by ${was}; only ${was} or an admin may reset it`);
     if (engaged && was === null) this.#estopBy = by;
     if (!engaged) this.#estopBy = null;
     if ((was === null) !== (this.#estopBy === null)) {
-      this.#o.onEstop?.(engaged, by);
+      this.#o.onEstop?.(engaged, by, role);
       this.#emit();
     }
   }

@@ -74,6 +74,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'e-stop log: who latched and who reset, and resets refused by the policy',
+    sql: `
+      CREATE TABLE estop_log (
+        id          INTEGER PRIMARY KEY,
+        user_name   TEXT NOT NULL,
+        role        TEXT,
+        action      TEXT NOT NULL CHECK (action IN ('latch', 'reset', 'reset_refused')),
+        latched_by  TEXT,
+        created_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

@@ -335,6 +335,18 @@ export class Store {
       .run(user.id, clientId, e.task, JSON.stringify(e.primitive), e.status, e.reason ?? null, e.durationS ?? null, this.#now());
   }
 
+  /** Appends an e-stop event (`role` null: the embedding itself, e.g. a key in the main job). */
+  logEstop(e: { user: string; role: string | null; action: 'latch' | 'reset' | 'reset_refused'; latchedBy: string | null }): void {
+    this.db
+      .prepare('INSERT INTO estop_log (user_name, role, action, latched_by, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(e.user, e.role, e.action, e.latchedBy, this.#now());
+  }
+
+  /** The e-stop events, oldest first. */
+  estopLog(): { user_name: string; role: string | null; action: string; latched_by: string | null; created_at: number }[] {
+    return this.db.prepare('SELECT user_name, role, action, latched_by, created_at FROM estop_log ORDER BY id').all() as never;
+  }
+
   // ----------------------------------------------------------------------------------------- internals
 
   #itemOrThrow(itemId: string): ItemRow {
