@@ -167,7 +167,7 @@ export class GranularWorld extends MujocoWorld {
     return null;
   }
 
-  protected runPrimitive(p: Primitive): void {
+  protected async runPrimitive(p: Primitive): Promise<void> {
     const M = SWEEP_MOTION;
     const w = this.#wiper;
     const dx = p.b[0] - p.a[0];
@@ -179,14 +179,14 @@ export class GranularWorld extends MujocoWorld {
     const yaw = Math.atan2(uy, ux);
     const z = M.height / 2 + M.clearance;
     const start: Vec3 = [p.a[0] - ux * M.backOff, p.a[1] - uy * M.backOff, z];
-    this.moveMocaps([{ mocap: w, to: [start[0], start[1], z + M.hover] }], M.travelSpeed);
+    await this.move([{ mocap: w, to: [start[0], start[1], z + M.hover] }], M.travelSpeed);
     this.setMocapYaw(w, yaw);
-    this.moveMocaps([{ mocap: w, to: start }], M.descendSpeed);
-    this.moveMocaps([{ mocap: w, to: [p.b[0], p.b[1], z] }], M.sweepSpeed);
-    this.moveMocaps([{ mocap: w, to: [p.b[0], p.b[1], z + M.hover] }], M.descendSpeed);
+    await this.move([{ mocap: w, to: start }], M.descendSpeed);
+    await this.move([{ mocap: w, to: [p.b[0], p.b[1], z] }], M.sweepSpeed);
+    await this.move([{ mocap: w, to: [p.b[0], p.b[1], z + M.hover] }], M.descendSpeed);
     this.setMocapYaw(w, 0);
-    this.moveMocaps([{ mocap: w, to: this.parkPosition() }], M.travelSpeed);
-    this.settle(M.settleAtEnd);
+    await this.move([{ mocap: w, to: this.parkPosition() }], M.travelSpeed);
+    await this.wait(M.settleAtEnd);
   }
 
   /** Each particle as 5 top-down samples of its disc (centre and 4 at 0.6 r), at z = 0. */

@@ -137,25 +137,25 @@ export class RopeWorld extends MujocoWorld {
     };
   }
 
-  protected runPrimitive(p: Primitive): void {
+  protected async runPrimitive(p: Primitive): Promise<void> {
     const M = PICK_PLACE_MOTION;
     const g = this.#gripper;
     const pickZ = Math.max(p.a[2], M.minZ);
     const placeZ = Math.max(p.b[2], M.minZ);
     const lift = Math.min(M.liftMax, Math.max(M.liftMin, Math.hypot(p.b[0] - p.a[0], p.b[1] - p.a[1])));
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ + M.hover] }], M.travelSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ + M.hover] }], M.travelSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ] }], M.descendSpeed);
     const grasped = this.#nearestVertex([p.a[0], p.a[1], pickZ], M.graspRadius);
     const eq = this.data.eq_active as Uint8Array;
     if (grasped >= 0) eq[this.#welds[grasped]!] = 1;
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ + lift] }], M.descendSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ + lift] }], M.transportSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ + lift] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ + lift] }], M.transportSpeed);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ] }], M.descendSpeed);
     if (grasped >= 0) eq[this.#welds[grasped]!] = 0;
-    this.settle(M.settleAfterRelease);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ + M.hover] }], M.descendSpeed);
-    this.moveMocaps([{ mocap: g, to: this.parkPosition() }], M.travelSpeed);
-    this.settle(M.settleAtEnd);
+    await this.wait(M.settleAfterRelease);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ + M.hover] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: this.parkPosition() }], M.travelSpeed);
+    await this.wait(M.settleAtEnd);
   }
 
   #nearestVertex(at: Vec3, radius: number): number {

@@ -243,6 +243,8 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     duration: z.number(),
     wall: z.number(),
     metrics: MetricsSchema,
+    /** The e-stop stopped the primitive partway; the arm stayed where it was. */
+    aborted: z.boolean().default(false),
   }),
   z.strictObject({ op: z.literal('stats'), id: ReqId, stats: z.unknown() }),
   ErrorMessageSchema,

@@ -18,6 +18,25 @@ export interface ExecuteResult {
   duration: number;
   /** Wall time, s. */
   wall: number;
+  /**
+   * True when the abort signal stopped the motion partway (an e-stop): the tools stayed where they
+   * were at that control tick, a held grasp stays held until the next primitive starts, and the
+   * state is the one of that tick. The step counts as taken.
+   */
+  aborted?: boolean;
+}
+
+/** What `execute` accepts besides the primitive. */
+export interface ExecuteOptions {
+  /** Called at about 30 Hz of sim time during the motion. */
+  onFrame?: (t: number) => void;
+  /** Checked every control tick; once aborted, the motion stops there (see ExecuteResult.aborted). */
+  signal?: AbortSignal;
+  /**
+   * Sim seconds per wall second the motion may run at most (1 = real time, as a robot moves); unset:
+   * as fast as the CPU allows. With a signal the motion still yields to the event loop every few ms.
+   */
+  pace?: number;
 }
 
 /** Thrown when a primitive is refused before any motion; `bound` names the violated limit. */
@@ -44,7 +63,7 @@ export interface World {
   readonly stepLimit: number;
   reset(seed: number): void;
   observe(opts?: { seed?: number }): PointCloud;
-  execute(p: Primitive, opts?: { onFrame?: (t: number) => void }): Promise<ExecuteResult>;
+  execute(p: Primitive, opts?: ExecuteOptions): Promise<ExecuteResult>;
   /** Why `p` would be refused (workspace, reach), or null when it may run. No side effects. */
   checkPrimitive(p: Primitive): string | null;
   metrics(): Metrics;

@@ -212,15 +212,16 @@ export class Session {
         const prior = store.teleopByClient(user, m.clientId);
         if (prior) {
           // A retry of a command already handled: never move twice.
-          if (prior.status === 'executed')
-            return this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: prior.duration_s ?? 0, wall: 0, metrics: {} });
+          if (prior.status === 'executed' || prior.status === 'aborted')
+            return this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: prior.duration_s ?? 0, wall: 0, metrics: {}, aborted: prior.status === 'aborted' });
           return this.error(m.id, 'conflict', 'clientId', `this command was already handled (${prior.status}${prior.reason ? `: ${prior.reason}` : ''})`);
         }
         const task = teleop.state().task;
         try {
           const r = await teleop.execute(m.primitive, user.name);
-          store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'executed', durationS: r.duration });
-          this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: r.duration, wall: r.wall, metrics: r.metrics });
+          const status = r.aborted ? 'aborted' : 'executed';
+          store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status, durationS: r.duration, reason: r.aborted ? 'e-stop' : null });
+          this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: r.duration, wall: r.wall, metrics: r.metrics, aborted: !!r.aborted });
         } catch (e) {
           if (e instanceof StoreError && e.code === 'refused')
             store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'refused', reason: e.message });

@@ -11,6 +11,8 @@ export interface TeleopResult {
   duration: number;
   wall: number;
   metrics: Metrics;
+  /** The e-stop stopped the primitive partway (the arm stayed where it was). */
+  aborted?: boolean;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface TeleopResult {
  * main job queues it into its loop, or a ROS bridge sends it to the robot.
  * Throw PrimitiveRefusedError to refuse it (the operator sees the message).
  */
-export type TeleopHandler = (p: Primitive, ctx: { user: string }) => Promise<TeleopResult>;
+export type TeleopHandler = (p: Primitive, ctx: { user: string; signal: AbortSignal }) => Promise<TeleopResult>;
 
 /**
  * Who may reset a latched e-stop: the operator who latched it or an admin (`latcher-or-admin`), or
@@ -43,6 +45,8 @@ export class TeleopController {
   #o: TeleopOptions;
   #estopBy: string | null = null;
   #busy = false;
+  /** Aborts the running primitive when the e-stop latches. */
+  #running: AbortController | null = null;
 
   constructor(o: TeleopOptions) {
     this.#o = o;
@@ -95,15 +99,18 @@ export class TeleopController {
     const why = this.check(p);
     if (why) throw new StoreError('refused', 'primitive', why);
     this.#busy = true;
+    const ac = new AbortController();
+    this.#running = ac;
     this.#emit();
     try {
       let r: TeleopResult;
-      if (this.#o.onTeleop) r = await this.#o.onTeleop(p, { user });
+      if (this.#o.onTeleop) r = await this.#o.onTeleop(p, { user, signal: ac.signal });
       else {
         const w = this.#o.world!;
         const t0 = performance.now();
-        const ex = await w.execute(p);
+        const ex = await w.execute(p, { signal: ac.signal });
         r = { duration: ex.duration, wall: ex.wall ?? (performance.now() - t0) / 1000, metrics: w.metrics() };
+        if (ex.aborted) r.aborted = true;
       }
       this.#o.afterExecute?.(p, r);
       return r;
@@ -111,6 +118,7 @@ export class TeleopController {
       if (e instanceof PrimitiveRefusedError) throw new StoreError('refused', 'primitive', `${e.bound}: ${e.message}`);
       throw e;
     } finally {
+      this.#running = null;
       this.#busy = false;
       this.#emit();
     }
@@ -127,6 +135,8 @@ export class TeleopController {
       throw new StoreError('forbidden', 'engaged', `the e-stop was latched by ${was}; only ${was} or an admin may reset it`);
     if (engaged && was === null) this.#estopBy = by;
     if (!engaged) this.#estopBy = null;
+    // Latching stops the primitive in progress at its next control tick.
+    if (engaged) this.#running?.abort(new Error(`e-stop latched by ${by}`));
     if ((was === null) !== (this.#estopBy === null)) {
       this.#o.onEstop?.(engaged, by, role);
       this.#emit();

@@ -7,7 +7,7 @@ import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
-import { MotionPlayback, startServer, type PamServer } from '../server/index.ts';
+import { startServer, type PamServer } from '../server/index.ts';
 import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld, MujocoWorld } from '../../sim/index.ts';
@@ -32,13 +32,13 @@ export interface DemoOptions {
   /** Pause between a decision (shown with its candidates) and its execution, ms; web mode only. */
   stepDelayMs: number;
   /**
-   * Speed of the motion the live view shows during each primitive (sim seconds per wall second; the sim
-   * runs faster than that, so the loop waits while the motion plays, only when a browser watches);
-   * 0 shows no motion. @default 1 (real time)
+   * Speed of the motion the live view shows during each primitive (sim seconds per wall second): while a
+   * browser watches, the sim runs at this pace and its motion is published as it happens, so an e-stop
+   * stops what the operator sees; 0 shows no motion. @default 1 (real time)
    */
   motionSpeed?: number;
   log: (line: string) => void;
-  /** Resolves to stop the loop after the current step (SIGINT). */
+  /** Resolves to stop the loop: aborts the primitive in progress and any e-stop wait (SIGINT, SIGTERM). */
   stop?: Promise<void>;
 }
 
@@ -67,6 +67,8 @@ class LiveLoopAgent implements Agent {
   /** Pause after publishing a decision, ms (0 when nobody watches). */
   pauseMs = 0;
   #estopWaiters: (() => void)[] = [];
+  /** Aborts the primitive in progress (e-stop, stop); a fresh one per executed step. */
+  #abort: AbortController | null = null;
 
   constructor(
     readonly inner: Agent,
@@ -86,7 +88,21 @@ class LiveLoopAgent implements Agent {
 
   setEstop(on: boolean): void {
     this.estopped = on;
-    if (!on) for (const w of this.#estopWaiters.splice(0)) w();
+    if (on) this.#abort?.abort();
+    else for (const w of this.#estopWaiters.splice(0)) w();
+  }
+
+  /** Stops now: aborts the primitive in progress and ends an e-stop wait. */
+  stopNow(): void {
+    this.#abort?.abort();
+    for (const w of this.#estopWaiters.splice(0)) w();
+  }
+
+  /** The abort signal of the step about to execute (already aborted when latched or stopping). */
+  armAbort(): AbortSignal {
+    this.#abort = new AbortController();
+    if (this.estopped || this.stopped()) this.#abort.abort();
+    return this.#abort.signal;
   }
 
   async act(world: World, obs: PointCloud, rng: import('../core/rng.ts').Rng): Promise<AgentDecision> {
@@ -123,7 +139,11 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   const t0 = performance.now();
   const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   let stopRequested = false;
-  o.stop?.then(() => (stopRequested = true));
+  let agent: LiveLoopAgent | null = null;
+  o.stop?.then(() => {
+    stopRequested = true;
+    agent?.stopNow();
+  });
 
   const def = o.policy ? null : committedDefault(o.task);
   const policy = o.policy ?? def?.policy ?? 'expert';
@@ -136,11 +156,12 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   o.log(`agent: ${inner.name} (select ${agentOpts.select}) (${since()})`);
 
   let server: PamServer | null = null;
-  // Motion during a primitive: captured from the sim only while a browser watches, played at sim-time pace.
+  // Motion during a primitive: while a browser watches, the sim runs at the motion's pace and its frames
+  // go out as they happen. Every primitive runs with an abort signal the e-stop fires.
   const motionSpeed = o.motionSpeed ?? 1;
-  const motionWorld = !o.headless && motionSpeed > 0 && world instanceof MujocoWorld ? world : null;
-  const playback = motionWorld ? new MotionPlayback((f) => server?.publishMotion(f), { speed: motionSpeed }) : null;
-  const agent = new LiveLoopAgent(
+  const simWorld = world instanceof MujocoWorld ? world : null;
+  const motionWorld = !o.headless && motionSpeed > 0 ? simWorld : null;
+  agent = new LiveLoopAgent(
     inner,
     (cloud, meta) => {
       if (!server) return;
@@ -148,7 +169,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         cloud,
         task: o.task,
         primitive: world.primitive,
-        episode: agent.episode,
+        episode: agent!.episode,
         workspace: world.workspace,
         metrics: world.metrics(),
         ...meta,
@@ -156,11 +177,15 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
     },
     () => stopRequested,
     () => {
-      if (!playback || !motionWorld || !server?.liveWatched()) return;
-      const step = agent.step;
-      motionWorld.setMotionObserver((f) => playback.capture({ ...f, step }));
+      const signal = agent!.armAbort();
+      const watched = !!motionWorld && !!server?.liveWatched();
+      simWorld?.setExecuteDefaults({ signal, pace: watched ? motionSpeed : 0 });
+      if (!watched) return;
+      const step = agent!.step;
+      motionWorld!.setMotionObserver((f) => server?.publishMotion({ stamp: f.t, step, points: f.points, tools: f.tools, holding: f.holding }));
     },
   );
+  const loopAgent = agent;
   try {
     if (!o.headless) {
       server = await listenOrExplain(o.port, o.host, () => startServer({
@@ -172,20 +197,20 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         log: (l) => o.log(`server: ${l}`),
         onEstop: (on, by) => {
           o.log(`e-stop ${on ? 'LATCHED' : 'reset'} by ${by}`);
-          agent.setEstop(on);
+          loopAgent.setEstop(on);
         },
         onTeleop: (primitive) =>
           new Promise<TeleopResult>((resolve, reject) => {
             const why = world.checkPrimitive(primitive);
             if (why) return reject(new PrimitiveRefusedError('workspace', why));
-            agent.teleop = { primitive, resolve, reject };
+            loopAgent.teleop = { primitive, resolve, reject };
           }),
       }));
       // A local admin session so a newcomer sees the live view at once; the token is rotated each
       // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
       const token = localAdminToken(server.store);
       const link = `${server.url}#/live&token=${token}`;
-      agent.pauseMs = o.stepDelayMs;
+      loopAgent.pauseMs = o.stepDelayMs;
       o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
       if (!/^(127\.|localhost$|::1$)/.test(o.host)) o.log(`warning: --host ${o.host} is not loopback; the link above grants admin rights`);
     }
@@ -193,7 +218,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
     const all: EpisodeResult[] = [];
     let firstAction = true;
     const runOne = async (seed: number) =>
-      evaluate(world, agent, {
+      evaluate(world, loopAgent, {
         episodes: 1,
         seed,
         quiet: true,
@@ -202,29 +227,29 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
             o.log(`first action executed (${since()})`);
             firstAction = false;
           }
-          if (playback && motionWorld) {
-            motionWorld.setMotionObserver(null);
-            if (playback.captured) await playback.play(() => stopRequested);
-          }
-          const t = agent.current;
-          agent.current = null;
+          motionWorld?.setMotionObserver(null);
+          simWorld?.setExecuteDefaults({});
+          const aborted = !s.refused && !!simWorld?.lastExecute?.aborted;
+          const t = loopAgent.current;
+          loopAgent.current = null;
           if (t) {
             if (s.refused) t.reject(new PrimitiveRefusedError('workspace', s.refused));
-            else t.resolve({ duration: 0, wall: 0, metrics: s.metrics });
+            else t.resolve({ duration: simWorld?.lastExecute?.duration ?? 0, wall: simWorld?.lastExecute?.wall ?? 0, metrics: s.metrics, ...(aborted ? { aborted } : {}) });
           }
           server?.publishLive({
             cloud: world.observe(),
             task: o.task,
             primitive: world.primitive,
-            episode: agent.episode,
+            episode: loopAgent.episode,
             step: s.step,
             workspace: world.workspace,
             metrics: s.metrics,
             ...(s.primitive ? { action: s.primitive } : {}),
+            ...(aborted ? { holdReason: 'aborted by the e-stop' } : {}),
             source: t ? 'teleop' : inner.name,
           });
           o.log(
-            `  episode ${agent.episode} step ${s.step}: ${s.refused ? `refused (${s.refused})` : 'executed'}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
+            `  episode ${loopAgent.episode} step ${s.step}: ${s.refused ? `refused (${s.refused})` : aborted ? 'ABORTED by the e-stop (the arm stopped where it was)' : 'executed'}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
           );
         },
       });
@@ -240,7 +265,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
     const result = aggregate(o.task, o.seed, all);
     return server ? { result, episodes: all, url: server.url } : { result, episodes: all };
   } finally {
-    agent.teleop?.reject(new Error('the demo stopped'));
+    loopAgent.teleop?.reject(new Error('the demo stopped'));
     await server?.close();
     world.dispose();
   }

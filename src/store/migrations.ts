@@ -88,6 +88,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "teleop log: status 'aborted' (an e-stop stopped the primitive partway)",
+    sql: `
+      CREATE TABLE teleop_v3 (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        client_id   TEXT NOT NULL,
+        task        TEXT,
+        primitive   TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('executed', 'refused', 'failed', 'aborted')),
+        reason      TEXT,
+        duration_s  REAL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (user_id, client_id)
+      );
+      INSERT INTO teleop_v3 (id, user_id, client_id, task, primitive, status, reason, duration_s, created_at)
+        SELECT id, user_id, client_id, task, primitive, status, reason, duration_s, created_at FROM teleop;
+      DROP TABLE teleop;
+      ALTER TABLE teleop_v3 RENAME TO teleop;
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

@@ -326,7 +326,7 @@ export class Store {
   logTeleop(
     user: User,
     clientId: string,
-    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed'; reason?: string | null; durationS?: number | null },
+    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed' | 'aborted'; reason?: string | null; durationS?: number | null },
   ): void {
     this.db
       .prepare(

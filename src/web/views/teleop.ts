@@ -222,7 +222,8 @@ export class TeleopView extends LiveView {
       if (m.op === 'teleop.result') {
         this.#lastResult = m;
         const metrics = Object.entries(m.metrics).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(', ');
-        toast(`executed in ${m.duration.toFixed(2)} s sim time${metrics ? ` · ${metrics}` : ''}`, 'ok', 5000);
+        if (m.aborted) toast(`stopped by the e-stop after ${m.duration.toFixed(2)} s sim time; the arm stayed where it was`, 'error', 6000);
+        else toast(`executed in ${m.duration.toFixed(2)} s sim time${metrics ? ` · ${metrics}` : ''}`, 'ok', 5000);
         this.#clear();
         this.renderPanel();
       }
