@@ -7,7 +7,7 @@ import {
   occupancyIoU2DRotationSearch,
   topDownArea,
 } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type Vec3 } from '../../src/core/index.ts';
+import { Rng, type Metrics, type Primitive, type TaskGoal, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { MujocoWorld, TABLE_EXTENT, flexVertices, type WorldOptions } from '../world-base.ts';
 
@@ -99,6 +99,14 @@ export class ClothWorld extends MujocoWorld {
   /** Cloth vertex positions [n, 3], table frame; vertex (ix, iy) is index ix·side + iy. */
   vertices(): Float64Array {
     return flexVertices(this.data, this.model);
+  }
+
+  taskGoal(): TaskGoal {
+    // The flat cloth's corners (vertex (ix, iy) is index ix·side + iy), in order around the square.
+    const s = CLOTH.side;
+    const v = this.#flatVerts;
+    const outline = [0, s - 1, s * s - 1, s * (s - 1)].flatMap((i) => [Math.round(v[i * 3]! * 1e4) / 1e4, Math.round(v[i * 3 + 1]! * 1e4) / 1e4]);
+    return { kind: 'area', objective: 'spread the cloth flat over the marked area (largest coverage)', outline };
   }
 
   /** The flat cloth's top-down samples (the coverage reference), table frame at its initial pose. */

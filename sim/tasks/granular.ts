@@ -1,7 +1,7 @@
 // granular-t: a pile of small particles swept by a flat wiper into a "T" region on the table.
 import type { MainModule } from 'mujoco-js';
 import { chamferDistance, earthMoverDistance, occupancyIoU2D } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type Vec3 } from '../../src/core/index.ts';
+import { Rng, type Metrics, type Primitive, type TaskGoal, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { regionCloud, regionContains, regionNearest, tRegion, type GoalRegion } from '../shapes.ts';
 import { MujocoWorld, TABLE_EXTENT, type WorldOptions } from '../world-base.ts';
@@ -96,6 +96,10 @@ export class GranularWorld extends MujocoWorld {
   }
 
   /** The T region as a cloud of points at table height (5 mm lattice). */
+  taskGoal(): TaskGoal {
+    return { kind: 'region', objective: 'sweep the particles into the T region (all inside, none outside)', rects: this.goal.rects.map((r) => [...r]) };
+  }
+
   goalCloud(): Float32Array {
     return this.#goalCloud;
   }

@@ -5,7 +5,7 @@ import {
   earthMoverDistance,
   occupancyIoU2DRotationSearch,
 } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type TaskName, type Vec3 } from '../../src/core/index.ts';
+import { Rng, thinXY, type Metrics, type Primitive, type TaskGoal, type TaskName, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { targetCurve, type RopeShape, type TargetCurve } from '../shapes.ts';
 import { MujocoWorld, TABLE_EXTENT, flexVertices, resamplePolyline, type WorldOptions } from '../world-base.ts';
@@ -94,6 +94,16 @@ export class RopeWorld extends MujocoWorld {
   /** Rope vertex positions [n, 3], table frame. */
   vertices(): Float64Array {
     return flexVertices(this.data, this.model);
+  }
+
+  taskGoal(): TaskGoal {
+    return {
+      kind: 'curve',
+      objective: `lay the rope in a ${this.shape} shape (anywhere on the table, any rotation)`,
+      points: thinXY(this.goal.points, this.goal.count, 64),
+      closed: this.goal.closed,
+      placement: 'free',
+    };
   }
 
   /** The goal curve as a cloud at table height, centred on the origin (its placement is free). */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CandidateSchema, MetricsSchema } from './episode.ts';
 import { Vec3Schema, WorkspaceBoxSchema } from './geometry.ts';
+import { TaskGoalSchema } from './goal.ts';
 import { SegmentLabelSchema } from './preference.ts';
 import { PrimitiveKindSchema, PrimitiveSchema } from './primitive.ts';
 import { TaskNameSchema } from './task.ts';
@@ -35,6 +36,8 @@ export type CloudData = z.infer<typeof CloudDataSchema>;
 
 const ItemIdSchema = z.string().min(1).max(200);
 export const MAX_CANDIDATES = 32;
+/** Longest guidelines text, characters. */
+export const MAX_GUIDELINES_CHARS = 20_000;
 
 /** A state to rank: its cloud and the N candidate primitives (scores are shown only when given). */
 export const RankItemSchema = z.strictObject({
@@ -46,6 +49,8 @@ export const RankItemSchema = z.strictObject({
   cloud: CloudDataSchema,
   candidates: z.array(CandidateSchema).min(2).max(MAX_CANDIDATES),
   workspace: WorkspaceBoxSchema.optional(),
+  /** The task's goal, drawn with the cloud so "better" is judged against it. */
+  goal: TaskGoalSchema.optional(),
 });
 export type RankItem = z.infer<typeof RankItemSchema>;
 
@@ -73,6 +78,7 @@ export const CompareItemSchema = z.strictObject({
   left: SegmentSchema,
   right: SegmentSchema,
   workspace: WorkspaceBoxSchema.optional(),
+  goal: TaskGoalSchema.optional(),
 });
 export type CompareItem = z.infer<typeof CompareItemSchema>;
 
@@ -156,6 +162,10 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   /** engaged: true latches the e-stop; false resets it. */
   z.strictObject({ op: z.literal('estop'), id: ReqId, engaged: z.boolean() }),
   z.strictObject({ op: z.literal('stats'), id: ReqId }),
+  /** The annotation guidelines of a task (what "better" means there). */
+  z.strictObject({ op: z.literal('guidelines'), id: ReqId, task: TaskNameSchema }),
+  /** Replaces the guidelines of a task's family (admins). */
+  z.strictObject({ op: z.literal('guidelines.set'), id: ReqId, task: TaskNameSchema, markdown: z.string().min(1).max(MAX_GUIDELINES_CHARS) }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -198,6 +208,7 @@ export const TeleopStateSchema = z.strictObject({
   task: TaskNameSchema.nullable(),
   primitive: PrimitiveKindSchema.nullable(),
   workspace: WorkspaceBoxSchema.nullable(),
+  goal: TaskGoalSchema.nullable().default(null),
 });
 export type TeleopState = z.infer<typeof TeleopStateSchema>;
 
@@ -247,6 +258,17 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     aborted: z.boolean().default(false),
   }),
   z.strictObject({ op: z.literal('stats'), id: ReqId, stats: z.unknown() }),
+  z.strictObject({
+    op: z.literal('guidelines'),
+    id: ReqId,
+    task: TaskNameSchema,
+    family: z.enum(['rope', 'granular', 'cloth']),
+    markdown: z.string(),
+    /** `repo`: docs/guidelines/<family>.md; `admin`: edited in the app. */
+    source: z.enum(['repo', 'admin']),
+    updatedBy: z.string().nullable(),
+    updatedAt: z.number().nullable(),
+  }),
   ErrorMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
@@ -332,6 +354,7 @@ export const LiveMetaSchema = z.strictObject({
   action: PrimitiveSchema.optional(),
   metrics: MetricsSchema.optional(),
   workspace: WorkspaceBoxSchema.optional(),
+  goal: TaskGoalSchema.optional(),
   source: z.string().optional(),
 });
 export type LiveMeta = z.infer<typeof LiveMetaSchema>;

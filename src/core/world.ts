@@ -1,5 +1,6 @@
 // The World seam: what the loop needs from the simulator (sim/) or, through ROS, from a robot.
 import type { Metrics } from './episode.ts';
+import type { TaskGoal } from './goal.ts';
 import type { WorkspaceBox } from './geometry.ts';
 import type { PointCloud } from './pointcloud.ts';
 import type { Primitive, PrimitiveKind } from './primitive.ts';
@@ -70,6 +71,8 @@ export interface World {
   success(): boolean;
   saveState(): WorldState;
   restoreState(s: WorldState): void;
+  /** The task's goal to draw for people (annotators, operators); absent when the world cannot say. */
+  taskGoal?(): TaskGoal;
   /** Up to k acceptable actions for the current state from the scripted expert. */
   expertActions(k: number, rng: Rng): Primitive[];
   dispose(): void;

@@ -103,7 +103,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
 
   const publishWorld = (extra: Partial<LiveFrame> = {}) => {
     if (!world) return;
-    live.publish({ cloud: world.observe(), task: world.task, primitive: world.primitive, workspace: world.workspace, metrics: world.metrics(), source: 'sim', ...extra });
+    live.publish({ cloud: world.observe(), task: world.task, primitive: world.primitive, workspace: world.workspace, goal: world.taskGoal?.(), metrics: world.metrics(), source: 'sim', ...extra });
   };
 
   const access = new AccessGuard(opts.access);

@@ -16,6 +16,7 @@ import { hashToken, type User } from '../store/users.ts';
 import { agreementStats } from '../store/stats.ts';
 import { CLOSE, type AccessGuard } from './access.ts';
 import type { Committer } from './committer.ts';
+import { guidelinesFor } from './guidelines.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { TeleopController } from './teleop.ts';
 
@@ -34,6 +35,8 @@ export const OP_ROLES: Record<ClientOp, readonly Role[] | 'anyone'> = {
   'teleop.execute': ['admin', 'operator'],
   estop: ['admin', 'operator'],
   stats: ['admin'],
+  guidelines: ['admin', 'annotator', 'operator'],
+  'guidelines.set': ['admin'],
 };
 
 /** After this many refused tokens a connection is closed. */
@@ -244,6 +247,12 @@ export class Session {
         this.send({ ...teleop.state(), id: m.id });
       },
       stats: (m) => this.send({ op: 'stats', id: m.id, stats: agreementStats(store) }),
+      guidelines: (m) => this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) }),
+      'guidelines.set': (m, user) => {
+        store.setGuidelines(guidelinesFor(store, m.task).family, m.markdown, user.name);
+        this.#ctx.log(`guidelines of ${m.task} edited by ${user.name}`);
+        this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) });
+      },
     };
   }
 }

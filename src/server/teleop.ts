@@ -72,6 +72,7 @@ export class TeleopController {
       task: w?.task ?? null,
       primitive: w?.primitive ?? null,
       workspace: w?.workspace ?? null,
+      goal: w?.taskGoal?.() ?? null,
     };
   }
 

@@ -160,6 +160,8 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   // go out as they happen. Every primitive runs with an abort signal the e-stop fires.
   const motionSpeed = o.motionSpeed ?? 1;
   const simWorld = world instanceof MujocoWorld ? world : null;
+  // The goal goes with every frame so a viewer who joins late still sees what the task asks for.
+  const goal = world.taskGoal?.();
   const motionWorld = !o.headless && motionSpeed > 0 ? simWorld : null;
   agent = new LiveLoopAgent(
     inner,
@@ -171,6 +173,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         primitive: world.primitive,
         episode: agent!.episode,
         workspace: world.workspace,
+        ...(goal ? { goal } : {}),
         metrics: world.metrics(),
         ...meta,
       });
@@ -243,6 +246,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
             episode: loopAgent.episode,
             step: s.step,
             workspace: world.workspace,
+            ...(goal ? { goal } : {}),
             metrics: s.metrics,
             ...(s.primitive ? { action: s.primitive } : {}),
             ...(aborted ? { holdReason: 'aborted by the e-stop' } : {}),

@@ -110,6 +110,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE teleop_v3 RENAME TO teleop;
     `,
   },
+  {
+    version: 4,
+    description: 'annotation guidelines per task family, edited by admins (the repo file is the default)',
+    sql: `
+      CREATE TABLE guidelines (
+        family      TEXT PRIMARY KEY CHECK (family IN ('rope', 'granular', 'cloth')),
+        markdown    TEXT NOT NULL,
+        updated_by  TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

@@ -94,7 +94,7 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     w.reset(seed);
     const prims = candidatesFor(w, o.candidates ?? 6, rng);
     const cands: Candidate[] = prims.map((primitive) => ({ primitive }));
-    const item = makeRankItem({ stateId: `${w.task}:seed${seed}:step0`, task: w.task, primitive: w.primitive, cloud: w.observe(), candidates: cands, workspace: w.workspace });
+    const item = makeRankItem({ stateId: `${w.task}:seed${seed}:step0`, task: w.task, primitive: w.primitive, cloud: w.observe(), candidates: cands, workspace: w.workspace, goal: w.taskGoal?.() });
     if (store.item(item.id)) continue;
     store.addItem(item, { minAnnotations });
     rank++;
@@ -111,7 +111,7 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     w.restoreState(start);
     const sb = await recordSegment(w, `${w.task}:seed${seed}:${expertFirst ? 'b' : 'a'}`, other, o.framesPerSegment ?? 12);
     const [left, right] = expertFirst ? [sa, sb] : [sb, sa];
-    const item = makeCompareItem({ left, right, workspace: w.workspace });
+    const item = makeCompareItem({ left, right, workspace: w.workspace, goal: w.taskGoal?.() });
     if (store.item(item.id)) continue;
     store.addItem(item, { minAnnotations });
     compare++;

@@ -335,6 +335,25 @@ export class Store {
       .run(user.id, clientId, e.task, JSON.stringify(e.primitive), e.status, e.reason ?? null, e.durationS ?? null, this.#now());
   }
 
+  /** An admin's edit of a task family's guidelines, or null (then the repo's file stands). */
+  guidelines(family: string): { markdown: string; updatedBy: string; updatedAt: number } | null {
+    const r = this.db.prepare('SELECT markdown, updated_by, updated_at FROM guidelines WHERE family = ?').get(family) as
+      | { markdown: string; updated_by: string; updated_at: number }
+      | undefined;
+    return r ? { markdown: r.markdown, updatedBy: r.updated_by, updatedAt: r.updated_at } : null;
+  }
+
+  /** Stores an admin's guidelines for a task family (replacing an earlier edit). */
+  setGuidelines(family: string, markdown: string, by: string): { updatedAt: number } {
+    const now = this.#now();
+    this.db
+      .prepare(
+        'INSERT INTO guidelines (family, markdown, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (family) DO UPDATE SET markdown = excluded.markdown, updated_by = excluded.updated_by, updated_at = excluded.updated_at',
+      )
+      .run(family, markdown, by, now);
+    return { updatedAt: now };
+  }
+
   /** Appends an e-stop event (`role` null: the embedding itself, e.g. a key in the main job). */
   logEstop(e: { user: string; role: string | null; action: 'latch' | 'reset' | 'reset_refused'; latchedBy: string | null }): void {
     this.db

@@ -2,6 +2,7 @@
 import './style.css';
 import type { Role, ServerMessage, TeleopState } from '../core/protocol.ts';
 import { Connection, type ConnState } from './net.ts';
+import { fillGuidelines, getCurrentTask } from './guidelines.ts';
 import { debugHooks, h, kbd, toast, type AppContext, type View } from './ui.ts';
 import { CompareView } from './views/compare.ts';
 import { LiveView } from './views/live.ts';
@@ -147,13 +148,30 @@ async function start(token: string): Promise<void> {
       h('p', {}, kbd('Alt+1…4'), ' switch views · ', kbd('?'), ' this help'),
     );
   };
-  const toggleHelp = () => helpBox.classList.toggle('hidden');
+  // `?` shows the shortcuts and the guidelines of the task on screen (what "better" means there).
+  const toggleHelp = () => {
+    const open = helpBox.classList.toggle('hidden') === false;
+    hooks.helpOpen = open;
+    const task = getCurrentTask();
+    if (!open || !task) return;
+    const section = h('div', { class: 'guidelines-section' }, 'loading the guidelines…');
+    helpBox.querySelector('.guidelines-section')?.remove();
+    helpBox.append(section);
+    void fillGuidelines(section, ctx, task).catch((e) => (section.textContent = `guidelines: ${(e as Error).message}`));
+  };
 
   window.addEventListener('hashchange', route);
   window.addEventListener('keydown', (e) => {
     const t = e.target as HTMLElement;
     if (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'range' && (t as HTMLInputElement).type !== 'checkbox') return;
     if (t.tagName === 'TEXTAREA') return;
+    // The first-visit guidelines hold the keys until read: Enter or Escape closes them.
+    const dialog = document.querySelector('.guidelines-dialog');
+    if (dialog) {
+      if (e.key === 'Enter' || e.key === 'Escape') (dialog.querySelector('button.primary') as HTMLButtonElement | null)?.click();
+      e.preventDefault();
+      return;
+    }
     if (e.key === '?') {
       toggleHelp();
       e.preventDefault();

@@ -23,6 +23,7 @@ export class Viewer {
   readonly overlay: HTMLElement;
   panes: Pane[] = [];
   #captions: HTMLElement[] = [];
+  #goal: HTMLElement | null = null;
   #labels: Label[] = [];
   #dirty = true;
   #raf = 0;
@@ -61,6 +62,17 @@ export class Viewer {
       for (const f of this.#after) f();
     };
     this.#raf = requestAnimationFrame(loop);
+  }
+
+  /** Shows what the task asks for over the view (bottom left); null hides it. */
+  setGoalText(text: string | null): void {
+    if (!this.#goal) {
+      this.#goal = document.createElement('div');
+      this.#goal.className = 'goal-caption';
+      this.overlay.appendChild(this.#goal);
+    }
+    this.#goal.textContent = text ?? '';
+    this.#goal.hidden = !text;
   }
 
   /** Sets the panes (left to right, equal widths). */

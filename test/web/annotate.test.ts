@@ -49,9 +49,16 @@ describe('annotator in the browser, keyboard only', () => {
     await waitHooks(page, "p.view === 'rank' && p.ready && p.itemId !== null");
     expect(await page.locator('header .who').textContent()).toContain('alice · annotator');
     expect(await page.locator('header nav a').allTextContents()).toEqual(['Rank', 'Compare', 'Live']);
-    await page.keyboard.press('Shift+Slash'); // "?": the shortcuts
+    // First visit: the task's guidelines (what "better" means) come up and hold the keys until read.
+    await waitHooks(page, 'p.guidelinesOpen === true');
+    expect(await page.locator('.guidelines-dialog h3').first().textContent()).toBe('Rope: what "better" means');
+    await screenshot(page, 'guidelines-first-visit');
+    await page.keyboard.press('Escape');
+    await waitHooks(page, 'p.guidelinesOpen === false');
+    await page.keyboard.press('Shift+Slash'); // "?": the shortcuts and the guidelines
     await page.waitForTimeout(200);
     expect(await page.locator('.help').isVisible()).toBe(true);
+    await until(async () => (await page.locator('.help .guidelines-section .md h3').count()) > 0, 10_000, 'the guidelines under the shortcuts');
     await screenshot(page, 'rank-help');
     await page.keyboard.press('Shift+Slash');
     expect(await page.locator('.help').isVisible()).toBe(false);

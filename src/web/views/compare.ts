@@ -3,8 +3,9 @@ import * as THREE from 'three';
 import { cloudFromData, type CompareItem, type Segment } from '../../core/protocol.ts';
 import type { SegmentLabel } from '../../core/preference.ts';
 import { CloudLayer } from '../cloud-layer.ts';
-import { frameOf, pathLine, workspaceBox } from '../draw.ts';
+import { frameOf, goalOverlay, goalText, pathLine, workspaceBox } from '../draw.ts';
 import { ItemQueue } from '../item-queue.ts';
+import { showGuidelinesOnFirstVisit } from '../guidelines.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
 
@@ -293,6 +294,13 @@ export class CompareView implements View {
       this.#left.layer.fixtures.add(workspaceBox(this.#item.workspace));
       this.#right.layer.fixtures.add(workspaceBox(this.#item.workspace));
     }
+    if (this.#item.goal) {
+      this.#left.layer.fixtures.add(goalOverlay(this.#item.goal));
+      this.#right.layer.fixtures.add(goalOverlay(this.#item.goal));
+    }
+    this.#viewer.setGoalText(goalText(this.#item.goal));
+    hooks.goal = this.#item.goal?.kind ?? null;
+    void showGuidelinesOnFirstVisit(this.#ctx, this.#item.task);
     this.#duration = Math.max(l.duration, r.duration);
     this.#steps = [...new Set([...l.times, ...r.times])].sort((a, b) => a - b);
     this.#playing = true;

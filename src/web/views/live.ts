@@ -4,7 +4,8 @@ import * as THREE from 'three';
 import { decodeLiveFrame, decodeMotionFrame, liveFrameType, MOTION_FRAME_TYPE, type LiveFrameView, type LiveMeta, type MotionFrameView } from '../../core/protocol.ts';
 import { CloudLayer } from '../cloud-layer.ts';
 import { MotionLayer } from '../motion-layer.ts';
-import { CHOSEN_COLOR, frameOf, labelAnchor, paletteCss, PALETTE, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { CHOSEN_COLOR, frameOf, goalOverlay, goalText, labelAnchor, paletteCss, PALETTE, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { setCurrentTask } from '../guidelines.ts';
 import { debugHooks, h, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
 
@@ -173,7 +174,7 @@ export class LiveView implements View {
     this.layer.setCloud(f.points, f.rgb);
     this.layer.points.visible = true;
     this.motion.hide();
-    const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace]);
+    const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace, f.meta.goal]);
     this.meta = f.meta;
     if (key !== this.#metaKey) {
       this.#metaKey = key;
@@ -217,6 +218,10 @@ export class LiveView implements View {
     this.layer.clearFixtures();
     this.viewer.clearLabels();
     if (m.workspace) this.layer.fixtures.add(workspaceBox(m.workspace, this.boxColor));
+    if (m.goal) this.layer.fixtures.add(goalOverlay(m.goal));
+    this.viewer.setGoalText(m.goal ? goalText(m.goal) : null);
+    debugHooks().goal = m.goal?.kind ?? null;
+    if (m.task) setCurrentTask(m.task);
     m.candidates?.forEach((c, i) => {
       const chosen = m.chosen === i;
       const color = chosen ? CHOSEN_COLOR : PALETTE[i % PALETTE.length]!;

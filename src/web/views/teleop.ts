@@ -4,7 +4,7 @@ import { TransformControls } from 'three/examples/jsm/controls/TransformControls
 import { workspaceViolation } from '../../core/geometry.ts';
 import { PRIMITIVE_POINT_NAMES, type Primitive, type PrimitiveKind } from '../../core/primitive.ts';
 import type { ServerMessage, TeleopState } from '../../core/protocol.ts';
-import { pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { goalOverlay, goalText, pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
 import { newClientId } from '../net.ts';
 import { debugHooks, h, toast } from '../ui.ts';
 import { LiveView } from './live.ts';
@@ -259,6 +259,15 @@ export class TeleopView extends LiveView {
       const box = workspaceBox(w, 0xffcc33);
       box.userData.teleopBox = true;
       this.extra.add(box);
+    }
+    // Likewise the goal: from the live frames when they carry it, else from the teleop state.
+    const goal = this.meta?.goal ? null : this.#state?.goal;
+    if (goal) {
+      const g = goalOverlay(goal);
+      g.userData.teleopBox = true;
+      this.extra.add(g);
+      this.viewer.setGoalText(goalText(goal));
+      debugHooks().goal = goal.kind;
     }
     this.viewer.requestRender();
   }
