@@ -92,6 +92,13 @@ export type ItemKind = (typeof ITEM_KINDS)[number];
 
 const IndexSchema = z.number().int().nonnegative().max(MAX_CANDIDATES - 1);
 
+/** An annotator's flag on an item (a broken clip, a goal that does not fit), with a comment for the reviewers. */
+export const AnswerFlagSchema = z.strictObject({
+  reason: z.enum(['broken', 'unclear', 'other']),
+  comment: z.string().max(500).default(''),
+});
+export type AnswerFlag = z.infer<typeof AnswerFlagSchema>;
+
 /**
  * A ranking answer: `groups` best first, tied indices share a group; unplaced candidates are the
  * annotator's "rest are indistinguishable" and are not listed. Range checks against the item's
@@ -103,12 +110,16 @@ export const RankAnswerSchema = z.strictObject({
   notComparable: z.array(IndexSchema).max(MAX_CANDIDATES).default([]),
   ideal: PrimitiveSchema.optional(),
   idealBeatsAll: z.boolean().default(false),
+  flag: AnswerFlagSchema.optional(),
 });
 export type RankAnswer = z.infer<typeof RankAnswerSchema>;
 
 export const CompareAnswerSchema = z.strictObject({
   kind: z.literal('compare'),
   label: SegmentLabelSchema,
+  /** How strong a left/right preference is. */
+  strength: z.enum(['slight', 'clear']).optional(),
+  flag: AnswerFlagSchema.optional(),
 });
 export type CompareAnswer = z.infer<typeof CompareAnswerSchema>;
 
@@ -145,7 +156,7 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
     answer: AnswerSchema,
     durationMs: z.number().int().nonnegative().max(86_400_000),
   }),
-  z.strictObject({ op: z.literal('skip'), id: ReqId, clientId: ClientIdSchema, itemId: ItemIdSchema }),
+  z.strictObject({ op: z.literal('skip'), id: ReqId, clientId: ClientIdSchema, itemId: ItemIdSchema, flag: AnswerFlagSchema.optional() }),
   /** Retracts one's own submission or skip named by its client id. */
   z.strictObject({ op: z.literal('undo'), id: ReqId, clientId: ClientIdSchema }),
   z.strictObject({ op: z.literal('progress'), id: ReqId }),
@@ -233,7 +244,14 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     user: z.strictObject({ name: z.string(), role: RoleSchema }),
   }),
   z.strictObject({ op: z.literal('pong'), id: ReqId, time: z.number() }),
-  z.strictObject({ op: z.literal('items'), id: ReqId, items: z.array(ItemSchema), leaseMs: z.number().int() }),
+  z.strictObject({
+    op: z.literal('items'),
+    id: ReqId,
+    items: z.array(ItemSchema),
+    leaseMs: z.number().int(),
+    /** Least time a clip pair must be watched before its answer is accepted ('shorter-clip': one play of the shorter clip; ms). */
+    minWatch: z.union([z.literal('shorter-clip'), z.number().int().nonnegative()]).default('shorter-clip'),
+  }),
   z.strictObject({
     op: z.literal('ack'),
     id: ReqId,

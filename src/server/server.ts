@@ -152,7 +152,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       return;
     }
     ws.once('close', () => access.release(addr));
-    const s = new Session(ws, addr, { store, committer, live, teleop, access, log });
+    const s = new Session(ws, addr, { store, committer, live, teleop, access, log }, req.headers['user-agent'] ?? '');
     sessions.add(s);
     (ws as WebSocket & { isAlive?: boolean }).isAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { isAlive?: boolean }).isAlive = true));

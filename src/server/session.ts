@@ -65,9 +65,13 @@ export class Session {
   #handlers: Handlers;
   #authDeadline: ReturnType<typeof setTimeout> | null;
 
-  constructor(ws: WebSocket, address: string, ctx: SessionContext) {
+  /** The client's User-Agent (recorded with answers). */
+  readonly client: string;
+
+  constructor(ws: WebSocket, address: string, ctx: SessionContext, client = '') {
     this.ws = ws;
     this.address = address;
+    this.client = client.slice(0, 200);
     this.#ctx = ctx;
     this.#handlers = this.#makeHandlers();
     // A socket that never authenticates holds a slot of the connection caps: close it after the deadline.
@@ -184,16 +188,16 @@ export class Session {
         const texts = await committer.enqueue(() => store.nextRaw(user, { count: m.count, have: m.have, kinds: m.kinds }));
         // Item payloads are stored as validated JSON: splice them in rather than parse and re-serialize.
         if (this.ws.readyState === this.ws.OPEN)
-          this.ws.send(`{"op":"items","id":${m.id},"leaseMs":${store.leaseMs},"items":[${texts.join(',')}]}`);
+          this.ws.send(`{"op":"items","id":${m.id},"leaseMs":${store.leaseMs},"minWatch":${JSON.stringify(store.minWatch)},"items":[${texts.join(',')}]}`);
       },
       submit: async (m, user) => {
         const r = await committer.enqueue(() =>
-          store.submit(user, { clientId: m.clientId, itemId: m.itemId, answer: m.answer, durationMs: m.durationMs }),
+          store.submit(user, { clientId: m.clientId, itemId: m.itemId, answer: m.answer, durationMs: m.durationMs, client: this.client }),
         );
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       skip: async (m, user) => {
-        const r = await committer.enqueue(() => store.skip(user, m.clientId, m.itemId));
+        const r = await committer.enqueue(() => store.skip(user, m.clientId, m.itemId, m.flag));
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       undo: async (m, user) => {

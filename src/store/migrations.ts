@@ -122,6 +122,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'answer quality: when an item was assigned, left/right shown swapped, the client, the minimum watch time of a clip pair',
+    sql: `
+      ALTER TABLE leases ADD COLUMN assigned_at INTEGER;
+      ALTER TABLE leases ADD COLUMN swapped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE answers ADD COLUMN assigned_at INTEGER;
+      ALTER TABLE answers ADD COLUMN swapped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE answers ADD COLUMN client TEXT;
+      ALTER TABLE items ADD COLUMN min_watch_ms INTEGER;
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

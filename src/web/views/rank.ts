@@ -5,6 +5,7 @@ import { cloudFromData, type RankAnswer, type RankItem } from '../../core/protoc
 import { CloudLayer } from '../cloud-layer.ts';
 import { frameOf, goalOverlay, goalText, labelAnchor, paletteCss, PALETTE, pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
 import { ItemQueue } from '../item-queue.ts';
+import { FlagBox } from '../flag.ts';
 import { showGuidelinesOnFirstVisit } from '../guidelines.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
@@ -24,10 +25,12 @@ export class RankView implements View {
     ['Enter', 'submit (unplaced candidates = "the rest look the same")'],
     ['I, then click twice', 'draw an ideal action on the cloud; B: it beats all'],
     ['S', 'skip this state'],
+    ['F', 'flag this state (goes with the answer or skip)'],
     ['Z  or  Ctrl+Z', 'undo the last submitted answer'],
     ['drag / wheel', 'orbit / zoom'],
   ];
   #ctx!: AppContext;
+  #flag = new FlagBox();
   #viewer!: Viewer;
   #layer = new CloudLayer(16_384, 4);
   #queue!: ItemQueue;
@@ -114,9 +117,13 @@ export class RankView implements View {
       case 'Enter':
         this.#submit();
         return true;
+      case 'f':
+      case 'F':
+        this.#flag.open();
+        return true;
       case 's':
       case 'S':
-        this.#queue.skip();
+        this.#queue.skip(this.#flag.take());
         return true;
     }
     return false;
@@ -180,6 +187,8 @@ export class RankView implements View {
       answer.ideal = { kind: it.primitive, a: vec(this.#ideal.a), b: vec(this.#ideal.b) };
       answer.idealBeatsAll = this.#idealBeatsAll;
     }
+    const flag = this.#flag.take();
+    if (flag) answer.flag = flag;
     this.#queue.submit(answer);
   }
 
@@ -329,9 +338,10 @@ export class RankView implements View {
         'div',
         { class: 'buttons' },
         h('button', { class: 'primary', onclick: () => this.#submit(), disabled: !this.#groups.length }, 'Submit ', h('kbd', {}, '⏎')),
-        h('button', { onclick: () => this.#queue.skip() }, 'Skip ', h('kbd', {}, 'S')),
+        h('button', { onclick: () => this.#queue.skip(this.#flag.take()) }, 'Skip ', h('kbd', {}, 'S')),
         h('button', { onclick: () => this.#undo(), disabled: !this.#queue.history.length }, 'Undo ', h('kbd', {}, 'Z')),
       ),
+      this.#flag.element,
     );
   }
 }
