@@ -8,8 +8,17 @@ import type { Primitive } from '../core/primitive.ts';
 export const PALETTE = [0x4e9af1, 0xf28e2b, 0x59d17a, 0xe15759, 0xb07aa1, 0xedc948, 0x76b7b2, 0xff9da7, 0x9c755f, 0xbab0ac];
 export const CHOSEN_COLOR = 0x3cff7a;
 
-export function paletteCss(i: number): string {
-  return `#${PALETTE[i % PALETTE.length]!.toString(16).padStart(6, '0')}`;
+/**
+ * Colour of candidate i of n: tab10 up to 10; beyond, hues spread by the golden angle with alternating
+ * lightness, so 32 (or 128) candidates do not repeat colours every 10 (the index label tells them apart).
+ */
+export function candidateColor(i: number, n: number): number {
+  if (n <= PALETTE.length) return PALETTE[i % PALETTE.length]!;
+  return new THREE.Color().setHSL(((i * 137.508) % 360) / 360, 0.72, i % 2 ? 0.62 : 0.48).getHex();
+}
+
+export function paletteCss(i: number, n = PALETTE.length): string {
+  return `#${candidateColor(i, n).toString(16).padStart(6, '0')}`;
 }
 
 const UP = new THREE.Vector3(0, 1, 0);
