@@ -28,9 +28,22 @@ export interface AnnotatorStats {
   /** Mean agreement with the other annotators on shared items (same measures as ItemAgreement). */
   agreement: number | null;
   cantTell: number;
+  /** Submitted answers per UTC day (YYYY-MM-DD). */
+  perDay: Record<string, number>;
+}
+
+/** The queue now: items by status (gold items apart) and the leases held. */
+export interface QueueStats {
+  open: number;
+  complete: number;
+  retired: number;
+  gold: number;
+  leased: number;
+  flagged: number;
 }
 
 export interface AgreementStats {
+  queue: QueueStats;
   items: ItemAgreement[];
   annotators: AnnotatorStats[];
   /** Mean of the items' agreement where defined. */
@@ -79,7 +92,7 @@ function mean(xs: number[]): number | null {
 export function agreementStats(store: Store): AgreementStats {
   const rows = store.db
     .prepare(
-      `SELECT a.item_id, a.status, a.value, a.duration_ms, u.name, i.kind, i.gold, i.candidate_count
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
        FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
     )
     .all() as {
@@ -87,6 +100,7 @@ export function agreementStats(store: Store): AgreementStats {
     status: string;
     value: string | null;
     duration_ms: number | null;
+    created_at: number;
     name: string;
     kind: 'rank' | 'compare';
     gold: string | null;
@@ -99,7 +113,7 @@ export function agreementStats(store: Store): AgreementStats {
     let p = people.get(name);
     if (!p) {
       p = {
-        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0 },
+        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0, perDay: {} },
         durations: [],
         goldScores: [],
         agree: [],
@@ -115,6 +129,8 @@ export function agreementStats(store: Store): AgreementStats {
     if (r.status === 'retracted') p.s.retracted++;
     if (r.status !== 'submitted' || !r.value) continue;
     p.s.submitted++;
+    const day = new Date(r.created_at).toISOString().slice(0, 10);
+    p.s.perDay[day] = (p.s.perDay[day] ?? 0) + 1;
     if (r.duration_ms !== null) p.durations.push(r.duration_ms);
     const a = JSON.parse(r.value) as Answer;
     if (a.kind === 'compare' && a.label === 'cant_tell') p.s.cantTell++;
@@ -166,5 +182,14 @@ export function agreementStats(store: Store): AgreementStats {
     s.agreement = mean(agree);
     return s;
   });
-  return { items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+  const q = store.db
+    .prepare(
+      `SELECT coalesce(sum(status = 'open' AND gold IS NULL), 0) AS open, coalesce(sum(status = 'complete' AND gold IS NULL), 0) AS complete,
+              coalesce(sum(status = 'retired'), 0) AS retired, coalesce(sum(gold IS NOT NULL), 0) AS gold,
+              (SELECT count(*) FROM leases WHERE until > ?) AS leased,
+              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND json_extract(value, '$.flag') IS NOT NULL) AS flagged
+       FROM items`,
+    )
+    .get(Date.now()) as QueueStats;
+  return { queue: { ...q }, items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
 }

@@ -4,6 +4,7 @@ import type { Role, ServerMessage, TeleopState } from '../core/protocol.ts';
 import { Connection, type ConnState } from './net.ts';
 import { fillGuidelines, getCurrentTask } from './guidelines.ts';
 import { debugHooks, h, kbd, toast, type AppContext, type View } from './ui.ts';
+import { AdminView } from './views/admin.ts';
 import { CompareView } from './views/compare.ts';
 import { LiveView } from './views/live.ts';
 import { RankView } from './views/rank.ts';
@@ -23,6 +24,7 @@ const ROUTES: Route[] = [
   { name: 'compare', title: 'Compare', roles: ['annotator', 'admin'], make: () => new CompareView() },
   { name: 'teleop', title: 'Teleop', roles: ['operator', 'admin'], make: () => new TeleopView() },
   { name: 'live', title: 'Live', roles: ['annotator', 'operator', 'admin'], make: () => new LiveView() },
+  { name: 'admin', title: 'Admin', roles: ['admin'], make: () => new AdminView() },
 ];
 
 const app = document.getElementById('app')!;
@@ -145,7 +147,7 @@ async function start(token: string): Promise<void> {
     helpBox.replaceChildren(
       h('h3', {}, `${routes.find((r) => r.name === view!.name)?.title ?? ''} shortcuts`),
       h('table', {}, ...view.help.map(([k, what]) => h('tr', {}, h('td', {}, kbd(k)), h('td', {}, what)))),
-      h('p', {}, kbd('Alt+1…4'), ' switch views · ', kbd('?'), ' this help'),
+      h('p', {}, kbd(`Alt+1…${routes.length}`), ' switch views · ', kbd('?'), ' this help'),
     );
   };
   // `?` shows the shortcuts and the guidelines of the task on screen (what "better" means there).
