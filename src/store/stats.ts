@@ -48,6 +48,58 @@ export interface AgreementStats {
   annotators: AnnotatorStats[];
   /** Mean of the items' agreement where defined. */
   meanItemAgreement: number | null;
+  /**
+   * Krippendorff's α (interval metric) over the rankings: each candidate of a ranked state is a unit,
+   * each annotator's value its fractional rank position in [0, 1]; not-comparable candidates are
+   * missing. 1 = perfect agreement, 0 = chance, below 0 = systematic disagreement; null without
+   * any candidate ranked by two annotators.
+   */
+  rankAlpha: number | null;
+}
+
+/**
+ * Krippendorff's α with the interval metric for `units` (each the values the coders gave one unit;
+ * units with fewer than two values are not pairable). Krippendorff (2011), "Computing Krippendorff's
+ * Alpha-Reliability": α = 1 − D_o / D_e.
+ */
+export function krippendorffAlphaInterval(units: readonly (readonly number[])[]): number | null {
+  let n = 0;
+  let observed = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (const u of units) {
+    const m = u.length;
+    if (m < 2) continue;
+    n += m;
+    let within = 0;
+    for (let i = 0; i < m; i++) {
+      sum += u[i]!;
+      sumSq += u[i]! * u[i]!;
+      for (let j = 0; j < m; j++) if (i !== j) within += (u[i]! - u[j]!) ** 2;
+    }
+    observed += within / (m - 1);
+  }
+  if (n < 2) return null;
+  // Σ over ordered pairs c ≠ k of (v_c − v_k)² = 2n Σv² − 2 (Σv)².
+  const expected = (2 * n * sumSq - 2 * sum * sum) / (n * (n - 1));
+  if (expected === 0) return observed === 0 ? 1 : null;
+  return 1 - observed / n / expected;
+}
+
+/** Fractional rank positions in [0, 1] of a ranking's candidates (ties share their mean position); not comparable = undefined. */
+export function rankPositions(a: RankAnswer, n: number): (number | undefined)[] {
+  const lv = rankLevels(a, n);
+  const placed = lv.map((l, i) => ({ l, i })).filter((x): x is { l: number; i: number } => x.l !== undefined).sort((x, y) => x.l - y.l);
+  const out: (number | undefined)[] = new Array(n).fill(undefined);
+  const span = Math.max(1, placed.length - 1);
+  for (let k = 0; k < placed.length; ) {
+    let e = k;
+    while (e + 1 < placed.length && placed[e + 1]!.l === placed[k]!.l) e++;
+    const pos = (k + e) / 2 / span;
+    for (let t = k; t <= e; t++) out[placed[t]!.i] = pos;
+    k = e + 1;
+  }
+  return out;
 }
 
 /** Rank level of each candidate: group index; unplaced = after every group; not comparable = undefined. */
@@ -191,5 +243,12 @@ export function agreementStats(store: Store): AgreementStats {
        FROM items`,
     )
     .get(Date.now()) as QueueStats;
-  return { queue: { ...q }, items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+  const units: number[][] = [];
+  for (const it of byItem.values()) {
+    if (it.kind !== 'rank' || it.gold || it.answers.length < 2) continue;
+    const n = it.n ?? 0;
+    const pos = it.answers.map(({ a }) => rankPositions(a as RankAnswer, n));
+    for (let c = 0; c < n; c++) units.push(pos.flatMap((p) => (p[c] === undefined ? [] : [p[c]!])));
+  }
+  return { queue: { ...q }, rankAlpha: krippendorffAlphaInterval(units), items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
 }

@@ -16,6 +16,7 @@ interface Stats {
     perDay: Record<string, number>;
   }[];
   meanItemAgreement: number | null;
+  rankAlpha: number | null;
 }
 
 const REFRESH_MS = 10_000;
@@ -92,7 +93,8 @@ export class AdminView implements View {
             ['gold', q.gold, 'gold items (known answers)'],
             ['leased', q.leased, 'items on someone’s screen now'],
             ['flagged', q.flagged, 'items flagged by annotators'],
-            ['agreement', fmt(st.meanItemAgreement), 'mean agreement over items'],
+            ['agreement', fmt(st.meanItemAgreement), 'mean agreement over items (pairwise)'],
+            ['alpha', fmt(st.rankAlpha), "Krippendorff's α over the rankings (interval, fractional rank positions)"],
           ] as const
         ).map(([k, v, title]) => h('div', { class: 'stat', 'data-k': k, title }, h('b', {}, String(v)), h('span', {}, k))),
       ),
