@@ -38,6 +38,7 @@ const Flags = z.strictObject({
   estopReset: z.enum(['latcher-or-admin', 'any-operator']).default('latcher-or-admin'),
   maxConnections: intFlag(1, 100_000).default(512),
   maxPerAddress: intFlag(1, 100_000).default(64),
+  minWatch: z.union([z.literal('shorter-clip'), intFlag(0, 600_000)]).default('shorter-clip'),
   json: z.boolean().default(false),
 });
 
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--estop-reset <who>', 'who may reset a latched e-stop: latcher-or-admin | any-operator', 'latcher-or-admin')
     .option('--max-connections <n>', 'open WebSocket connections at most', '512')
     .option('--max-per-address <n>', 'open WebSocket connections at most from one address', '64')
+    .option('--min-watch <ms>', "least time a clip pair is watched before its answer counts: shorter-clip (one play of the shorter clip) or ms (0: off)", 'shorter-clip')
     .option('--json', 'print one JSON object { url, port, db } once listening')
     .addHelpText(
       'after',
@@ -80,7 +82,7 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
           world = await sim.createWorld(f.task);
           world.reset(f.seed);
         }
-        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery });
+        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
         if (world && f.seedItems > 0) {
           const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
           log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);
