@@ -141,6 +141,8 @@ export class Viewer {
     el.innerHTML = html;
     this.overlay.appendChild(el);
     this.#labels.push({ el, pane, pos: pos.clone(), priority, order: this.#labels.length, w: el.offsetWidth || 22, h: el.offsetHeight || 18 });
+    // Hidden until the next render places it (and culls it if it would overlap).
+    el.style.display = 'none';
     this.#labels.sort((a, b) => a.priority - b.priority || a.order - b.order);
     this.requestRender();
     return el;

@@ -69,7 +69,7 @@ describe('many candidates', () => {
     const cands = candidates(128, rng, true);
     server.publishLive({ cloud: makeCloud(ropeCloud(4000, rng), 'table'), task: 'rope-circle', episode: 0, step: 1, candidates: cands, chosen: 0, workspace: WORKSPACE, source: 'sim' });
     await waitHooks(page, 'p.liveCands && p.liveCands.n === 128', 20_000);
-    await page.waitForTimeout(300);
+    await until(async () => (await labelBoxes(page)).n > 0, 15_000, 'the labels placed');
     await screenshot(page, 'live-128');
     expect(await liveCands(page)).toMatchObject({ n: 128, drawn: 10, focused: null, showAll: false });
     const top = await labelBoxes(page);
@@ -98,12 +98,12 @@ describe('many candidates', () => {
     expect(far.drawn).toBe(11);
     expect(await page.locator('ol.cands li.focused .what').textContent()).toBe(`#${order[22]!.i + 1}`);
     expect(await page.locator('ol.cands li.focused').isVisible()).toBe(true);
-    await page.waitForTimeout(200);
+    await until(async () => (await labelBoxes(page)).n > 0, 15_000, 'the labels placed');
     await screenshot(page, 'live-128-focus');
     expect((await labelBoxes(page)).overlaps).toBe(0);
     await page.keyboard.press('Escape');
     await page.keyboard.press('KeyV');
-    await page.waitForTimeout(300);
+    await until(async () => (await labelBoxes(page)).n > 0, 15_000, 'the labels placed');
     expect(await liveCands(page)).toMatchObject({ drawn: 128, showAll: true });
     expect((await labelBoxes(page)).overlaps).toBe(0);
     await screenshot(page, 'live-128-all');
@@ -120,6 +120,7 @@ describe('many candidates', () => {
     expect(swatches).toHaveLength(32);
     expect(new Set(swatches).size).toBe(32);
     expect(await page.locator('ol.cands li kbd').nth(31).textContent()).toBe('32');
+    await until(async () => (await labelBoxes(page)).n > 0, 15_000, 'the labels placed');
     expect((await labelBoxes(page)).overlaps).toBe(0);
     await screenshot(page, 'rank-32');
     // Candidate 32 first (↑ wraps to the last), then 1, 2 tied with 1, then 3 … 31 one after another.
