@@ -5,6 +5,7 @@ import {
   PRIMITIVE_POINT_NAMES,
   PrimitiveRefusedError,
   workspaceViolation,
+  type ExecuteOptions,
   type ExecuteResult,
   type Metrics,
   type PointCloud,
@@ -76,6 +77,12 @@ export interface MotionObserverOptions {
   period?: number;
 }
 
+/** Thrown inside a primitive's motion when its abort signal fires; execute() turns it into `aborted: true`. */
+class MotionAborted extends Error {}
+
+/** With an abort signal, the motion yields to the event loop at least this often (wall ms) so an e-stop can arrive. */
+const YIELD_EVERY_MS = 8;
+
 /** MuJoCo's mjEQ_CONNECT and mjEQ_WELD: the equality types a grasp uses. */
 const EQ_CONNECT = 0;
 const EQ_WELD = 1;
@@ -108,6 +115,11 @@ export abstract class MujocoWorld implements World {
   #motionHolding = new Uint8Array(0);
   /** [equality id, tool index] of every grasp equality (see MotionFrame.holding). */
   #graspEqualities: Int32Array | null = null;
+  #last: ExecuteResult | null = null;
+  /** Execute options used when a call gives none (the demo arms them around a shared loop). */
+  #defaults: Pick<ExecuteOptions, 'signal' | 'pace'> = {};
+  /** While a primitive runs: its abort signal, pace and the sim/wall times it started at. */
+  #run: { signal: AbortSignal | null; pace: number; t0: number; w0: number; yieldedAt: number } | null = null;
 
   protected constructor(mj: MainModule, xml: string, name: string, stepLimit: number, opts: WorldOptions) {
     this.mj = mj;
@@ -128,6 +140,7 @@ export abstract class MujocoWorld implements World {
     setState(this.mj, this.model, this.data, this.#initialState);
     this.episodeSeed = seed >>> 0;
     this.steps = 0;
+    this.#last = null;
     // A start that already meets the goal is no episode: draw again from seeds derived from this one
     // (deterministic, and every seed whose first draw is unsolved keeps exactly its old start).
     for (let attempt = 0; ; attempt++) {
@@ -166,10 +179,13 @@ export abstract class MujocoWorld implements World {
     return this.reachViolation(p);
   }
 
-  async execute(p: Primitive, opts: { onFrame?: (t: number) => void } = {}): Promise<ExecuteResult> {
+  async execute(p: Primitive, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
     this.#checkAlive();
     const why = this.violation(p);
     if (why) throw new PrimitiveRefusedError(why.bound, `primitive refused: ${why.message}`);
+    const signal = opts.signal ?? this.#defaults.signal ?? null;
+    const pace = opts.pace ?? this.#defaults.pace ?? 0;
+    if (!(pace >= 0) || !Number.isFinite(pace)) throw new Error(`pace: expected a finite number ≥ 0 (sim s per wall s), received ${pace}`);
     const t0 = this.data.time;
     const w0 = performance.now();
     this.onFrame = opts.onFrame;
@@ -177,20 +193,47 @@ export abstract class MujocoWorld implements World {
     this.#motionError = null;
     this.#motionLive = this.#motion;
     this.#nextMotion = t0 + this.#motionPeriod;
+    this.#run = { signal, pace, t0, w0, yieldedAt: w0 };
+    // A primitive starts with open grippers: an aborted one may have left a grasp closed.
+    this.#releaseGrasps();
     this.#emitMotion('start');
+    let aborted = false;
     try {
-      this.runPrimitive(p);
-      this.#emitMotion('end');
+      await this.runPrimitive(p);
+    } catch (e) {
+      if (!(e instanceof MotionAborted)) throw e;
+      aborted = true;
     } finally {
+      this.#emitMotion('end');
       this.onFrame = undefined;
       this.#motionLive = null;
+      this.#run = null;
     }
     this.steps++;
     if (this.#motionError !== null)
       throw new Error(`motion observer failed (the primitive ran to its end; the observer was removed): ${String(this.#motionError)}`, {
         cause: this.#motionError,
       });
-    return { duration: this.data.time - t0, wall: (performance.now() - w0) / 1000 };
+    const r: ExecuteResult = { duration: this.data.time - t0, wall: (performance.now() - w0) / 1000 };
+    if (aborted) r.aborted = true;
+    this.#last = r;
+    return r;
+  }
+
+  /** The result of the last primitive that ran (null before the first; a loop that drops it reads it here). */
+  get lastExecute(): ExecuteResult | null {
+    return this.#last;
+  }
+
+  /**
+   * Execute options for calls that pass none (a loop shared with other callers cannot pass them):
+   * `signal` aborts the running primitive at the next control tick, `pace` caps sim s per wall s.
+   * `{}` clears them.
+   */
+  setExecuteDefaults(d: Pick<ExecuteOptions, 'signal' | 'pace'>): void {
+    if (d.pace !== undefined && (!(d.pace >= 0) || !Number.isFinite(d.pace)))
+      throw new Error(`pace: expected a finite number ≥ 0 (sim s per wall s), received ${d.pace}`);
+    this.#defaults = { ...d };
   }
 
   /**
@@ -261,8 +304,11 @@ export abstract class MujocoWorld implements World {
   protected abstract randomize(seed: number): void;
   /** What the camera sees now. */
   protected abstract renderScene(): RenderScene;
-  /** Runs the physical motion of an accepted primitive. */
-  protected abstract runPrimitive(p: Primitive): void;
+  /**
+   * Runs the physical motion of an accepted primitive through `move` and `wait` (which check the abort
+   * signal every control tick and keep the pace), so an e-stop stops it where it is.
+   */
+  protected abstract runPrimitive(p: Primitive): Promise<void>;
   /** Reach limits beyond the workspace box (e.g. grasp separation), or null. */
   protected reachViolation(_p: Primitive): { bound: string; message: string } | null {
     return null;
@@ -393,24 +439,85 @@ export abstract class MujocoWorld implements World {
   /**
    * Moves mocap bodies together along straight lines to their targets with a minimum-jerk profile;
    * the duration is set by the slowest at `speed` (peak m/s). Real motion: physics steps every tick.
+   * Synchronous, for set-up (reset); a primitive's motion uses `move`.
    */
   protected moveMocaps(moves: { mocap: number; to: Vec3 }[], speed: number, minDuration = 0.05): void {
+    const plan = this.#movePlan(moves, speed, minDuration);
+    for (let k = 1; k <= plan.n; k++) {
+      plan.apply(k);
+      this.stepPhysics(1);
+    }
+  }
+
+  /** `moveMocaps` during a primitive: each tick checks the abort signal first and then keeps the pace. */
+  protected async move(moves: { mocap: number; to: Vec3 }[], speed: number, minDuration = 0.05): Promise<void> {
+    const plan = this.#movePlan(moves, speed, minDuration);
+    for (let k = 1; k <= plan.n; k++) {
+      const y = this.#controlTick(() => plan.apply(k));
+      if (y) await y;
+    }
+  }
+
+  /** `settle` during a primitive: `seconds` of sim time, tick by tick like `move`. */
+  protected async wait(seconds: number): Promise<void> {
+    const n = Math.max(1, Math.round(seconds / this.model.opt.timestep));
+    for (let i = 0; i < n; i++) {
+      const y = this.#controlTick();
+      if (y) await y;
+    }
+  }
+
+  /** A minimum-jerk move as `n` ticks; `apply(k)` sets the mocap targets of tick k (1…n). */
+  #movePlan(moves: { mocap: number; to: Vec3 }[], speed: number, minDuration: number): { n: number; apply(k: number): void } {
     const from = moves.map((m) => this.mocapPos(m.mocap));
     let dist = 0;
     moves.forEach((m, i) => (dist = Math.max(dist, Math.hypot(m.to[0] - from[i]![0], m.to[1] - from[i]![1], m.to[2] - from[i]![2]))));
     // Peak speed of the minimum-jerk profile is 1.875 × mean speed.
     const duration = Math.max(minDuration, (1.875 * dist) / speed);
-    const dt = this.model.opt.timestep;
-    const n = Math.max(1, Math.round(duration / dt));
-    for (let k = 1; k <= n; k++) {
-      const t = k / n;
-      const s = t * t * t * (10 - 15 * t + 6 * t * t);
-      moves.forEach((m, i) => {
-        const f = from[i]!;
-        this.setMocapPos(m.mocap, [f[0] + (m.to[0] - f[0]) * s, f[1] + (m.to[1] - f[1]) * s, f[2] + (m.to[2] - f[2]) * s]);
-      });
-      this.stepPhysics(1);
+    const n = Math.max(1, Math.round(duration / this.model.opt.timestep));
+    return {
+      n,
+      apply: (k) => {
+        const t = k / n;
+        const s = t * t * t * (10 - 15 * t + 6 * t * t);
+        moves.forEach((m, i) => {
+          const f = from[i]!;
+          this.setMocapPos(m.mocap, [f[0] + (m.to[0] - f[0]) * s, f[1] + (m.to[1] - f[1]) * s, f[2] + (m.to[2] - f[2]) * s]);
+        });
+      },
+    };
+  }
+
+  /**
+   * One control tick of a primitive: stops (throws MotionAborted) when the signal has fired, before the
+   * tick's targets are set, so the tools stay exactly where the last tick left them; otherwise sets the
+   * targets and steps physics once. Returns a promise to await when the pace or the event loop needs
+   * the motion to wait (undefined otherwise, so an unpaced run costs no microtask per tick).
+   */
+  #controlTick(setTargets?: () => void): Promise<void> | undefined {
+    const r = this.#run;
+    if (r?.signal?.aborted) throw new MotionAborted();
+    setTargets?.();
+    this.stepPhysics(1);
+    if (!r || (!r.signal && r.pace === 0)) return undefined;
+    const now = performance.now();
+    if (r.pace > 0) {
+      const due = r.w0 + ((this.data.time - r.t0) / r.pace) * 1000;
+      if (due - now > 1) {
+        r.yieldedAt = due;
+        return new Promise((res) => setTimeout(res, due - now));
+      }
     }
+    if (now - r.yieldedAt < YIELD_EVERY_MS) return undefined;
+    r.yieldedAt = now;
+    return new Promise((res) => setImmediate(res));
+  }
+
+  /** Opens every grasp (deactivates the grasp equalities; permanent mounts are not grasps). */
+  #releaseGrasps(): void {
+    const eqs = (this.#graspEqualities ??= this.#findGraspEqualities());
+    const active = this.data.eq_active as Uint8Array;
+    for (let i = 0; i < eqs.length; i += 2) active[eqs[i]!] = 0;
   }
 
   /** Where a tool parks between primitives (out of the camera's view). */

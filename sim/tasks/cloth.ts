@@ -7,7 +7,7 @@ import {
   occupancyIoU2DRotationSearch,
   topDownArea,
 } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type Vec3 } from '../../src/core/index.ts';
+import { Rng, type Metrics, type Primitive, type TaskGoal, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { MujocoWorld, TABLE_EXTENT, flexVertices, type WorldOptions } from '../world-base.ts';
 
@@ -101,6 +101,14 @@ export class ClothWorld extends MujocoWorld {
     return flexVertices(this.data, this.model);
   }
 
+  taskGoal(): TaskGoal {
+    // The flat cloth's corners (vertex (ix, iy) is index ix·side + iy), in order around the square.
+    const s = CLOTH.side;
+    const v = this.#flatVerts;
+    const outline = [0, s - 1, s * s - 1, s * (s - 1)].flatMap((i) => [Math.round(v[i * 3]! * 1e4) / 1e4, Math.round(v[i * 3 + 1]! * 1e4) / 1e4]);
+    return { kind: 'area', objective: 'spread the cloth flat over the marked area (largest coverage)', outline };
+  }
+
   /** The flat cloth's top-down samples (the coverage reference), table frame at its initial pose. */
   goalCloud(): Float32Array {
     return this.#flatCloud;
@@ -170,20 +178,20 @@ export class ClothWorld extends MujocoWorld {
     return null;
   }
 
-  protected runPrimitive(p: Primitive): void {
+  protected async runPrimitive(p: Primitive): Promise<void> {
     const M = FLING_MOTION;
     const L = this.#left;
     const R = this.#right;
     const az = Math.max(p.a[2], M.minZ);
     const bz = Math.max(p.b[2], M.minZ);
-    this.moveMocaps(
+    await this.move(
       [
         { mocap: L, to: [p.a[0], p.a[1], az + M.hover] },
         { mocap: R, to: [p.b[0], p.b[1], bz + M.hover] },
       ],
       M.travelSpeed,
     );
-    this.moveMocaps(
+    await this.move(
       [
         { mocap: L, to: [p.a[0], p.a[1], az] },
         { mocap: R, to: [p.b[0], p.b[1], bz] },
@@ -217,21 +225,21 @@ export class ClothWorld extends MujocoWorld {
     ];
     // Lift centred on the grasp midpoint, pulled back so the swing ends over the middle.
     const back = -M.swingForward;
-    this.moveMocaps([{ mocap: L, to: at(1, back, M.liftHeight, -1) }, { mocap: R, to: at(1, back, M.liftHeight, 1) }], M.liftSpeed);
-    this.moveMocaps([{ mocap: L, to: at(1, M.swingForward, M.liftHeight, -1) }, { mocap: R, to: at(1, M.swingForward, M.liftHeight, 1) }], M.swingSpeed);
+    await this.move([{ mocap: L, to: at(1, back, M.liftHeight, -1) }, { mocap: R, to: at(1, back, M.liftHeight, 1) }], M.liftSpeed);
+    await this.move([{ mocap: L, to: at(1, M.swingForward, M.liftHeight, -1) }, { mocap: R, to: at(1, M.swingForward, M.liftHeight, 1) }], M.swingSpeed);
     const layAt = M.swingForward - M.swingBack;
-    this.moveMocaps([{ mocap: L, to: at(1, layAt, M.layZ, -1) }, { mocap: R, to: at(1, layAt, M.layZ, 1) }], M.laySpeed);
+    await this.move([{ mocap: L, to: at(1, layAt, M.layZ, -1) }, { mocap: R, to: at(1, layAt, M.layZ, 1) }], M.laySpeed);
     if (gl >= 0) eq[this.#weldsL[gl]!] = 0;
     if (gr >= 0) eq[this.#weldsR[gr]!] = 0;
-    this.settle(M.settleAfterRelease);
-    this.moveMocaps(
+    await this.wait(M.settleAfterRelease);
+    await this.move(
       [
         { mocap: L, to: this.parkPosition(-0.1) },
         { mocap: R, to: this.parkPosition(0.1) },
       ],
       M.travelSpeed,
     );
-    this.settle(M.settleAtEnd);
+    await this.wait(M.settleAtEnd);
   }
 
   #restDistance(i: number, j: number): number {

@@ -1,7 +1,7 @@
 // granular-t: a pile of small particles swept by a flat wiper into a "T" region on the table.
 import type { MainModule } from 'mujoco-js';
 import { chamferDistance, earthMoverDistance, occupancyIoU2D } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type Vec3 } from '../../src/core/index.ts';
+import { Rng, type Metrics, type Primitive, type TaskGoal, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { regionCloud, regionContains, regionNearest, tRegion, type GoalRegion } from '../shapes.ts';
 import { MujocoWorld, TABLE_EXTENT, type WorldOptions } from '../world-base.ts';
@@ -96,6 +96,10 @@ export class GranularWorld extends MujocoWorld {
   }
 
   /** The T region as a cloud of points at table height (5 mm lattice). */
+  taskGoal(): TaskGoal {
+    return { kind: 'region', objective: 'sweep the particles into the T region (all inside, none outside)', rects: this.goal.rects.map((r) => [...r]) };
+  }
+
   goalCloud(): Float32Array {
     return this.#goalCloud;
   }
@@ -167,7 +171,7 @@ export class GranularWorld extends MujocoWorld {
     return null;
   }
 
-  protected runPrimitive(p: Primitive): void {
+  protected async runPrimitive(p: Primitive): Promise<void> {
     const M = SWEEP_MOTION;
     const w = this.#wiper;
     const dx = p.b[0] - p.a[0];
@@ -179,14 +183,14 @@ export class GranularWorld extends MujocoWorld {
     const yaw = Math.atan2(uy, ux);
     const z = M.height / 2 + M.clearance;
     const start: Vec3 = [p.a[0] - ux * M.backOff, p.a[1] - uy * M.backOff, z];
-    this.moveMocaps([{ mocap: w, to: [start[0], start[1], z + M.hover] }], M.travelSpeed);
+    await this.move([{ mocap: w, to: [start[0], start[1], z + M.hover] }], M.travelSpeed);
     this.setMocapYaw(w, yaw);
-    this.moveMocaps([{ mocap: w, to: start }], M.descendSpeed);
-    this.moveMocaps([{ mocap: w, to: [p.b[0], p.b[1], z] }], M.sweepSpeed);
-    this.moveMocaps([{ mocap: w, to: [p.b[0], p.b[1], z + M.hover] }], M.descendSpeed);
+    await this.move([{ mocap: w, to: start }], M.descendSpeed);
+    await this.move([{ mocap: w, to: [p.b[0], p.b[1], z] }], M.sweepSpeed);
+    await this.move([{ mocap: w, to: [p.b[0], p.b[1], z + M.hover] }], M.descendSpeed);
     this.setMocapYaw(w, 0);
-    this.moveMocaps([{ mocap: w, to: this.parkPosition() }], M.travelSpeed);
-    this.settle(M.settleAtEnd);
+    await this.move([{ mocap: w, to: this.parkPosition() }], M.travelSpeed);
+    await this.wait(M.settleAtEnd);
   }
 
   /** Each particle as 5 top-down samples of its disc (centre and 4 at 0.6 r), at z = 0. */

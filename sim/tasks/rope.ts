@@ -5,7 +5,7 @@ import {
   earthMoverDistance,
   occupancyIoU2DRotationSearch,
 } from '../../src/cloud/metrics.ts';
-import { Rng, type Metrics, type Primitive, type TaskName, type Vec3 } from '../../src/core/index.ts';
+import { Rng, thinXY, type Metrics, type Primitive, type TaskGoal, type TaskName, type Vec3 } from '../../src/core/index.ts';
 import type { RenderScene } from '../camera.ts';
 import { targetCurve, type RopeShape, type TargetCurve } from '../shapes.ts';
 import { MujocoWorld, TABLE_EXTENT, flexVertices, resamplePolyline, type WorldOptions } from '../world-base.ts';
@@ -96,6 +96,16 @@ export class RopeWorld extends MujocoWorld {
     return flexVertices(this.data, this.model);
   }
 
+  taskGoal(): TaskGoal {
+    return {
+      kind: 'curve',
+      objective: `lay the rope in a ${this.shape} shape (anywhere on the table, any rotation)`,
+      points: thinXY(this.goal.points, this.goal.count, 64),
+      closed: this.goal.closed,
+      placement: 'free',
+    };
+  }
+
   /** The goal curve as a cloud at table height, centred on the origin (its placement is free). */
   goalCloud(): Float32Array {
     return this.#goalCloud;
@@ -137,25 +147,25 @@ export class RopeWorld extends MujocoWorld {
     };
   }
 
-  protected runPrimitive(p: Primitive): void {
+  protected async runPrimitive(p: Primitive): Promise<void> {
     const M = PICK_PLACE_MOTION;
     const g = this.#gripper;
     const pickZ = Math.max(p.a[2], M.minZ);
     const placeZ = Math.max(p.b[2], M.minZ);
     const lift = Math.min(M.liftMax, Math.max(M.liftMin, Math.hypot(p.b[0] - p.a[0], p.b[1] - p.a[1])));
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ + M.hover] }], M.travelSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ + M.hover] }], M.travelSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ] }], M.descendSpeed);
     const grasped = this.#nearestVertex([p.a[0], p.a[1], pickZ], M.graspRadius);
     const eq = this.data.eq_active as Uint8Array;
     if (grasped >= 0) eq[this.#welds[grasped]!] = 1;
-    this.moveMocaps([{ mocap: g, to: [p.a[0], p.a[1], pickZ + lift] }], M.descendSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ + lift] }], M.transportSpeed);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.a[0], p.a[1], pickZ + lift] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ + lift] }], M.transportSpeed);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ] }], M.descendSpeed);
     if (grasped >= 0) eq[this.#welds[grasped]!] = 0;
-    this.settle(M.settleAfterRelease);
-    this.moveMocaps([{ mocap: g, to: [p.b[0], p.b[1], placeZ + M.hover] }], M.descendSpeed);
-    this.moveMocaps([{ mocap: g, to: this.parkPosition() }], M.travelSpeed);
-    this.settle(M.settleAtEnd);
+    await this.wait(M.settleAfterRelease);
+    await this.move([{ mocap: g, to: [p.b[0], p.b[1], placeZ + M.hover] }], M.descendSpeed);
+    await this.move([{ mocap: g, to: this.parkPosition() }], M.travelSpeed);
+    await this.wait(M.settleAtEnd);
   }
 
   #nearestVertex(at: Vec3, radius: number): number {

@@ -10,3 +10,4 @@ export * from './preference.ts';
 export * from './stages.ts';
 export * from './progress.ts';
 export * from './world.ts';
+export * from './goal.ts';

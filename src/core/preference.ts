@@ -5,11 +5,28 @@ import { PrimitiveSchema } from './primitive.ts';
 export const PreferenceSourceSchema = z.enum(['human', 'scripted', 'transferred']);
 export type PreferenceSource = z.infer<typeof PreferenceSourceSchema>;
 
+/** Where a human label was given in the annotation app (absent for scripted and transferred labels). */
+export const AnnotationMetaSchema = z.strictObject({
+  itemId: z.string().min(1),
+  /** When the item was assigned to the annotator, ms since the epoch; null when unknown (no lease). */
+  assignedAt: z.number().int().nullable(),
+  /** How long the annotator took, as their client measured it, ms. */
+  durationMs: z.number().int().nonnegative().nullable(),
+  /** What sent the answer (the browser's user agent). */
+  client: z.string().nullable(),
+  /** The clips were shown right/left; the label above is already in the item's (left, right) order. */
+  shownSwapped: z.boolean().default(false),
+  strength: z.enum(['slight', 'clear']).optional(),
+  flag: z.strictObject({ reason: z.string(), comment: z.string() }).optional(),
+});
+export type AnnotationMeta = z.infer<typeof AnnotationMetaSchema>;
+
 const Provenance = {
   annotator: z.string().min(1),
   source: PreferenceSourceSchema,
   /** Milliseconds since the epoch. */
   time: z.number().int().nonnegative(),
+  annotation: AnnotationMetaSchema.optional(),
 };
 
 /**

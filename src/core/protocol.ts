@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CandidateSchema, MetricsSchema } from './episode.ts';
 import { Vec3Schema, WorkspaceBoxSchema } from './geometry.ts';
+import { TaskGoalSchema } from './goal.ts';
 import { SegmentLabelSchema } from './preference.ts';
 import { PrimitiveKindSchema, PrimitiveSchema } from './primitive.ts';
 import { TaskNameSchema } from './task.ts';
@@ -35,6 +36,8 @@ export type CloudData = z.infer<typeof CloudDataSchema>;
 
 const ItemIdSchema = z.string().min(1).max(200);
 export const MAX_CANDIDATES = 32;
+/** Longest guidelines text, characters. */
+export const MAX_GUIDELINES_CHARS = 20_000;
 
 /** A state to rank: its cloud and the N candidate primitives (scores are shown only when given). */
 export const RankItemSchema = z.strictObject({
@@ -46,6 +49,8 @@ export const RankItemSchema = z.strictObject({
   cloud: CloudDataSchema,
   candidates: z.array(CandidateSchema).min(2).max(MAX_CANDIDATES),
   workspace: WorkspaceBoxSchema.optional(),
+  /** The task's goal, drawn with the cloud so "better" is judged against it. */
+  goal: TaskGoalSchema.optional(),
 });
 export type RankItem = z.infer<typeof RankItemSchema>;
 
@@ -73,6 +78,7 @@ export const CompareItemSchema = z.strictObject({
   left: SegmentSchema,
   right: SegmentSchema,
   workspace: WorkspaceBoxSchema.optional(),
+  goal: TaskGoalSchema.optional(),
 });
 export type CompareItem = z.infer<typeof CompareItemSchema>;
 
@@ -86,6 +92,13 @@ export type ItemKind = (typeof ITEM_KINDS)[number];
 
 const IndexSchema = z.number().int().nonnegative().max(MAX_CANDIDATES - 1);
 
+/** An annotator's flag on an item (a broken clip, a goal that does not fit), with a comment for the reviewers. */
+export const AnswerFlagSchema = z.strictObject({
+  reason: z.enum(['broken', 'unclear', 'other']),
+  comment: z.string().max(500).default(''),
+});
+export type AnswerFlag = z.infer<typeof AnswerFlagSchema>;
+
 /**
  * A ranking answer: `groups` best first, tied indices share a group; unplaced candidates are the
  * annotator's "rest are indistinguishable" and are not listed. Range checks against the item's
@@ -97,12 +110,16 @@ export const RankAnswerSchema = z.strictObject({
   notComparable: z.array(IndexSchema).max(MAX_CANDIDATES).default([]),
   ideal: PrimitiveSchema.optional(),
   idealBeatsAll: z.boolean().default(false),
+  flag: AnswerFlagSchema.optional(),
 });
 export type RankAnswer = z.infer<typeof RankAnswerSchema>;
 
 export const CompareAnswerSchema = z.strictObject({
   kind: z.literal('compare'),
   label: SegmentLabelSchema,
+  /** How strong a left/right preference is. */
+  strength: z.enum(['slight', 'clear']).optional(),
+  flag: AnswerFlagSchema.optional(),
 });
 export type CompareAnswer = z.infer<typeof CompareAnswerSchema>;
 
@@ -139,7 +156,7 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
     answer: AnswerSchema,
     durationMs: z.number().int().nonnegative().max(86_400_000),
   }),
-  z.strictObject({ op: z.literal('skip'), id: ReqId, clientId: ClientIdSchema, itemId: ItemIdSchema }),
+  z.strictObject({ op: z.literal('skip'), id: ReqId, clientId: ClientIdSchema, itemId: ItemIdSchema, flag: AnswerFlagSchema.optional() }),
   /** Retracts one's own submission or skip named by its client id. */
   z.strictObject({ op: z.literal('undo'), id: ReqId, clientId: ClientIdSchema }),
   z.strictObject({ op: z.literal('progress'), id: ReqId }),
@@ -156,6 +173,10 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   /** engaged: true latches the e-stop; false resets it. */
   z.strictObject({ op: z.literal('estop'), id: ReqId, engaged: z.boolean() }),
   z.strictObject({ op: z.literal('stats'), id: ReqId }),
+  /** The annotation guidelines of a task (what "better" means there). */
+  z.strictObject({ op: z.literal('guidelines'), id: ReqId, task: TaskNameSchema }),
+  /** Replaces the guidelines of a task's family (admins). */
+  z.strictObject({ op: z.literal('guidelines.set'), id: ReqId, task: TaskNameSchema, markdown: z.string().min(1).max(MAX_GUIDELINES_CHARS) }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -198,6 +219,7 @@ export const TeleopStateSchema = z.strictObject({
   task: TaskNameSchema.nullable(),
   primitive: PrimitiveKindSchema.nullable(),
   workspace: WorkspaceBoxSchema.nullable(),
+  goal: TaskGoalSchema.nullable().default(null),
 });
 export type TeleopState = z.infer<typeof TeleopStateSchema>;
 
@@ -222,7 +244,14 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     user: z.strictObject({ name: z.string(), role: RoleSchema }),
   }),
   z.strictObject({ op: z.literal('pong'), id: ReqId, time: z.number() }),
-  z.strictObject({ op: z.literal('items'), id: ReqId, items: z.array(ItemSchema), leaseMs: z.number().int() }),
+  z.strictObject({
+    op: z.literal('items'),
+    id: ReqId,
+    items: z.array(ItemSchema),
+    leaseMs: z.number().int(),
+    /** Least time a clip pair must be watched before its answer is accepted ('shorter-clip': one play of the shorter clip; ms). */
+    minWatch: z.union([z.literal('shorter-clip'), z.number().int().nonnegative()]).default('shorter-clip'),
+  }),
   z.strictObject({
     op: z.literal('ack'),
     id: ReqId,
@@ -243,8 +272,21 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     duration: z.number(),
     wall: z.number(),
     metrics: MetricsSchema,
+    /** The e-stop stopped the primitive partway; the arm stayed where it was. */
+    aborted: z.boolean().default(false),
   }),
   z.strictObject({ op: z.literal('stats'), id: ReqId, stats: z.unknown() }),
+  z.strictObject({
+    op: z.literal('guidelines'),
+    id: ReqId,
+    task: TaskNameSchema,
+    family: z.enum(['rope', 'granular', 'cloth']),
+    markdown: z.string(),
+    /** `repo`: docs/guidelines/<family>.md; `admin`: edited in the app. */
+    source: z.enum(['repo', 'admin']),
+    updatedBy: z.string().nullable(),
+    updatedAt: z.number().nullable(),
+  }),
   ErrorMessageSchema,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
@@ -330,6 +372,7 @@ export const LiveMetaSchema = z.strictObject({
   action: PrimitiveSchema.optional(),
   metrics: MetricsSchema.optional(),
   workspace: WorkspaceBoxSchema.optional(),
+  goal: TaskGoalSchema.optional(),
   source: z.string().optional(),
 });
 export type LiveMeta = z.infer<typeof LiveMetaSchema>;

@@ -1,5 +1,6 @@
 // The World seam: what the loop needs from the simulator (sim/) or, through ROS, from a robot.
 import type { Metrics } from './episode.ts';
+import type { TaskGoal } from './goal.ts';
 import type { WorkspaceBox } from './geometry.ts';
 import type { PointCloud } from './pointcloud.ts';
 import type { Primitive, PrimitiveKind } from './primitive.ts';
@@ -18,6 +19,25 @@ export interface ExecuteResult {
   duration: number;
   /** Wall time, s. */
   wall: number;
+  /**
+   * True when the abort signal stopped the motion partway (an e-stop): the tools stayed where they
+   * were at that control tick, a held grasp stays held until the next primitive starts, and the
+   * state is the one of that tick. The step counts as taken.
+   */
+  aborted?: boolean;
+}
+
+/** What `execute` accepts besides the primitive. */
+export interface ExecuteOptions {
+  /** Called at about 30 Hz of sim time during the motion. */
+  onFrame?: (t: number) => void;
+  /** Checked every control tick; once aborted, the motion stops there (see ExecuteResult.aborted). */
+  signal?: AbortSignal;
+  /**
+   * Sim seconds per wall second the motion may run at most (1 = real time, as a robot moves); unset:
+   * as fast as the CPU allows. With a signal the motion still yields to the event loop every few ms.
+   */
+  pace?: number;
 }
 
 /** Thrown when a primitive is refused before any motion; `bound` names the violated limit. */
@@ -44,13 +64,15 @@ export interface World {
   readonly stepLimit: number;
   reset(seed: number): void;
   observe(opts?: { seed?: number }): PointCloud;
-  execute(p: Primitive, opts?: { onFrame?: (t: number) => void }): Promise<ExecuteResult>;
+  execute(p: Primitive, opts?: ExecuteOptions): Promise<ExecuteResult>;
   /** Why `p` would be refused (workspace, reach), or null when it may run. No side effects. */
   checkPrimitive(p: Primitive): string | null;
   metrics(): Metrics;
   success(): boolean;
   saveState(): WorldState;
   restoreState(s: WorldState): void;
+  /** The task's goal to draw for people (annotators, operators); absent when the world cannot say. */
+  taskGoal?(): TaskGoal;
   /** Up to k acceptable actions for the current state from the scripted expert. */
   expertActions(k: number, rng: Rng): Primitive[];
   dispose(): void;

@@ -1,16 +1,18 @@
 // `startServer`: the HTTP + WebSocket server of the web app, embeddable in the main job or run by `pamstack serve`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_CLIENT_FRAME_BYTES, type MotionFrameData, type TeleopState } from '../core/protocol.ts';
 import type { World } from '../core/world.ts';
 import { exportRecords } from '../store/export.ts';
 import { Store, type StoreOptions } from '../store/store.ts';
+import { AccessGuard, CLOSE, remoteAddress, type AccessOptions } from './access.ts';
 import { Committer } from './committer.ts';
 import { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
 import { Session } from './session.ts';
 import { SECURITY_HEADERS, serveStatic } from './static-files.ts';
-import { TeleopController, type TeleopHandler, type TeleopResult } from './teleop.ts';
+import { TeleopController, type EstopResetPolicy, type TeleopHandler, type TeleopResult } from './teleop.ts';
 import { ensureWebBuild } from './web-build.ts';
 
 export interface ServerOptions {
@@ -43,10 +45,18 @@ export interface ServerOptions {
   liveBudgetBytes?: number;
   /** Log lines (start-up, internal errors). @default stderr */
   log?: (line: string) => void;
+  /** Connection caps, the auth deadline and failed-auth limits (see AccessGuard for defaults). */
+  access?: AccessOptions;
+  /** Who may reset a latched e-stop. @default 'latcher-or-admin' */
+  estopReset?: EstopResetPolicy;
+  /** PEM certificate chain and key: serve HTTPS and WSS instead of HTTP and WS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** How often open sessions are checked against the users table (disabled users, replaced tokens), ms. @default 500 */
+  revalidateMs?: number;
 }
 
 export interface PamServer {
-  /** http://host:port/ */
+  /** http://host:port/ (https:// with `tls`) */
   readonly url: string;
   readonly port: number;
   readonly store: Store;
@@ -93,13 +103,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
 
   const publishWorld = (extra: Partial<LiveFrame> = {}) => {
     if (!world) return;
-    live.publish({ cloud: world.observe(), task: world.task, primitive: world.primitive, workspace: world.workspace, metrics: world.metrics(), source: 'sim', ...extra });
+    live.publish({ cloud: world.observe(), task: world.task, primitive: world.primitive, workspace: world.workspace, goal: world.taskGoal?.(), metrics: world.metrics(), source: 'sim', ...extra });
   };
 
+  const access = new AccessGuard(opts.access);
   const teleop = new TeleopController({
     world,
     onTeleop: opts.onTeleop,
-    onEstop: opts.onEstop,
+    estopReset: opts.estopReset,
+    onEstop: (engaged, by, role) => {
+      store.logEstop({ user: by, role: role ?? null, action: engaged ? 'latch' : 'reset', latchedBy: engaged ? by : null });
+      log(`e-stop ${engaged ? 'latched' : 'reset'} by ${by}${role ? ` (${role})` : ''}`);
+      opts.onEstop?.(engaged, by);
+    },
     afterExecute: (p, r: TeleopResult) => {
       if (liveFromWorld) publishWorld({ action: p, metrics: r.metrics, source: 'teleop' });
     },
@@ -108,7 +124,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     },
   });
 
-  const http = createServer((req, res) => handleHttp(req, res));
+  const http = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => handleHttp(req, res))
+    : createServer((req, res) => handleHttp(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
   const allowed = opts.allowedOrigins ?? [];
 
@@ -125,8 +143,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  wss.on('connection', (ws: WebSocket) => {
-    const s = new Session(ws, { store, committer, live, teleop, log });
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const addr = remoteAddress(req);
+    const refused = access.admit(addr);
+    if (refused) {
+      log(`refused a connection from ${addr}: ${refused}`);
+      ws.close(CLOSE.tryLater, refused.slice(0, 120));
+      return;
+    }
+    ws.once('close', () => access.release(addr));
+    const s = new Session(ws, addr, { store, committer, live, teleop, access, log }, req.headers['user-agent'] ?? '');
     sessions.add(s);
     (ws as WebSocket & { isAlive?: boolean }).isAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { isAlive?: boolean }).isAlive = true));
@@ -148,9 +174,24 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   }, 30_000);
   heartbeat.unref();
 
+  // Sessions of disabled users or replaced tokens close within a second, whichever process changed them.
+  const revalidate = setInterval(() => {
+    if (sessions.size === 0 || !store.db.open) return;
+    const active = store.users.activeTokenHashes();
+    for (const s of sessions) s.revalidate(active);
+  }, opts.revalidateMs ?? 500);
+  revalidate.unref();
+
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
+      // Details (load, e-stop) only for an admin token: unauthenticated probes learn that it is up.
+      const user = bearerUser(req);
+      if (!user || user.role !== 'admin') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+        res.end('ok\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', ...SECURITY_HEADERS });
       res.end(JSON.stringify({ ok: true, connections: sessions.size, live: live.stats(), estop: teleop.estopped }));
       return;
@@ -162,9 +203,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   }
 
   /** GET /api/export with `Authorization: Bearer <admin token>`: the preference records as JSONL. */
-  function exportHttp(req: IncomingMessage, res: ServerResponse): void {
+  /** The user of an `Authorization: Bearer` header; refused tokens count against the address as on the socket. */
+  function bearerUser(req: IncomingMessage) {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const user = m ? store.users.authenticate(m[1]!) : null;
+    if (!m) return null;
+    const addr = remoteAddress(req);
+    if (access.authBlocked(addr)) return null;
+    const user = store.users.authenticate(m[1]!);
+    if (!user) access.authFailed(addr);
+    return user;
+  }
+
+  function exportHttp(req: IncomingMessage, res: ServerResponse): void {
+    const user = bearerUser(req);
     if (!user || user.role !== 'admin') {
       res.writeHead(user ? 403 : 401, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
       res.end(user ? 'export needs the admin role\n' : 'send Authorization: Bearer <admin token>\n');
@@ -184,7 +235,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   });
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}/`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}/`;
   if (liveFromWorld) publishWorld();
 
   let closed = false;
@@ -208,6 +259,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(revalidate);
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       http.closeAllConnections();

@@ -12,9 +12,11 @@ import {
 } from '../core/protocol.ts';
 import { StoreError } from '../store/store-error.ts';
 import type { Store } from '../store/store.ts';
-import type { User } from '../store/users.ts';
+import { hashToken, type User } from '../store/users.ts';
 import { agreementStats } from '../store/stats.ts';
+import { CLOSE, type AccessGuard } from './access.ts';
 import type { Committer } from './committer.ts';
+import { guidelinesFor } from './guidelines.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { TeleopController } from './teleop.ts';
 
@@ -33,6 +35,8 @@ export const OP_ROLES: Record<ClientOp, readonly Role[] | 'anyone'> = {
   'teleop.execute': ['admin', 'operator'],
   estop: ['admin', 'operator'],
   stats: ['admin'],
+  guidelines: ['admin', 'annotator', 'operator'],
+  'guidelines.set': ['admin'],
 };
 
 /** After this many refused tokens a connection is closed. */
@@ -43,6 +47,7 @@ export interface SessionContext {
   committer: Committer;
   live: LiveHub;
   teleop: TeleopController;
+  access: AccessGuard;
   log: (line: string) => void;
 }
 
@@ -51,20 +56,55 @@ type Handlers = { [K in ClientOp]: (m: Extract<ClientMessage, { op: K }>, user: 
 export class Session {
   readonly ws: WebSocket;
   #ctx: SessionContext;
+  /** Remote address (the socket's peer). */
+  readonly address: string;
   #user: User | null = null;
+  /** SHA-256 of the token this session authenticated with (compared with the store's on revalidation). */
+  #tokenHash: string | null = null;
   #failedAuth = 0;
   #handlers: Handlers;
+  #authDeadline: ReturnType<typeof setTimeout> | null;
 
-  constructor(ws: WebSocket, ctx: SessionContext) {
+  /** The client's User-Agent (recorded with answers). */
+  readonly client: string;
+
+  constructor(ws: WebSocket, address: string, ctx: SessionContext, client = '') {
     this.ws = ws;
+    this.address = address;
+    this.client = client.slice(0, 200);
     this.#ctx = ctx;
     this.#handlers = this.#makeHandlers();
+    // A socket that never authenticates holds a slot of the connection caps: close it after the deadline.
+    this.#authDeadline = setTimeout(() => {
+      this.#authDeadline = null;
+      if (!this.#user) this.ws.close(CLOSE.policy, `not authenticated within ${ctx.access.authTimeoutMs / 1000} s`);
+    }, ctx.access.authTimeoutMs);
+    this.#authDeadline.unref?.();
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer | ArrayBuffer | Buffer[], isBinary));
-    ws.on('close', () => ctx.live.unsubscribe(ws));
+    ws.on('close', () => {
+      if (this.#authDeadline) clearTimeout(this.#authDeadline);
+      ctx.live.unsubscribe(ws);
+    });
   }
 
   get user(): User | null {
     return this.#user;
+  }
+
+  /**
+   * Closes the session when its user is no longer enabled with the token it authenticated with
+   * (`active`: token hash by user id of the enabled users). Returns whether it closed.
+   */
+  revalidate(active: ReadonlyMap<number, string>): boolean {
+    const u = this.#user;
+    if (!u || this.ws.readyState !== this.ws.OPEN) return false;
+    const hash = active.get(u.id);
+    if (hash === this.#tokenHash) return false;
+    const why = hash === undefined ? 'user disabled' : 'token replaced';
+    this.#ctx.log(`closed the socket of ${u.name} (${why})`);
+    this.ws.close(CLOSE.policy, why);
+    this.#user = null;
+    return true;
   }
 
   send(msg: ServerMessage): void {
@@ -116,18 +156,28 @@ export class Session {
   }
 
   #makeHandlers(): Handlers {
-    const { store, committer, live, teleop } = this.#ctx;
+    const { store, committer, live, teleop, access } = this.#ctx;
     return {
       auth: (m) => {
         if (this.#user) return this.error(m.id, 'conflict', 'token', `already authenticated as ${this.#user.name}`);
+        const blocked = access.authBlocked(this.address);
+        if (blocked) {
+          this.error(m.id, 'unauthorized', 'token', blocked);
+          this.ws.close(CLOSE.policy, 'too many refused tokens from this address');
+          return;
+        }
         const user = store.users.authenticate(m.token);
         if (!user) {
           this.#failedAuth++;
+          access.authFailed(this.address);
           this.error(m.id, 'unauthorized', 'token', 'unknown or disabled token');
-          if (this.#failedAuth >= MAX_FAILED_AUTH) this.ws.close(1008, 'too many refused tokens');
+          if (this.#failedAuth >= MAX_FAILED_AUTH) this.ws.close(CLOSE.policy, 'too many refused tokens');
           return;
         }
         this.#user = user;
+        this.#tokenHash = hashToken(m.token);
+        if (this.#authDeadline) clearTimeout(this.#authDeadline);
+        this.#authDeadline = null;
         this.send({ op: 'welcome', id: m.id, protocol: PROTOCOL_VERSION, user: { name: user.name, role: user.role } });
         if (user.role !== 'annotator') this.send(teleop.state());
       },
@@ -138,16 +188,16 @@ export class Session {
         const texts = await committer.enqueue(() => store.nextRaw(user, { count: m.count, have: m.have, kinds: m.kinds }));
         // Item payloads are stored as validated JSON: splice them in rather than parse and re-serialize.
         if (this.ws.readyState === this.ws.OPEN)
-          this.ws.send(`{"op":"items","id":${m.id},"leaseMs":${store.leaseMs},"items":[${texts.join(',')}]}`);
+          this.ws.send(`{"op":"items","id":${m.id},"leaseMs":${store.leaseMs},"minWatch":${JSON.stringify(store.minWatch)},"items":[${texts.join(',')}]}`);
       },
       submit: async (m, user) => {
         const r = await committer.enqueue(() =>
-          store.submit(user, { clientId: m.clientId, itemId: m.itemId, answer: m.answer, durationMs: m.durationMs }),
+          store.submit(user, { clientId: m.clientId, itemId: m.itemId, answer: m.answer, durationMs: m.durationMs, client: this.client }),
         );
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       skip: async (m, user) => {
-        const r = await committer.enqueue(() => store.skip(user, m.clientId, m.itemId));
+        const r = await committer.enqueue(() => store.skip(user, m.clientId, m.itemId, m.flag));
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       undo: async (m, user) => {
@@ -169,15 +219,16 @@ export class Session {
         const prior = store.teleopByClient(user, m.clientId);
         if (prior) {
           // A retry of a command already handled: never move twice.
-          if (prior.status === 'executed')
-            return this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: prior.duration_s ?? 0, wall: 0, metrics: {} });
+          if (prior.status === 'executed' || prior.status === 'aborted')
+            return this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: prior.duration_s ?? 0, wall: 0, metrics: {}, aborted: prior.status === 'aborted' });
           return this.error(m.id, 'conflict', 'clientId', `this command was already handled (${prior.status}${prior.reason ? `: ${prior.reason}` : ''})`);
         }
         const task = teleop.state().task;
         try {
           const r = await teleop.execute(m.primitive, user.name);
-          store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'executed', durationS: r.duration });
-          this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: r.duration, wall: r.wall, metrics: r.metrics });
+          const status = r.aborted ? 'aborted' : 'executed';
+          store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status, durationS: r.duration, reason: r.aborted ? 'e-stop' : null });
+          this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: r.duration, wall: r.wall, metrics: r.metrics, aborted: !!r.aborted });
         } catch (e) {
           if (e instanceof StoreError && e.code === 'refused')
             store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'refused', reason: e.message });
@@ -187,10 +238,25 @@ export class Session {
         }
       },
       estop: (m, user) => {
-        teleop.setEstop(m.engaged, user.name);
+        const latchedBy = teleop.state().estopBy;
+        try {
+          teleop.setEstop(m.engaged, user.name, user.role);
+        } catch (e) {
+          if (e instanceof StoreError && e.code === 'forbidden') {
+            store.logEstop({ user: user.name, role: user.role, action: 'reset_refused', latchedBy });
+            this.#ctx.log(`e-stop reset by ${user.name} refused (latched by ${latchedBy})`);
+          }
+          throw e;
+        }
         this.send({ ...teleop.state(), id: m.id });
       },
       stats: (m) => this.send({ op: 'stats', id: m.id, stats: agreementStats(store) }),
+      guidelines: (m) => this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) }),
+      'guidelines.set': (m, user) => {
+        store.setGuidelines(guidelinesFor(store, m.task).family, m.markdown, user.name);
+        this.#ctx.log(`guidelines of ${m.task} edited by ${user.name}`);
+        this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) });
+      },
     };
   }
 }

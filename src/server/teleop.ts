@@ -2,7 +2,7 @@
 import type { Metrics } from '../core/episode.ts';
 import { workspaceViolation } from '../core/geometry.ts';
 import { PRIMITIVE_POINT_NAMES, type Primitive } from '../core/primitive.ts';
-import type { TeleopState } from '../core/protocol.ts';
+import type { Role, TeleopState } from '../core/protocol.ts';
 import { PrimitiveRefusedError, type World } from '../core/world.ts';
 import { StoreError } from '../store/store-error.ts';
 
@@ -11,6 +11,8 @@ export interface TeleopResult {
   duration: number;
   wall: number;
   metrics: Metrics;
+  /** The e-stop stopped the primitive partway (the arm stayed where it was). */
+  aborted?: boolean;
 }
 
 /**
@@ -18,13 +20,21 @@ export interface TeleopResult {
  * main job queues it into its loop, or a ROS bridge sends it to the robot.
  * Throw PrimitiveRefusedError to refuse it (the operator sees the message).
  */
-export type TeleopHandler = (p: Primitive, ctx: { user: string }) => Promise<TeleopResult>;
+export type TeleopHandler = (p: Primitive, ctx: { user: string; signal: AbortSignal }) => Promise<TeleopResult>;
+
+/**
+ * Who may reset a latched e-stop: the operator who latched it or an admin (`latcher-or-admin`), or
+ * anyone allowed to send `estop` (`any-operator`).
+ */
+export type EstopResetPolicy = 'latcher-or-admin' | 'any-operator';
 
 export interface TeleopOptions {
+  /** @default 'latcher-or-admin' */
+  estopReset?: EstopResetPolicy;
   world?: World;
   onTeleop?: TeleopHandler;
   /** Called when the e-stop is engaged (true) or reset (false), so the embedding can stop its loop. */
-  onEstop?: (engaged: boolean, by: string) => void;
+  onEstop?: (engaged: boolean, by: string, role: Role | undefined) => void;
   /** Called after each executed primitive (the server republishes the live cloud). */
   afterExecute?: (p: Primitive, r: TeleopResult) => void;
   /** Called whenever the state changes (busy, e-stop), to broadcast it. */
@@ -35,6 +45,8 @@ export class TeleopController {
   #o: TeleopOptions;
   #estopBy: string | null = null;
   #busy = false;
+  /** Aborts the running primitive when the e-stop latches. */
+  #running: AbortController | null = null;
 
   constructor(o: TeleopOptions) {
     this.#o = o;
@@ -60,6 +72,7 @@ export class TeleopController {
       task: w?.task ?? null,
       primitive: w?.primitive ?? null,
       workspace: w?.workspace ?? null,
+      goal: w?.taskGoal?.() ?? null,
     };
   }
 
@@ -87,15 +100,18 @@ export class TeleopController {
     const why = this.check(p);
     if (why) throw new StoreError('refused', 'primitive', why);
     this.#busy = true;
+    const ac = new AbortController();
+    this.#running = ac;
     this.#emit();
     try {
       let r: TeleopResult;
-      if (this.#o.onTeleop) r = await this.#o.onTeleop(p, { user });
+      if (this.#o.onTeleop) r = await this.#o.onTeleop(p, { user, signal: ac.signal });
       else {
         const w = this.#o.world!;
         const t0 = performance.now();
-        const ex = await w.execute(p);
+        const ex = await w.execute(p, { signal: ac.signal });
         r = { duration: ex.duration, wall: ex.wall ?? (performance.now() - t0) / 1000, metrics: w.metrics() };
+        if (ex.aborted) r.aborted = true;
       }
       this.#o.afterExecute?.(p, r);
       return r;
@@ -103,18 +119,27 @@ export class TeleopController {
       if (e instanceof PrimitiveRefusedError) throw new StoreError('refused', 'primitive', `${e.bound}: ${e.message}`);
       throw e;
     } finally {
+      this.#running = null;
       this.#busy = false;
       this.#emit();
     }
   }
 
-  /** Latches (engaged) or resets the e-stop. Engaging is always allowed; the latch holds until a reset. */
-  setEstop(engaged: boolean, by: string): void {
+  /**
+   * Latches (engaged) or resets the e-stop. Engaging is always allowed; the latch holds until a reset,
+   * which the reset policy may refuse (StoreError 'forbidden'). `role` undefined: the embedding itself
+   * (a key press in the main job), always allowed.
+   */
+  setEstop(engaged: boolean, by: string, role?: Role): void {
     const was = this.#estopBy;
+    if (!engaged && was !== null && role !== undefined && role !== 'admin' && was !== by && (this.#o.estopReset ?? 'latcher-or-admin') === 'latcher-or-admin')
+      throw new StoreError('forbidden', 'engaged', `the e-stop was latched by ${was}; only ${was} or an admin may reset it`);
     if (engaged && was === null) this.#estopBy = by;
     if (!engaged) this.#estopBy = null;
+    // Latching stops the primitive in progress at its next control tick.
+    if (engaged) this.#running?.abort(new Error(`e-stop latched by ${by}`));
     if ((was === null) !== (this.#estopBy === null)) {
-      this.#o.onEstop?.(engaged, by);
+      this.#o.onEstop?.(engaged, by, role);
       this.#emit();
     }
   }

@@ -7,7 +7,7 @@ import type { PointCloud } from '../core/pointcloud.ts';
 import { PrimitiveRefusedError } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
-import { MotionPlayback, startServer, type PamServer } from '../server/index.ts';
+import { startServer, type PamServer } from '../server/index.ts';
 import type { Store } from '../store/store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld, MujocoWorld } from '../../sim/index.ts';
@@ -31,13 +31,13 @@ export interface DemoOptions {
   /** Pause between a decision (shown with its candidates) and its execution, ms; web mode only. */
   stepDelayMs: number;
   /**
-   * Speed of the motion the live view shows during each primitive (sim seconds per wall second; the sim
-   * runs faster than that, so the loop waits while the motion plays, only when a browser watches);
-   * 0 shows no motion. @default 1 (real time)
+   * Speed of the motion the live view shows during each primitive (sim seconds per wall second): while a
+   * browser watches, the sim runs at this pace and its motion is published as it happens, so an e-stop
+   * stops what the operator sees; 0 shows no motion. @default 1 (real time)
    */
   motionSpeed?: number;
   log: (line: string) => void;
-  /** Resolves to stop the loop after the current step (SIGINT). */
+  /** Resolves to stop the loop: aborts the primitive in progress and any e-stop wait (SIGINT, SIGTERM). */
   stop?: Promise<void>;
 }
 
@@ -65,6 +65,8 @@ class LiveLoop {
   /** Pause after publishing a decision, ms (0 when nobody watches). */
   pauseMs = 0;
   #estopWaiters: (() => void)[] = [];
+  /** Aborts the primitive in progress (e-stop, stop); a fresh one per executed step. */
+  #abort: AbortController | null = null;
 
   constructor(
     readonly source: string,
@@ -74,12 +76,21 @@ class LiveLoop {
 
   setEstop(on: boolean): void {
     this.estopped = on;
-    if (!on) for (const w of this.#estopWaiters.splice(0)) w();
+    if (on) this.#abort?.abort();
+    else for (const w of this.#estopWaiters.splice(0)) w();
   }
 
-  /** Wakes the e-stop wait so a stop request is seen. */
-  wake(): void {
+  /** Stops now: aborts the primitive in progress and ends an e-stop wait. */
+  stopNow(): void {
+    this.#abort?.abort();
     for (const w of this.#estopWaiters.splice(0)) w();
+  }
+
+  /** The abort signal of the step about to execute (already aborted when latched or stopping). */
+  armAbort(): AbortSignal {
+    this.#abort = new AbortController();
+    if (this.estopped || this.stopped()) this.#abort.abort();
+    return this.#abort.signal;
   }
 
   async beforeDecide(s: StepContext): Promise<StepOverride | null> {
@@ -114,7 +125,11 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   const t0 = performance.now();
   const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   let stopRequested = false;
-  o.stop?.then(() => (stopRequested = true));
+  let live: LiveLoop | null = null;
+  o.stop?.then(() => {
+    stopRequested = true;
+    live?.stopNow();
+  });
 
   const taskDir = fileURLToPath(new URL(`../../policies/${o.task}/`, import.meta.url));
   const def = o.policy ? null : committedDefault(o.task);
@@ -127,11 +142,14 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
   o.log(`decider: ${decider.name} ${JSON.stringify(describeSpec(spec))} (${since()})`);
 
   let server: PamServer | null = null;
-  // Motion during a primitive: captured from the sim only while a browser watches, played at sim-time pace.
+  // Motion during a primitive: while a browser watches, the sim runs at the motion's pace and its frames
+  // go out as they happen. Every primitive runs with an abort signal the e-stop fires.
   const motionSpeed = o.motionSpeed ?? 1;
-  const motionWorld = !o.headless && motionSpeed > 0 && world instanceof MujocoWorld ? world : null;
-  const playback = motionWorld ? new MotionPlayback((f) => server?.publishMotion(f), { speed: motionSpeed }) : null;
-  const live = new LiveLoop(
+  const simWorld = world instanceof MujocoWorld ? world : null;
+  const motionWorld = !o.headless && motionSpeed > 0 ? simWorld : null;
+  // The goal goes with every frame so a viewer who joins late still sees what the task asks for.
+  const goal = world.taskGoal?.();
+  const loop = new LiveLoop(
     decider.name,
     (cloud, meta) => {
       if (!server) return;
@@ -139,15 +157,16 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         cloud,
         task: o.task,
         primitive: world.primitive,
-        episode: live.episode,
+        episode: loop.episode,
         workspace: world.workspace,
+        ...(goal ? { goal } : {}),
         metrics: world.metrics(),
         ...meta,
       });
     },
     () => stopRequested,
   );
-  o.stop?.then(() => live.wake());
+  live = loop;
   try {
     if (!o.headless) {
       server = await listenOrExplain(o.port, o.host, () => startServer({
@@ -159,20 +178,20 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
         log: (l) => o.log(`server: ${l}`),
         onEstop: (on, by) => {
           o.log(`e-stop ${on ? 'LATCHED' : 'reset'} by ${by}`);
-          live.setEstop(on);
+          loop.setEstop(on);
         },
         onTeleop: (primitive) =>
           new Promise<TeleopResult>((resolve, reject) => {
             const why = world.checkPrimitive(primitive);
             if (why) return reject(new PrimitiveRefusedError('workspace', why));
-            live.teleop = { primitive, resolve, reject };
+            loop.teleop = { primitive, resolve, reject };
           }),
       }));
       // A local admin session so a newcomer sees the live view at once; the token is rotated each
       // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
       const token = localAdminToken(server.store);
       const link = `${server.url}#/live&token=${token}`;
-      live.pauseMs = o.stepDelayMs;
+      loop.pauseMs = o.stepDelayMs;
       o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
       if (!/^(127\.|localhost$|::1$)/.test(o.host)) o.log(`warning: --host ${o.host} is not loopback; the link above grants admin rights`);
     }
@@ -185,41 +204,45 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
       quiet: true,
       stop: () => stopRequested,
       hooks: {
-        beforeDecide: (s) => live.beforeDecide(s),
-        onDecision: (s, d) => live.onDecision(s, d),
+        beforeDecide: (s) => loop.beforeDecide(s),
+        onDecision: (s, d) => loop.onDecision(s, d),
         beforeExecute: () => {
-          if (!playback || !motionWorld || !server?.liveWatched()) return;
-          const step = live.step;
-          motionWorld.setMotionObserver((f) => playback.capture({ ...f, step }));
+          const signal = loop.armAbort();
+          const watched = !!motionWorld && !!server?.liveWatched();
+          if (watched) {
+            const step = loop.step;
+            motionWorld!.setMotionObserver((f) => server?.publishMotion({ stamp: f.t, step, points: f.points, tools: f.tools, holding: f.holding }));
+          }
+          return { signal, pace: watched ? motionSpeed : 0 };
         },
         onStep: async (s) => {
           if (firstAction && s.primitive) {
             o.log(`first action executed (${since()})`);
             firstAction = false;
           }
-          if (playback && motionWorld) {
-            motionWorld.setMotionObserver(null);
-            if (playback.captured) await playback.play(() => stopRequested);
-          }
-          const t = live.current;
-          live.current = null;
+          motionWorld?.setMotionObserver(null);
+          const aborted = s.aborted === true;
+          const t = loop.current;
+          loop.current = null;
           if (t) {
-            if (s.refused) t.reject(new PrimitiveRefusedError('workspace', s.refused));
-            else t.resolve({ duration: 0, wall: 0, metrics: s.metrics });
+            if (!s.primitive) t.reject(new PrimitiveRefusedError('workspace', s.refused ?? 'refused'));
+            else t.resolve({ duration: simWorld?.lastExecute?.duration ?? 0, wall: simWorld?.lastExecute?.wall ?? 0, metrics: s.metrics, ...(aborted ? { aborted } : {}) });
           }
           server?.publishLive({
             cloud: world.observe(),
             task: o.task,
             primitive: world.primitive,
-            episode: live.episode,
+            episode: loop.episode,
             step: s.step,
             workspace: world.workspace,
+            ...(goal ? { goal } : {}),
             metrics: s.metrics,
             ...(s.primitive ? { action: s.primitive } : {}),
+            ...(aborted ? { holdReason: 'aborted by the e-stop' } : {}),
             source: s.source === 'decider' ? decider.name : s.source,
           });
           o.log(
-            `  episode ${s.episode} step ${s.step}: ${s.primitive ? 'executed' : 'refused'}${s.refused ? ` (refused: ${s.refused})` : ''}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
+            `  episode ${s.episode} step ${s.step}: ${!s.primitive ? 'refused' : aborted ? 'ABORTED by the e-stop (the arm stopped where it was)' : 'executed'}${s.refused ? ` (refused: ${s.refused})` : ''}; ${fmtMetrics(s.metrics)}${s.success ? ' — success' : ''}`,
           );
         },
         onEpisode: (r) => {
@@ -233,7 +256,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
     });
     return server ? { result, episodes, url: server.url } : { result, episodes };
   } finally {
-    live.teleop?.reject(new Error('the demo stopped'));
+    loop.teleop?.reject(new Error('the demo stopped'));
     await server?.close();
     world.dispose();
     decider.dispose();

@@ -5,7 +5,7 @@ import type { PointCloud } from '../core/pointcloud.ts';
 import type { Primitive } from '../core/primitive.ts';
 import { startProgress } from '../core/progress.ts';
 import { deriveSeed, Rng, SeedStream } from '../core/rng.ts';
-import { PrimitiveRefusedError, type World } from '../core/world.ts';
+import { PrimitiveRefusedError, type ExecuteOptions, type World } from '../core/world.ts';
 import type { Decider, DecisionContext, TimedDecision } from './decider.ts';
 
 /** One episode's outcome. `steps` counts executed decisions; a failure has steps ≤ stepLimit. */
@@ -47,6 +47,8 @@ export interface StepInfo extends StepContext {
   source: string;
   /** Why the world refused the primitives tried before the executed one (or all of them). */
   refused?: string;
+  /** The executed primitive was stopped partway by its abort signal (an e-stop); the tools stayed where they were. */
+  aborted?: boolean;
   metrics: Metrics;
   success: boolean;
 }
@@ -64,8 +66,8 @@ export interface RolloutHooks {
    * one); null holds. The fallback on a refusal continues from it in the decision's order.
    */
   choose?(s: StepContext, d: TimedDecision, rng: Rng): Promise<number | null> | number | null;
-  /** Just before a primitive goes to the world (arms a motion capture). */
-  beforeExecute?(s: StepContext, p: Primitive): void;
+  /** Just before a primitive goes to the world: arms a motion observer; may give the execution an abort signal or a pace. */
+  beforeExecute?(s: StepContext, p: Primitive): ExecuteOptions | void;
   onStep?(s: StepInfo): Promise<void> | void;
   onEpisode?(r: EpisodeResult): Promise<void> | void;
 }
@@ -134,10 +136,20 @@ async function runEpisode(world: World, decider: Decider, episode: number, seed:
     }
     let info: StepInfo;
     if (override) {
-      h.beforeExecute?.(s, override.primitive);
-      const why = await tryExecute(world, override.primitive);
-      if (why) refused++;
-      info = { ...s, primitive: why ? null : override.primitive, candidates: [], chosen: null, decision: null, source: override.source, metrics: world.metrics(), success: world.success(), ...(why ? { refused: why } : {}) };
+      const ran = await tryExecute(world, override.primitive, h.beforeExecute?.(s, override.primitive) ?? undefined);
+      if (ran.refused) refused++;
+      info = {
+        ...s,
+        primitive: ran.refused ? null : override.primitive,
+        candidates: [],
+        chosen: null,
+        decision: null,
+        source: override.source,
+        metrics: world.metrics(),
+        success: world.success(),
+        ...(ran.refused ? { refused: ran.refused } : {}),
+        ...(ran.aborted ? { aborted: true } : {}),
+      };
     } else {
       const ctx: DecisionContext = { workspace: world.workspace, kind: world.primitive, seed: deriveSeed(rng.nextU32(), decider.spec.seed), world, ...opts.context };
       const d = await decider.decide(obs, ctx);
@@ -151,19 +163,31 @@ async function runEpisode(world: World, decider: Decider, episode: number, seed:
       const order = [first, ...d.fallback.filter((i) => i !== first)];
       const why: string[] = [];
       let ran: number | null = null;
+      let aborted = false;
       for (const i of order) {
         const p = d.candidates[i]!.primitive;
-        h.beforeExecute?.(s, p);
-        const refusal = await tryExecute(world, p);
-        if (!refusal) {
+        const r = await tryExecute(world, p, h.beforeExecute?.(s, p) ?? undefined);
+        if (!r.refused) {
           ran = i;
+          aborted = r.aborted;
           break;
         }
         refused++;
-        why.push(`#${i}: ${refusal}`);
-        d.candidates[i] = { ...d.candidates[i]!, safe: false, reason: refusal };
+        why.push(`#${i}: ${r.refused}`);
+        d.candidates[i] = { ...d.candidates[i]!, safe: false, reason: r.refused };
       }
-      info = { ...s, primitive: ran === null ? null : d.candidates[ran]!.primitive, candidates: d.candidates, chosen: ran, decision: d, source: 'decider', metrics: world.metrics(), success: world.success(), ...(why.length ? { refused: why.join('; ') } : {}) };
+      info = {
+        ...s,
+        primitive: ran === null ? null : d.candidates[ran]!.primitive,
+        candidates: d.candidates,
+        chosen: ran,
+        decision: d,
+        source: 'decider',
+        metrics: world.metrics(),
+        success: world.success(),
+        ...(why.length ? { refused: why.join('; ') } : {}),
+        ...(aborted ? { aborted: true } : {}),
+      };
       if (ran === null) {
         await h.onStep?.(info);
         holdReason = `hold: the world refused every safe candidate (${why.join('; ')})`;
@@ -189,13 +213,13 @@ async function runEpisode(world: World, decider: Decider, episode: number, seed:
   return r;
 }
 
-/** Runs `p`; the refusal's message when the world refused it (state unchanged), else null. */
-async function tryExecute(world: World, p: Primitive): Promise<string | null> {
+/** Runs `p`: the refusal's message when the world refused it (state unchanged), and whether an abort signal stopped it. */
+async function tryExecute(world: World, p: Primitive, opts?: ExecuteOptions): Promise<{ refused: string | null; aborted: boolean }> {
   try {
-    await world.execute(p);
-    return null;
+    const r = await world.execute(p, opts);
+    return { refused: null, aborted: r.aborted === true };
   } catch (err) {
-    if (err instanceof PrimitiveRefusedError) return err.message;
+    if (err instanceof PrimitiveRefusedError) return { refused: err.message, aborted: false };
     throw err;
   }
 }

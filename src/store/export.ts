@@ -19,8 +19,13 @@ export interface ExportOptions {
 }
 
 interface Row {
+  item_id: string;
   value: string;
   created_at: number;
+  assigned_at: number | null;
+  duration_ms: number | null;
+  client: string | null;
+  swapped: number;
   annotator: string;
   kind: 'rank' | 'compare';
   ref_a: string;
@@ -35,7 +40,7 @@ interface Row {
 export function* exportRecords(store: Store, opts: ExportOptions = {}): Generator<Ranking | SegmentPair> {
   const rows = store.db
     .prepare(
-      `SELECT a.value, a.created_at, u.name AS annotator, i.kind, i.ref_a, i.ref_b, i.candidate_count
+      `SELECT a.item_id, a.value, a.created_at, a.assigned_at, a.duration_ms, a.client, a.swapped, u.name AS annotator, i.kind, i.ref_a, i.ref_b, i.candidate_count
        FROM answers a JOIN items i ON i.id = a.item_id JOIN users u ON u.id = a.user_id
        WHERE a.status = 'submitted' AND a.created_at >= @since AND (@gold = 1 OR i.gold IS NULL)
          AND (@kind IS NULL OR i.kind = @kind)
@@ -48,6 +53,15 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
     }) as IterableIterator<Row>;
   for (const r of rows) {
     const a = JSON.parse(r.value) as Answer;
+    const annotation: Record<string, unknown> = {
+      itemId: r.item_id,
+      assignedAt: r.assigned_at,
+      durationMs: r.duration_ms,
+      client: r.client,
+      shownSwapped: r.swapped === 1,
+    };
+    if (a.kind === 'compare' && a.strength) annotation.strength = a.strength;
+    if (a.flag) annotation.flag = a.flag;
     if (a.kind === 'rank') {
       const rec: Record<string, unknown> = {
         kind: 'ranking',
@@ -59,6 +73,7 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
         annotator: r.annotator,
         source: 'human',
         time: r.created_at,
+        annotation,
       };
       if (a.ideal) rec.ideal = a.ideal;
       yield RankingSchema.parse(rec);
@@ -71,6 +86,7 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
         annotator: r.annotator,
         source: 'human',
         time: r.created_at,
+        annotation,
       });
     }
   }

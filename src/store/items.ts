@@ -1,6 +1,7 @@
 // Building queue items from the loop's records (clouds, candidates, clips) and the active-ordering score.
 import type { Candidate } from '../core/episode.ts';
 import type { WorkspaceBox } from '../core/geometry.ts';
+import type { TaskGoal } from '../core/goal.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import type { PrimitiveKind } from '../core/primitive.ts';
 import {
@@ -20,6 +21,7 @@ export function makeRankItem(o: {
   cloud: PointCloud;
   candidates: Candidate[];
   workspace?: WorkspaceBox;
+  goal?: TaskGoal;
   id?: string;
 }): RankItem {
   const item: RankItem = {
@@ -32,6 +34,7 @@ export function makeRankItem(o: {
     candidates: o.candidates.map((c) => ({ ...c })),
   };
   if (o.workspace) item.workspace = o.workspace;
+  if (o.goal) item.goal = o.goal;
   return item;
 }
 
@@ -54,7 +57,7 @@ export function makeSegment(o: {
 }
 
 /** A compare item for two segments of the same task; its id is `compare:<left>|<right>` unless given. */
-export function makeCompareItem(o: { left: Segment; right: Segment; workspace?: WorkspaceBox; id?: string }): CompareItem {
+export function makeCompareItem(o: { left: Segment; right: Segment; workspace?: WorkspaceBox; goal?: TaskGoal; id?: string }): CompareItem {
   const item: CompareItem = {
     kind: 'compare',
     id: o.id ?? `compare:${o.left.id}|${o.right.id}`,
@@ -63,6 +66,7 @@ export function makeCompareItem(o: { left: Segment; right: Segment; workspace?: 
     right: o.right,
   };
   if (o.workspace) item.workspace = o.workspace;
+  if (o.goal) item.goal = o.goal;
   return item;
 }
 

@@ -74,6 +74,66 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'e-stop log: who latched and who reset, and resets refused by the policy',
+    sql: `
+      CREATE TABLE estop_log (
+        id          INTEGER PRIMARY KEY,
+        user_name   TEXT NOT NULL,
+        role        TEXT,
+        action      TEXT NOT NULL CHECK (action IN ('latch', 'reset', 'reset_refused')),
+        latched_by  TEXT,
+        created_at  INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    description: "teleop log: status 'aborted' (an e-stop stopped the primitive partway)",
+    sql: `
+      CREATE TABLE teleop_v3 (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        client_id   TEXT NOT NULL,
+        task        TEXT,
+        primitive   TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('executed', 'refused', 'failed', 'aborted')),
+        reason      TEXT,
+        duration_s  REAL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (user_id, client_id)
+      );
+      INSERT INTO teleop_v3 (id, user_id, client_id, task, primitive, status, reason, duration_s, created_at)
+        SELECT id, user_id, client_id, task, primitive, status, reason, duration_s, created_at FROM teleop;
+      DROP TABLE teleop;
+      ALTER TABLE teleop_v3 RENAME TO teleop;
+    `,
+  },
+  {
+    version: 4,
+    description: 'annotation guidelines per task family, edited by admins (the repo file is the default)',
+    sql: `
+      CREATE TABLE guidelines (
+        family      TEXT PRIMARY KEY CHECK (family IN ('rope', 'granular', 'cloth')),
+        markdown    TEXT NOT NULL,
+        updated_by  TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    description: 'answer quality: when an item was assigned, left/right shown swapped, the client, the minimum watch time of a clip pair',
+    sql: `
+      ALTER TABLE leases ADD COLUMN assigned_at INTEGER;
+      ALTER TABLE leases ADD COLUMN swapped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE answers ADD COLUMN assigned_at INTEGER;
+      ALTER TABLE answers ADD COLUMN swapped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE answers ADD COLUMN client TEXT;
+      ALTER TABLE items ADD COLUMN min_watch_ms INTEGER;
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

@@ -5,6 +5,7 @@ import type { Primitive } from '../core/primitive.ts';
 import { Rng } from '../core/rng.ts';
 import type { World } from '../core/world.ts';
 import { makeCompareItem, makeRankItem, makeSegment } from './items.ts';
+import type { RankAnswer } from '../core/protocol.ts';
 import type { Store } from './store.ts';
 
 export interface SeedOptions {
@@ -18,6 +19,32 @@ export interface SeedOptions {
   framesPerSegment?: number;
   minAnnotations?: number;
   seed?: number;
+  /**
+   * Make the first `gold` states and the first `gold` pairs gold items, their known answer given by
+   * `oracle`. @default 0
+   */
+  gold?: number;
+  /**
+   * The scripted oracle: a task score (higher better) for each primitive tried from the world's
+   * current state, leaving the state unchanged (e.g. preference/candidate-oracle's gain). Needed with `gold`.
+   */
+  oracle?: (w: World, prims: Primitive[]) => Promise<number[]>;
+}
+
+/** Scores closer than this are a tie in a gold answer. */
+const GOLD_TIE = 1e-3;
+
+/** The oracle's ranking as a gold answer: best first, equal scores (within GOLD_TIE) in one group. */
+export function goldRanking(scores: readonly number[]): RankAnswer {
+  const order = scores.map((v, i) => ({ v, i })).sort((a, b) => b.v - a.v || a.i - b.i);
+  const groups: number[][] = [];
+  let last = Number.NaN;
+  for (const { v, i } of order) {
+    if (groups.length && (v === last || Math.abs(v - last) < GOLD_TIE)) groups[groups.length - 1]!.push(i);
+    else groups.push([i]);
+    last = v;
+  }
+  return { kind: 'rank', groups, notComparable: [], idealBeatsAll: false };
 }
 
 /** A random primitive for the world: point a on the object's cloud, b anywhere in the workspace's lower part. */
@@ -87,6 +114,9 @@ async function recordSegment(w: World, id: string, p: Primitive, frames: number)
 export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {}): Promise<{ rank: number; compare: number }> {
   const rng = new Rng(o.seed ?? 0);
   const minAnnotations = o.minAnnotations ?? 3;
+  const gold = o.gold ?? 0;
+  if (!Number.isInteger(gold) || gold < 0) throw new Error(`gold: expected an integer ≥ 0, received ${gold}`);
+  if (gold > 0 && !o.oracle) throw new Error('gold: needs an oracle (the scripted teacher that knows the answers)');
   let rank = 0;
   let compare = 0;
   for (let s = 0; s < (o.states ?? 4); s++) {
@@ -94,9 +124,10 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     w.reset(seed);
     const prims = candidatesFor(w, o.candidates ?? 6, rng);
     const cands: Candidate[] = prims.map((primitive) => ({ primitive }));
-    const item = makeRankItem({ stateId: `${w.task}:seed${seed}:step0`, task: w.task, primitive: w.primitive, cloud: w.observe(), candidates: cands, workspace: w.workspace });
+    const item = makeRankItem({ stateId: `${w.task}:seed${seed}:step0`, task: w.task, primitive: w.primitive, cloud: w.observe(), candidates: cands, workspace: w.workspace, goal: w.taskGoal?.() });
     if (store.item(item.id)) continue;
-    store.addItem(item, { minAnnotations });
+    const known = rank < gold ? goldRanking(await o.oracle!(w, prims)) : undefined;
+    store.addItem(item, known ? { minAnnotations, gold: known } : { minAnnotations });
     rank++;
   }
   for (let q = 0; q < (o.pairs ?? 2); q++) {
@@ -105,15 +136,22 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     const start = w.saveState();
     const [good] = w.expertActions(1, rng);
     const other = candidatesFor(w, 4, rng).find((p) => JSON.stringify(p) !== JSON.stringify(good)) ?? randomPrimitive(w, w.observe().points, rng);
+    const scores = compare < gold ? await o.oracle!(w, [good ?? other, other]) : null;
     // Neutral ids: the clip names must not tell the annotator which one the expert made.
     const expertFirst = rng.next() < 0.5;
     const sa = await recordSegment(w, `${w.task}:seed${seed}:${expertFirst ? 'a' : 'b'}`, good ?? other, o.framesPerSegment ?? 12);
     w.restoreState(start);
     const sb = await recordSegment(w, `${w.task}:seed${seed}:${expertFirst ? 'b' : 'a'}`, other, o.framesPerSegment ?? 12);
     const [left, right] = expertFirst ? [sa, sb] : [sb, sa];
-    const item = makeCompareItem({ left, right, workspace: w.workspace });
+    const item = makeCompareItem({ left, right, workspace: w.workspace, goal: w.taskGoal?.() });
     if (store.item(item.id)) continue;
-    store.addItem(item, { minAnnotations });
+    if (scores) {
+      // scores[0] is the expert's clip (sa); left is sa when expertFirst.
+      const [sExpert, sOther] = scores as [number, number];
+      const [sl, sr] = expertFirst ? [sExpert, sOther] : [sOther, sExpert];
+      const label = Math.abs(sl - sr) < GOLD_TIE ? 'tie' : sl > sr ? 'left' : 'right';
+      store.addItem(item, { minAnnotations, gold: { kind: 'compare', label } });
+    } else store.addItem(item, { minAnnotations });
     compare++;
   }
   return { rank, compare };

@@ -28,13 +28,78 @@ export interface AnnotatorStats {
   /** Mean agreement with the other annotators on shared items (same measures as ItemAgreement). */
   agreement: number | null;
   cantTell: number;
+  /** Submitted answers per UTC day (YYYY-MM-DD). */
+  perDay: Record<string, number>;
+}
+
+/** The queue now: items by status (gold items apart) and the leases held. */
+export interface QueueStats {
+  open: number;
+  complete: number;
+  retired: number;
+  gold: number;
+  leased: number;
+  flagged: number;
 }
 
 export interface AgreementStats {
+  queue: QueueStats;
   items: ItemAgreement[];
   annotators: AnnotatorStats[];
   /** Mean of the items' agreement where defined. */
   meanItemAgreement: number | null;
+  /**
+   * Krippendorff's α (interval metric) over the rankings: each candidate of a ranked state is a unit,
+   * each annotator's value its fractional rank position in [0, 1]; not-comparable candidates are
+   * missing. 1 = perfect agreement, 0 = chance, below 0 = systematic disagreement; null without
+   * any candidate ranked by two annotators.
+   */
+  rankAlpha: number | null;
+}
+
+/**
+ * Krippendorff's α with the interval metric for `units` (each the values the coders gave one unit;
+ * units with fewer than two values are not pairable). Krippendorff (2011), "Computing Krippendorff's
+ * Alpha-Reliability": α = 1 − D_o / D_e.
+ */
+export function krippendorffAlphaInterval(units: readonly (readonly number[])[]): number | null {
+  let n = 0;
+  let observed = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (const u of units) {
+    const m = u.length;
+    if (m < 2) continue;
+    n += m;
+    let within = 0;
+    for (let i = 0; i < m; i++) {
+      sum += u[i]!;
+      sumSq += u[i]! * u[i]!;
+      for (let j = 0; j < m; j++) if (i !== j) within += (u[i]! - u[j]!) ** 2;
+    }
+    observed += within / (m - 1);
+  }
+  if (n < 2) return null;
+  // Σ over ordered pairs c ≠ k of (v_c − v_k)² = 2n Σv² − 2 (Σv)².
+  const expected = (2 * n * sumSq - 2 * sum * sum) / (n * (n - 1));
+  if (expected === 0) return observed === 0 ? 1 : null;
+  return 1 - observed / n / expected;
+}
+
+/** Fractional rank positions in [0, 1] of a ranking's candidates (ties share their mean position); not comparable = undefined. */
+export function rankPositions(a: RankAnswer, n: number): (number | undefined)[] {
+  const lv = rankLevels(a, n);
+  const placed = lv.map((l, i) => ({ l, i })).filter((x): x is { l: number; i: number } => x.l !== undefined).sort((x, y) => x.l - y.l);
+  const out: (number | undefined)[] = new Array(n).fill(undefined);
+  const span = Math.max(1, placed.length - 1);
+  for (let k = 0; k < placed.length; ) {
+    let e = k;
+    while (e + 1 < placed.length && placed[e + 1]!.l === placed[k]!.l) e++;
+    const pos = (k + e) / 2 / span;
+    for (let t = k; t <= e; t++) out[placed[t]!.i] = pos;
+    k = e + 1;
+  }
+  return out;
 }
 
 /** Rank level of each candidate: group index; unplaced = after every group; not comparable = undefined. */
@@ -79,7 +144,7 @@ function mean(xs: number[]): number | null {
 export function agreementStats(store: Store): AgreementStats {
   const rows = store.db
     .prepare(
-      `SELECT a.item_id, a.status, a.value, a.duration_ms, u.name, i.kind, i.gold, i.candidate_count
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
        FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
     )
     .all() as {
@@ -87,6 +152,7 @@ export function agreementStats(store: Store): AgreementStats {
     status: string;
     value: string | null;
     duration_ms: number | null;
+    created_at: number;
     name: string;
     kind: 'rank' | 'compare';
     gold: string | null;
@@ -99,7 +165,7 @@ export function agreementStats(store: Store): AgreementStats {
     let p = people.get(name);
     if (!p) {
       p = {
-        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0 },
+        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0, perDay: {} },
         durations: [],
         goldScores: [],
         agree: [],
@@ -115,6 +181,8 @@ export function agreementStats(store: Store): AgreementStats {
     if (r.status === 'retracted') p.s.retracted++;
     if (r.status !== 'submitted' || !r.value) continue;
     p.s.submitted++;
+    const day = new Date(r.created_at).toISOString().slice(0, 10);
+    p.s.perDay[day] = (p.s.perDay[day] ?? 0) + 1;
     if (r.duration_ms !== null) p.durations.push(r.duration_ms);
     const a = JSON.parse(r.value) as Answer;
     if (a.kind === 'compare' && a.label === 'cant_tell') p.s.cantTell++;
@@ -166,5 +234,21 @@ export function agreementStats(store: Store): AgreementStats {
     s.agreement = mean(agree);
     return s;
   });
-  return { items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+  const q = store.db
+    .prepare(
+      `SELECT coalesce(sum(status = 'open' AND gold IS NULL), 0) AS open, coalesce(sum(status = 'complete' AND gold IS NULL), 0) AS complete,
+              coalesce(sum(status = 'retired'), 0) AS retired, coalesce(sum(gold IS NOT NULL), 0) AS gold,
+              (SELECT count(*) FROM leases WHERE until > ?) AS leased,
+              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND json_extract(value, '$.flag') IS NOT NULL) AS flagged
+       FROM items`,
+    )
+    .get(Date.now()) as QueueStats;
+  const units: number[][] = [];
+  for (const it of byItem.values()) {
+    if (it.kind !== 'rank' || it.gold || it.answers.length < 2) continue;
+    const n = it.n ?? 0;
+    const pos = it.answers.map(({ a }) => rankPositions(a as RankAnswer, n));
+    for (let c = 0; c < n; c++) units.push(pos.flatMap((p) => (p[c] === undefined ? [] : [p[c]!])));
+  }
+  return { queue: { ...q }, rankAlpha: krippendorffAlphaInterval(units), items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
 }

@@ -1,15 +1,19 @@
 // The preference store: SQLite (better-sqlite3, WAL) holding users, the annotation queue and the answers.
 import Database from 'better-sqlite3';
+import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { WorkspaceBox } from '../core/geometry.ts';
 import { dirname } from 'node:path';
 import {
   AnswerSchema,
   issueField,
   ItemSchema,
   type Answer,
+  type AnswerFlag,
   type Item,
   type ItemKind,
 } from '../core/protocol.ts';
+import { checkAnswerFits, clipSeconds, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
 import { migrate } from './migrations.ts';
 import { StoreError } from './store-error.ts';
 import { UserTable, type User } from './users.ts';
@@ -29,6 +33,16 @@ export interface StoreOptions {
   goldEvery?: number;
   /** Clock, ms since the epoch (tests inject one). @default Date.now */
   now?: () => number;
+  /**
+   * Least time between a clip pair appearing and its answer: 'shorter-clip' = one full play of the
+   * shorter clip; a number = that many ms for every pair; 0 = not checked. The clock starts when the
+   * item was assigned or the annotator's previous answer, whichever is later (prefetched items wait
+   * unseen). A compare answer must then come from an annotator who holds the item's lease.
+   * @default 'shorter-clip'
+   */
+  minWatch?: 'shorter-clip' | number;
+  /** Left/right of a clip pair shown in random order per assignment (recorded; answers stored in the item's order). @default true */
+  randomizeSides?: boolean;
 }
 
 export interface AddItemOptions {
@@ -51,8 +65,11 @@ export interface NextOptions {
 export interface SubmitInput {
   clientId: string;
   itemId: string;
+  /** In the order the annotator saw (left/right as shown). */
   answer: Answer;
   durationMs: number;
+  /** What sent it (the browser's user agent), for the export. */
+  client?: string;
 }
 
 export interface Receipt {
@@ -65,6 +82,9 @@ interface ItemRow {
   kind: ItemKind;
   candidate_count: number | null;
   primitive: string | null;
+  /** JSON of the item's workspace box, or null. */
+  workspace: string | null;
+  min_watch_ms: number | null;
   gold: string | null;
   status: string;
 }
@@ -79,6 +99,8 @@ export class Store {
   #now: () => number;
   #st: ReturnType<typeof prepare>;
   #sync: 'FULL' | 'NORMAL';
+  #minWatch: 'shorter-clip' | number;
+  #randomizeSides: boolean;
 
   /** Opens (creating if needed) and migrates the store at `path` (`:memory:` for a throwaway one). */
   constructor(path: string, opts: StoreOptions = {}) {
@@ -95,11 +117,21 @@ export class Store {
     this.#leaseMs = opts.leaseMs ?? 600_000;
     this.#goldEvery = opts.goldEvery ?? 10;
     this.#now = opts.now ?? Date.now;
+    const mw = opts.minWatch ?? 'shorter-clip';
+    if (mw !== 'shorter-clip' && !(Number.isInteger(mw) && mw >= 0))
+      throw new StoreError('invalid', 'minWatch', `expected 'shorter-clip' or an integer ≥ 0 (ms), received ${JSON.stringify(mw)}`);
+    this.#minWatch = mw;
+    this.#randomizeSides = opts.randomizeSides ?? true;
     this.#st = prepare(this.db);
   }
 
   get leaseMs(): number {
     return this.#leaseMs;
+  }
+
+  /** See StoreOptions.minWatch. */
+  get minWatch(): 'shorter-clip' | number {
+    return this.#minWatch;
   }
 
   /** Schema version (PRAGMA user_version). */
@@ -154,6 +186,7 @@ export class Store {
       priority: opts.priority ?? 0,
       disagreement: opts.disagreement ?? null,
       created_at: this.#now(),
+      min_watch_ms: it.kind === 'compare' ? Math.round(Math.min(clipSeconds(it.left), clipSeconds(it.right)) * 1000) : null,
     });
     return it.id;
   }
@@ -209,9 +242,9 @@ export class Store {
       for (const r of this.#st.myLeases.all({ user: user.id, now, ...k })) {
         if (out.length >= opts.count) break;
         if (have.has(r.id)) continue;
-        out.push(r.payload);
+        out.push(presentItem(r.payload, r.swapped === 1));
         taken.add(r.id);
-        this.#st.upsertLease.run(r.id, user.id, until);
+        this.#st.upsertLease.run(r.id, user.id, until, now, r.swapped);
       }
       let position = (this.#st.countMine.get(user.id, 'submitted')?.n ?? 0) + have.size + out.length;
       while (out.length < opts.count) {
@@ -220,9 +253,10 @@ export class Store {
         const q = { user: user.id, now, ...k };
         const row = (wantGold ? this.#st.nextGold.get(q) : undefined) ?? this.#st.nextRegular.get(q) ?? this.#st.nextGold.get(q);
         if (!row || taken.has(row.id)) break;
-        out.push(row.payload);
+        const swapped = row.kind === 'compare' && this.#randomizeSides ? randomInt(2) : 0;
+        out.push(presentItem(row.payload, swapped === 1));
         taken.add(row.id);
-        this.#st.upsertLease.run(row.id, user.id, until);
+        this.#st.upsertLease.run(row.id, user.id, until, now, swapped);
       }
       return out;
     }));
@@ -262,14 +296,23 @@ export class Store {
       const item = this.#itemOrThrow(s.itemId);
       const answer = AnswerSchema.safeParse(s.answer);
       if (!answer.success) throw new StoreError('invalid', `answer.${issueField(answer.error.issues[0]!)}`, answer.error.issues[0]!.message);
-      checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', item.primitive);
-      const id = this.#insertAnswer(user, s.clientId, item, 'submitted', JSON.stringify(answer.data), s.durationMs);
+      checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', item.primitive, item.workspace ? (JSON.parse(item.workspace) as WorkspaceBox) : null);
+      const lease = this.#st.leaseOf.get(s.itemId, user.id) ?? null;
+      if (item.kind === 'compare') this.#checkWatched(user, item, lease);
+      // Stored in the item's order: a label given on swapped sides is swapped back.
+      const swapped = lease?.swapped === 1;
+      const value = swapped && answer.data.kind === 'compare' ? { ...answer.data, label: unswapLabel(answer.data.label) } : answer.data;
+      const id = this.#insertAnswer(user, s.clientId, item, 'submitted', JSON.stringify(value), s.durationMs, {
+        assignedAt: lease?.assigned_at ?? null,
+        swapped,
+        client: s.client?.slice(0, 200) ?? null,
+      });
       this.#st.countSubmission.run({ d: 1, id: s.itemId });
       return { answerId: id, duplicate: false };
     })();
 
   /** Records that `user` skipped an item: it is not offered to them again (until undone). */
-  skip(user: User, clientId: string, itemId: string): Receipt {
+  skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Receipt {
     return this.db.transaction((): Receipt => {
       const prior = this.#st.answerByClient.get(user.id, clientId);
       if (prior) {
@@ -277,7 +320,9 @@ export class Store {
         return { answerId: prior.id, duplicate: true };
       }
       const item = this.#itemOrThrow(itemId);
-      return { answerId: this.#insertAnswer(user, clientId, item, 'skipped', null, null), duplicate: false };
+      const lease = this.#st.leaseOf.get(itemId, user.id);
+      const meta = { assignedAt: lease?.assigned_at ?? null, swapped: lease?.swapped === 1, client: null };
+      return { answerId: this.#insertAnswer(user, clientId, item, 'skipped', flag ? JSON.stringify({ flag }) : null, null, meta), duplicate: false };
     })();
   }
 
@@ -292,7 +337,8 @@ export class Store {
       if (a.status === 'retracted') return { itemId: a.item_id };
       this.#st.retract.run(this.#now(), a.id);
       if (a.status === 'submitted') this.#st.countSubmission.run({ d: -1, id: a.item_id });
-      this.#st.upsertLease.run(a.item_id, user.id, this.#now() + this.#leaseMs);
+      // Back to the annotator as they saw it (same sides); its watch clock starts again.
+      this.#st.upsertLease.run(a.item_id, user.id, this.#now() + this.#leaseMs, this.#now(), a.swapped);
       return { itemId: a.item_id };
     })();
   }
@@ -326,13 +372,44 @@ export class Store {
   logTeleop(
     user: User,
     clientId: string,
-    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed'; reason?: string | null; durationS?: number | null },
+    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed' | 'aborted'; reason?: string | null; durationS?: number | null },
   ): void {
     this.db
       .prepare(
         'INSERT OR IGNORE INTO teleop (user_id, client_id, task, primitive, status, reason, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(user.id, clientId, e.task, JSON.stringify(e.primitive), e.status, e.reason ?? null, e.durationS ?? null, this.#now());
+  }
+
+  /** An admin's edit of a task family's guidelines, or null (then the repo's file stands). */
+  guidelines(family: string): { markdown: string; updatedBy: string; updatedAt: number } | null {
+    const r = this.db.prepare('SELECT markdown, updated_by, updated_at FROM guidelines WHERE family = ?').get(family) as
+      | { markdown: string; updated_by: string; updated_at: number }
+      | undefined;
+    return r ? { markdown: r.markdown, updatedBy: r.updated_by, updatedAt: r.updated_at } : null;
+  }
+
+  /** Stores an admin's guidelines for a task family (replacing an earlier edit). */
+  setGuidelines(family: string, markdown: string, by: string): { updatedAt: number } {
+    const now = this.#now();
+    this.db
+      .prepare(
+        'INSERT INTO guidelines (family, markdown, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (family) DO UPDATE SET markdown = excluded.markdown, updated_by = excluded.updated_by, updated_at = excluded.updated_at',
+      )
+      .run(family, markdown, by, now);
+    return { updatedAt: now };
+  }
+
+  /** Appends an e-stop event (`role` null: the embedding itself, e.g. a key in the main job). */
+  logEstop(e: { user: string; role: string | null; action: 'latch' | 'reset' | 'reset_refused'; latchedBy: string | null }): void {
+    this.db
+      .prepare('INSERT INTO estop_log (user_name, role, action, latched_by, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(e.user, e.role, e.action, e.latchedBy, this.#now());
+  }
+
+  /** The e-stop events, oldest first. */
+  estopLog(): { user_name: string; role: string | null; action: string; latched_by: string | null; created_at: number }[] {
+    return this.db.prepare('SELECT user_name, role, action, latched_by, created_at FROM estop_log ORDER BY id').all() as never;
   }
 
   // ----------------------------------------------------------------------------------------- internals
@@ -343,9 +420,33 @@ export class Store {
     return item;
   }
 
-  #insertAnswer(user: User, clientId: string, item: ItemRow, status: 'submitted' | 'skipped', value: string | null, durationMs: number | null): number {
+  /** Refuses a compare answer given before one watch of the pair (see StoreOptions.minWatch). */
+  #checkWatched(user: User, item: ItemRow, lease: { assigned_at: number | null; swapped: number } | null): void {
+    const need = this.#minWatch === 'shorter-clip' ? (item.min_watch_ms ?? 0) : this.#minWatch;
+    if (need <= 0) return;
+    if (!lease) throw new StoreError('conflict', 'itemId', `${JSON.stringify(item.id)} is not assigned to you now; ask for items with next first`);
+    const last = this.#st.lastAnswerAt.get(user.id)?.t ?? 0;
+    const since = Math.max(lease.assigned_at ?? 0, last);
+    const elapsed = this.#now() - since;
+    if (elapsed < need - WATCH_TOLERANCE_MS)
+      throw new StoreError(
+        'invalid',
+        'answer',
+        `answered ${elapsed} ms after the clips appeared; watch at least one full play of the shorter clip (${(need / 1000).toFixed(2)} s) first`,
+      );
+  }
+
+  #insertAnswer(
+    user: User,
+    clientId: string,
+    item: ItemRow,
+    status: 'submitted' | 'skipped',
+    value: string | null,
+    durationMs: number | null,
+    meta: { assignedAt: number | null; swapped: boolean; client: string | null } = { assignedAt: null, swapped: false, client: null },
+  ): number {
     try {
-      const info = this.#st.insertAnswer.run(item.id, user.id, clientId, status, value, durationMs, this.#now());
+      const info = this.#st.insertAnswer.run(item.id, user.id, clientId, status, value, durationMs, this.#now(), meta.assignedAt, meta.swapped ? 1 : 0, meta.client);
       this.#st.deleteLease.run(item.id, user.id);
       return Number(info.lastInsertRowid);
     } catch (e) {
@@ -354,23 +455,6 @@ export class Store {
       throw e;
     }
   }
-}
-
-/** Checks an answer against its item: same kind, indices in range, each candidate placed at most once. */
-function checkAnswerFits(a: Answer, kind: ItemKind, candidateCount: number | null, what: string, primitive?: string | null): void {
-  if (a.kind !== kind) throw new StoreError('invalid', `${what}.kind`, `expected ${kind} (the item's kind), received ${a.kind}`);
-  if (a.kind !== 'rank') return;
-  const n = candidateCount ?? 0;
-  const seen = new Set<number>();
-  const check = (v: number, field: string) => {
-    if (v >= n) throw new StoreError('invalid', field, `expected a candidate index in [0, ${n - 1}], received ${v}`);
-    if (seen.has(v)) throw new StoreError('invalid', field, `candidate ${v} is placed twice`);
-    seen.add(v);
-  };
-  a.groups.forEach((g, gi) => g.forEach((v, vi) => check(v, `${what}.groups.${gi}.${vi}`)));
-  a.notComparable.forEach((v, vi) => check(v, `${what}.notComparable.${vi}`));
-  if (a.ideal && primitive && a.ideal.kind !== primitive)
-    throw new StoreError('invalid', `${what}.ideal.kind`, `expected ${primitive} (the item's primitive), received ${a.ideal.kind}`);
 }
 
 const ELIGIBLE = `
@@ -384,30 +468,36 @@ function prepare(db: Database.Database) {
   type Q = { user: number; now: number; rank: number; compare: number };
   return {
     itemById: db.prepare<[string], ItemRow>(
-      "SELECT id, kind, candidate_count, CASE WHEN kind = 'rank' THEN json_extract(payload, '$.primitive') END AS primitive, gold, status FROM items WHERE id = ?",
+      `SELECT id, kind, candidate_count, CASE WHEN kind = 'rank' THEN json_extract(payload, '$.primitive') END AS primitive,
+              json_extract(payload, '$.workspace') AS workspace, min_watch_ms, gold, status FROM items WHERE id = ?`,
     ),
     payloadById: db.prepare<[string], { payload: string }>('SELECT payload FROM items WHERE id = ?'),
     insertItem: db.prepare(
-      `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at)
-       VALUES (@id, @kind, @task, @ref_a, @ref_b, @payload, @candidate_count, @gold, @min_annotations, @priority, @disagreement, @created_at)`,
+      `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
+       VALUES (@id, @kind, @task, @ref_a, @ref_b, @payload, @candidate_count, @gold, @min_annotations, @priority, @disagreement, @created_at, @min_watch_ms)`,
     ),
     setDisagreement: db.prepare<[number | null, string]>('UPDATE items SET disagreement = ? WHERE id = ?'),
     deleteExpiredLeases: db.prepare<[number]>('DELETE FROM leases WHERE until <= ?'),
     renewLease: db.prepare<[number, string, number]>('UPDATE leases SET until = ? WHERE item_id = ? AND user_id = ?'),
-    upsertLease: db.prepare<[string, number, number]>(
-      'INSERT INTO leases (item_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
+    /** A new lease gets its assignment time and sides; renewing one keeps them. */
+    upsertLease: db.prepare<[string, number, number, number, number]>(
+      'INSERT INTO leases (item_id, user_id, until, assigned_at, swapped) VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
     ),
+    leaseOf: db.prepare<[string, number], { assigned_at: number | null; swapped: number }>(
+      'SELECT assigned_at, swapped FROM leases WHERE item_id = ? AND user_id = ?',
+    ),
+    lastAnswerAt: db.prepare<[number], { t: number | null }>("SELECT max(created_at) AS t FROM answers WHERE user_id = ? AND status <> 'retracted'"),
     deleteLease: db.prepare<[string, number]>('DELETE FROM leases WHERE item_id = ? AND user_id = ?'),
-    myLeases: db.prepare<[Q], { id: string; payload: string }>(
-      `SELECT i.id, i.payload FROM leases l JOIN items i ON i.id = l.item_id
+    myLeases: db.prepare<[Q], { id: string; payload: string; swapped: number }>(
+      `SELECT i.id, i.payload, l.swapped FROM leases l JOIN items i ON i.id = l.item_id
        WHERE l.user_id = @user AND l.until > @now AND ${ELIGIBLE} ORDER BY l.until`,
     ),
-    nextRegular: db.prepare<[Q], { id: string; payload: string }>(
-      `SELECT i.id, i.payload FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} ${NOT_MINE} ${ROOM}
+    nextRegular: db.prepare<[Q], { id: string; kind: ItemKind; payload: string }>(
+      `SELECT i.id, i.kind, i.payload FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} ${NOT_MINE} ${ROOM}
        ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1`,
     ),
-    nextGold: db.prepare<[Q], { id: string; payload: string }>(
-      `SELECT i.id, i.payload FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ${NOT_MINE} ORDER BY i.seq LIMIT 1`,
+    nextGold: db.prepare<[Q], { id: string; kind: ItemKind; payload: string }>(
+      `SELECT i.id, i.kind, i.payload FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ${NOT_MINE} ORDER BY i.seq LIMIT 1`,
     ),
     countAvailable: db.prepare<[{ user: number; now: number }], { n: number }>(
       `SELECT count(*) AS n FROM items i
@@ -423,11 +513,11 @@ function prepare(db: Database.Database) {
     queueCounts: db.prepare<[], { total: number; complete: number }>(
       "SELECT count(*) AS total, coalesce(sum(status = 'complete'), 0) AS complete FROM items WHERE status <> 'retired' AND gold IS NULL",
     ),
-    answerByClient: db.prepare<[number, string], { id: number; item_id: string; status: string }>(
-      'SELECT id, item_id, status FROM answers WHERE user_id = ? AND client_id = ?',
+    answerByClient: db.prepare<[number, string], { id: number; item_id: string; status: string; swapped: number }>(
+      'SELECT id, item_id, status, swapped FROM answers WHERE user_id = ? AND client_id = ?',
     ),
-    insertAnswer: db.prepare<[string, number, string, string, string | null, number | null, number]>(
-      'INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    insertAnswer: db.prepare<[string, number, string, string, string | null, number | null, number, number | null, number, string | null]>(
+      'INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at, assigned_at, swapped, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     countSubmission: db.prepare<[{ d: number; id: string }]>(
       `UPDATE items SET n_submitted = n_submitted + @d,

@@ -63,6 +63,16 @@ export class UserTable {
     return toUser(row);
   }
 
+  /**
+   * Token hash of every enabled user by id (disabled users are absent): a server compares an open
+   * session's hash with it to close sessions whose user was disabled or whose token was replaced,
+   * also when another process (the `users` command) made the change.
+   */
+  activeTokenHashes(): Map<number, string> {
+    const rows = this.#db.prepare('SELECT id, token_hash FROM users WHERE disabled = 0').all() as { id: number; token_hash: string }[];
+    return new Map(rows.map((r) => [r.id, r.token_hash]));
+  }
+
   byName(name: string): User | null {
     const row = this.#byName.get(name);
     return row ? toUser(row) : null;
@@ -72,14 +82,14 @@ export class UserTable {
     return (this.#db.prepare('SELECT id, name, role, created_at, disabled FROM users ORDER BY id').all() as UserRow[]).map(toUser);
   }
 
-  /** Disables (or re-enables) a user: their token stops working at once. */
+  /** Disables (or re-enables) a user: their token stops working at once; a running server closes their sockets within a second. */
   setDisabled(name: string, disabled: boolean): User {
     const info = this.#db.prepare('UPDATE users SET disabled = ? WHERE name = ?').run(disabled ? 1 : 0, name);
     if (info.changes === 0) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
     return this.byName(name)!;
   }
 
-  /** Replaces a user's token; returns the new one. */
+  /** Replaces a user's token; returns the new one. A running server closes sockets opened with the old one within a second. */
   rotateToken(name: string): string {
     const token = `pam_${randomBytes(32).toString('base64url')}`;
     const info = this.#db.prepare('UPDATE users SET token_hash = ? WHERE name = ?').run(hashToken(token), name);

@@ -1,14 +1,24 @@
 // 3D glyphs: candidate primitives as arrows (pick→place, sweep start→end, fling pair), markers, paths, the workspace box.
 import * as THREE from 'three';
 import type { WorkspaceBox } from '../core/geometry.ts';
+import type { TaskGoal } from '../core/goal.ts';
 import type { Primitive } from '../core/primitive.ts';
 
 /** Ten distinguishable colours (tab10), candidate i gets PALETTE[i % 10]. */
 export const PALETTE = [0x4e9af1, 0xf28e2b, 0x59d17a, 0xe15759, 0xb07aa1, 0xedc948, 0x76b7b2, 0xff9da7, 0x9c755f, 0xbab0ac];
 export const CHOSEN_COLOR = 0x3cff7a;
 
-export function paletteCss(i: number): string {
-  return `#${PALETTE[i % PALETTE.length]!.toString(16).padStart(6, '0')}`;
+/**
+ * Colour of candidate i of n: tab10 up to 10; beyond, hues spread by the golden angle with alternating
+ * lightness, so 32 (or 128) candidates do not repeat colours every 10 (the index label tells them apart).
+ */
+export function candidateColor(i: number, n: number): number {
+  if (n <= PALETTE.length) return PALETTE[i % PALETTE.length]!;
+  return new THREE.Color().setHSL(((i * 137.508) % 360) / 360, 0.72, i % 2 ? 0.62 : 0.48).getHex();
+}
+
+export function paletteCss(i: number, n = PALETTE.length): string {
+  return `#${candidateColor(i, n).toString(16).padStart(6, '0')}`;
 }
 
 const UP = new THREE.Vector3(0, 1, 0);
@@ -118,6 +128,61 @@ export function workspaceBox(w: WorkspaceBox, color = 0x8a93a3): THREE.LineSegme
   seg.computeLineDistances();
   box.getCenter(seg.position);
   return seg;
+}
+
+/** The goal's colour: magenta, which no candidate (tab10), the chosen action or a cloud uses. */
+export const GOAL_COLOR = 0xff3ddc;
+
+/**
+ * The task's goal on the table: the rope's target curve as a tube (at the origin when its placement is
+ * free: a shape to match), the granular region and the cloth's flat area filled see-through with a
+ * solid edge. Slightly above the table so the cloud does not hide it.
+ */
+export function goalOverlay(goal: TaskGoal): THREE.Group {
+  const g = new THREE.Group();
+  g.userData.goal = goal.kind;
+  const z = 0.0015;
+  const edge = material(GOAL_COLOR, 1);
+  const fill = new THREE.MeshBasicMaterial({ color: GOAL_COLOR, transparent: true, opacity: 0.22, depthWrite: false, side: THREE.DoubleSide });
+  const loop = (xy: number[], closed: boolean, radius: number) => {
+    const n = xy.length / 2;
+    for (let i = 0; i < (closed ? n : n - 1); i++) {
+      const j = (i + 1) % n;
+      g.add(shaft(new THREE.Vector3(xy[i * 2]!, xy[i * 2 + 1]!, z), new THREE.Vector3(xy[j * 2]!, xy[j * 2 + 1]!, z), radius, edge));
+    }
+  };
+  const filled = (xy: number[]) => {
+    const shape = new THREE.Shape();
+    shape.moveTo(xy[0]!, xy[1]!);
+    for (let i = 2; i < xy.length; i += 2) shape.lineTo(xy[i]!, xy[i + 1]!);
+    const m = new THREE.Mesh(new THREE.ShapeGeometry(shape), fill);
+    m.position.z = z;
+    m.renderOrder = 0;
+    g.add(m);
+  };
+  switch (goal.kind) {
+    case 'curve':
+      loop(goal.points, goal.closed, 0.003);
+      break;
+    case 'region':
+      for (const [x0, y0, x1, y1] of goal.rects) {
+        const xy = [x0, y0, x1, y0, x1, y1, x0, y1];
+        filled(xy);
+        loop(xy, true, 0.0015);
+      }
+      break;
+    case 'area':
+      filled(goal.outline);
+      loop(goal.outline, true, 0.0015);
+      break;
+  }
+  return g;
+}
+
+/** One line saying what the goal is, for the view's caption. */
+export function goalText(goal: TaskGoal | null | undefined): string {
+  if (!goal) return 'Goal: not recorded for this item';
+  return `Goal: ${goal.objective}`;
 }
 
 /** A bounding sphere around a cloud's bounds and some primitives, to frame the camera. */

@@ -1,5 +1,5 @@
 // The annotator's queue in the browser: current item, prefetched next items, answered history for undo.
-import type { Answer, Item, ItemKind, Progress } from '../core/protocol.ts';
+import type { Answer, AnswerFlag, Item, ItemKind, Progress } from '../core/protocol.ts';
 import { newClientId, ProtocolError, type Connection } from './net.ts';
 
 export interface Done {
@@ -55,6 +55,9 @@ export class ItemQueue {
     clearTimeout(this.#poll);
   }
 
+  /** The server's minimum watch time of a clip pair (see the items message). */
+  minWatch: 'shorter-clip' | number = 'shorter-clip';
+
   /** Milliseconds since the current item appeared. */
   elapsed(): number {
     return Math.round(performance.now() - this.#shownAt);
@@ -70,12 +73,12 @@ export class ItemQueue {
     this.#advance();
   }
 
-  skip(): void {
+  skip(flag?: AnswerFlag): void {
     const item = this.current;
     if (!item) return;
     const clientId = newClientId();
     this.history.push({ item, clientId, op: 'skip' });
-    this.#send({ op: 'skip', clientId, itemId: item.id });
+    this.#send(flag ? { op: 'skip', clientId, itemId: item.id, flag } : { op: 'skip', clientId, itemId: item.id });
     this.#advance();
   }
 
@@ -108,7 +111,7 @@ export class ItemQueue {
     }
   }
 
-  #send(msg: { op: 'submit'; clientId: string; itemId: string; answer: Answer; durationMs: number } | { op: 'skip'; clientId: string; itemId: string }): void {
+  #send(msg: { op: 'submit'; clientId: string; itemId: string; answer: Answer; durationMs: number } | { op: 'skip'; clientId: string; itemId: string; flag?: AnswerFlag }): void {
     this.unacked++;
     this.#conn
       .durable(msg)
@@ -161,6 +164,7 @@ export class ItemQueue {
       const have = [...new Set([...held, ...this.history.slice(-(20 - held.length)).map((h) => h.item.id)])].slice(0, 20);
       const m = await this.#conn.request({ op: 'next', count: Math.min(5, want), have, kinds: this.#kinds });
       if (m.op !== 'items') return;
+      this.minWatch = m.minWatch;
       const known = new Set([...have, ...this.history.map((h) => h.item.id)]);
       for (const it of m.items) if (!known.has(it.id)) this.buffer.push(it);
       clearTimeout(this.#poll);

@@ -2,7 +2,9 @@
 import './style.css';
 import type { Role, ServerMessage, TeleopState } from '../core/protocol.ts';
 import { Connection, type ConnState } from './net.ts';
+import { fillGuidelines, getCurrentTask } from './guidelines.ts';
 import { debugHooks, h, kbd, toast, type AppContext, type View } from './ui.ts';
+import { AdminView } from './views/admin.ts';
 import { CompareView } from './views/compare.ts';
 import { LiveView } from './views/live.ts';
 import { RankView } from './views/rank.ts';
@@ -22,6 +24,7 @@ const ROUTES: Route[] = [
   { name: 'compare', title: 'Compare', roles: ['annotator', 'admin'], make: () => new CompareView() },
   { name: 'teleop', title: 'Teleop', roles: ['operator', 'admin'], make: () => new TeleopView() },
   { name: 'live', title: 'Live', roles: ['annotator', 'operator', 'admin'], make: () => new LiveView() },
+  { name: 'admin', title: 'Admin', roles: ['admin'], make: () => new AdminView() },
 ];
 
 const app = document.getElementById('app')!;
@@ -144,16 +147,33 @@ async function start(token: string): Promise<void> {
     helpBox.replaceChildren(
       h('h3', {}, `${routes.find((r) => r.name === view!.name)?.title ?? ''} shortcuts`),
       h('table', {}, ...view.help.map(([k, what]) => h('tr', {}, h('td', {}, kbd(k)), h('td', {}, what)))),
-      h('p', {}, kbd('Alt+1…4'), ' switch views · ', kbd('?'), ' this help'),
+      h('p', {}, kbd(`Alt+1…${routes.length}`), ' switch views · ', kbd('?'), ' this help'),
     );
   };
-  const toggleHelp = () => helpBox.classList.toggle('hidden');
+  // `?` shows the shortcuts and the guidelines of the task on screen (what "better" means there).
+  const toggleHelp = () => {
+    const open = helpBox.classList.toggle('hidden') === false;
+    hooks.helpOpen = open;
+    const task = getCurrentTask();
+    if (!open || !task) return;
+    const section = h('div', { class: 'guidelines-section' }, 'loading the guidelines…');
+    helpBox.querySelector('.guidelines-section')?.remove();
+    helpBox.append(section);
+    void fillGuidelines(section, ctx, task).catch((e) => (section.textContent = `guidelines: ${(e as Error).message}`));
+  };
 
   window.addEventListener('hashchange', route);
   window.addEventListener('keydown', (e) => {
     const t = e.target as HTMLElement;
     if (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'range' && (t as HTMLInputElement).type !== 'checkbox') return;
     if (t.tagName === 'TEXTAREA') return;
+    // The first-visit guidelines hold the keys until read: Enter or Escape closes them.
+    const dialog = document.querySelector('.guidelines-dialog');
+    if (dialog) {
+      if (e.key === 'Enter' || e.key === 'Escape') (dialog.querySelector('button.primary') as HTMLButtonElement | null)?.click();
+      e.preventDefault();
+      return;
+    }
     if (e.key === '?') {
       toggleHelp();
       e.preventDefault();

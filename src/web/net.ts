@@ -135,7 +135,7 @@ export class Connection {
       }
       this.#onMessage(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       this.#authed = false;
       this.#ws = null;
       for (const [id, p] of this.#pending) {
@@ -147,7 +147,8 @@ export class Connection {
       }
       if (this.#refused) return; // the token was refused: reconnecting cannot help
       if (this.#closed) return this.#h.onState?.('closed');
-      this.#h.onState?.('closed', 'reconnecting');
+      // The server's reason (a connection cap, a revoked token) tells the user more than "reconnecting".
+      this.#h.onState?.('closed', ev.reason ? `${ev.reason}; reconnecting` : 'reconnecting');
       setTimeout(() => this.#open(), this.#backoff);
       this.#backoff = Math.min(this.#backoff * 2, 5000);
     };

@@ -12,6 +12,11 @@ interface Label {
   el: HTMLElement;
   pane: number;
   pos: THREE.Vector3;
+  priority: number;
+  order: number;
+  /** Size in CSS px, measured once. */
+  w: number;
+  h: number;
 }
 
 /** Owns the renderer, the camera and its controls, the render loop and HTML labels anchored in 3D. */
@@ -23,6 +28,7 @@ export class Viewer {
   readonly overlay: HTMLElement;
   panes: Pane[] = [];
   #captions: HTMLElement[] = [];
+  #goal: HTMLElement | null = null;
   #labels: Label[] = [];
   #dirty = true;
   #raf = 0;
@@ -61,6 +67,17 @@ export class Viewer {
       for (const f of this.#after) f();
     };
     this.#raf = requestAnimationFrame(loop);
+  }
+
+  /** Shows what the task asks for over the view (bottom left); null hides it. */
+  setGoalText(text: string | null): void {
+    if (!this.#goal) {
+      this.#goal = document.createElement('div');
+      this.#goal.className = 'goal-caption';
+      this.overlay.appendChild(this.#goal);
+    }
+    this.#goal.textContent = text ?? '';
+    this.#goal.hidden = !text;
   }
 
   /** Sets the panes (left to right, equal widths). */
@@ -114,15 +131,26 @@ export class Viewer {
     this.requestRender();
   }
 
-  /** A label (HTML) anchored at a 3D point of a pane; remove it with `clearLabels`. */
-  addLabel(pane: number, pos: THREE.Vector3, html: string, cls = 'label'): HTMLElement {
+  /**
+   * A label (HTML) anchored at a 3D point of a pane; remove it with `clearLabels`. Labels never
+   * overlap: where two would, the one with the lower `priority` number (earlier added on a tie) is shown.
+   */
+  addLabel(pane: number, pos: THREE.Vector3, html: string, cls = 'label', priority = 0): HTMLElement {
     const el = document.createElement('div');
     el.className = cls;
     el.innerHTML = html;
     this.overlay.appendChild(el);
-    this.#labels.push({ el, pane, pos: pos.clone() });
+    this.#labels.push({ el, pane, pos: pos.clone(), priority, order: this.#labels.length, w: el.offsetWidth || 22, h: el.offsetHeight || 18 });
+    // Hidden until the next render places it (and culls it if it would overlap).
+    el.style.display = 'none';
+    this.#labels.sort((a, b) => a.priority - b.priority || a.order - b.order);
     this.requestRender();
     return el;
+  }
+
+  /** How many labels are on screen after the overlap culling (for tests). */
+  visibleLabels(): number {
+    return this.#labels.filter((l) => l.el.style.display !== 'none').length;
   }
 
   clearLabels(): void {
@@ -191,9 +219,16 @@ export class Viewer {
       this.renderer.setScissor(i * pw, 0, pw, height);
       this.renderer.render(p.scene, this.camera);
     });
+    // In priority order; a label overlapping one already placed is hidden (its box starts 11 px up and
+    // left of the anchor, see .label in style.css).
+    const placed: { x: number; y: number; w: number; h: number }[] = [];
     for (const l of this.#labels) {
       const s = this.project(l.pos, l.pane);
-      l.el.style.display = s.visible ? '' : 'none';
+      const r = { x: s.x - 11, y: s.y - 11, w: l.w, h: l.h };
+      const clear = s.visible && !placed.some((p) => r.x < p.x + p.w && p.x < r.x + r.w && r.y < p.y + p.h && p.y < r.y + r.h);
+      l.el.style.display = clear ? '' : 'none';
+      if (!clear) continue;
+      placed.push(r);
       l.el.style.transform = `translate(${s.x.toFixed(1)}px, ${s.y.toFixed(1)}px)`;
     }
   }

@@ -108,4 +108,36 @@ describe('teleop on the simulated world', () => {
     expect(await op.request({ op: 'teleop.execute', clientId: 'teleop-stop-002', primitive: p }, 60_000)).toMatchObject({ op: 'teleop.result' });
     expect(estopEvents).toEqual([true, false]);
   });
+
+  it('latching the e-stop aborts a running primitive at the next control tick; the log says aborted', async () => {
+    world.reset(6);
+    const [p] = world.expertActions(1, new Rng(10));
+    // At real time the motion takes seconds, as on a robot, so the latch lands while it runs.
+    (world as unknown as { setExecuteDefaults(d: { pace?: number }): void }).setExecuteDefaults({ pace: 1 });
+    try {
+      const states: boolean[] = [];
+      op.ws.on('message', (d, bin) => {
+        if (!bin) {
+          const m = JSON.parse(String(d)) as { op: string; busy?: boolean };
+          if (m.op === 'teleop.state' && m.busy !== undefined) states.push(m.busy);
+        }
+      });
+      const run = op.request({ op: 'teleop.execute', clientId: 'teleop-abort-01', primitive: p }, 60_000);
+      await new Promise<void>((res) => {
+        const t = setInterval(() => states.includes(true) && (clearInterval(t), res()), 10);
+      });
+      await new Promise((res) => setTimeout(res, 300));
+      await op.request({ op: 'estop', engaged: true });
+      const r = (await run) as { op: string; aborted: boolean; duration: number };
+      expect(r).toMatchObject({ op: 'teleop.result', aborted: true });
+      expect(r.duration).toBeGreaterThan(0.2);
+      expect(r.duration).toBeLessThan(2);
+      expect(store.db.prepare("SELECT status, reason FROM teleop WHERE client_id = 'teleop-abort-01'").get()).toEqual({ status: 'aborted', reason: 'e-stop' });
+      // A retry is answered from the log (aborted), never moved again.
+      expect(await op.request({ op: 'teleop.execute', clientId: 'teleop-abort-01', primitive: p })).toMatchObject({ op: 'teleop.result', aborted: true });
+      await op.request({ op: 'estop', engaged: false });
+    } finally {
+      (world as unknown as { setExecuteDefaults(d: object): void }).setExecuteDefaults({});
+    }
+  });
 });

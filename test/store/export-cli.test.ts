@@ -15,7 +15,7 @@ afterAll(() => tmp.cleanup());
 
 it('exports rankings.jsonl, segment_pairs.jsonl and states.jsonl that src/preference reads', () => {
   const db = join(tmp.dir, 'db.sqlite');
-  const s = new Store(db);
+  const s = new Store(db, { minWatch: 0 });
   const u = s.users.add('alice', 'annotator').user;
   const [r0, r1] = addRankItems(s, 3);
   const [c0] = addCompareItems(s, 1);

@@ -21,7 +21,7 @@ let alice: User, bob: User, carol: User;
 beforeEach(() => {
   tmp = tempDir();
   clock = 1_700_000_000_000;
-  store = new Store(join(tmp.dir, 'db.sqlite'), { now: () => clock, leaseMs: 60_000, goldEvery: 0 });
+  store = new Store(join(tmp.dir, 'db.sqlite'), { now: () => clock, leaseMs: 60_000, goldEvery: 0, minWatch: 0 });
   alice = store.users.add('alice', 'annotator').user;
   bob = store.users.add('bob', 'annotator').user;
   carol = store.users.add('carol', 'annotator').user;

@@ -49,9 +49,16 @@ describe('annotator in the browser, keyboard only', () => {
     await waitHooks(page, "p.view === 'rank' && p.ready && p.itemId !== null");
     expect(await page.locator('header .who').textContent()).toContain('alice · annotator');
     expect(await page.locator('header nav a').allTextContents()).toEqual(['Rank', 'Compare', 'Live']);
-    await page.keyboard.press('Shift+Slash'); // "?": the shortcuts
+    // First visit: the task's guidelines (what "better" means) come up and hold the keys until read.
+    await waitHooks(page, 'p.guidelinesOpen === true');
+    expect(await page.locator('.guidelines-dialog h3').first().textContent()).toBe('Rope: what "better" means');
+    await screenshot(page, 'guidelines-first-visit');
+    await page.keyboard.press('Escape');
+    await waitHooks(page, 'p.guidelinesOpen === false');
+    await page.keyboard.press('Shift+Slash'); // "?": the shortcuts and the guidelines
     await page.waitForTimeout(200);
     expect(await page.locator('.help').isVisible()).toBe(true);
+    await until(async () => (await page.locator('.help .guidelines-section .md h3').count()) > 0, 10_000, 'the guidelines under the shortcuts');
     await screenshot(page, 'rank-help');
     await page.keyboard.press('Shift+Slash');
     expect(await page.locator('.help').isVisible()).toBe(false);
@@ -141,16 +148,27 @@ describe('annotator in the browser, keyboard only', () => {
     expect(await page.evaluate(() => localStorage.getItem('pam.speed'))).toBe('1.5');
     await page.keyboard.press('Space'); // play again for the screenshot
     await page.waitForTimeout(400);
+    // Too early: the clips (1.75 s each) have not played once; the answer is held back, nothing is stored.
+    expect(await page.evaluate(() => window.__pam.watching)).toBe(true);
+    await page.keyboard.press('ArrowLeft');
     await screenshot(page, 'compare');
+    expect(await page.locator('.toast').last().textContent()).toMatch(/watch both clips once first/);
+    expect(rows().find((x) => x.item_id === first)).toBeUndefined();
+    await waitHooks(page, 'p.watching === false', 10_000);
+    const shownLeft = (await page.evaluate(() => window.__pam.shownLeft)) as string;
     await page.keyboard.press('ArrowLeft');
     const r = await until(() => rows().find((x) => x.item_id === first), 15_000, 'the left label');
-    expect(JSON.parse(r.value!)).toEqual({ kind: 'compare', label: 'left' });
+    const item = store.item(first!) as { left: { id: string } };
+    // Stored in the item's order: "left as shown" is the item's right clip when the sides were swapped.
+    expect(JSON.parse(r.value!)).toEqual({ kind: 'compare', label: shownLeft === item.left.id ? 'left' : 'right', strength: 'clear' });
     await waitHooks(page, `p.itemId !== ${JSON.stringify(first)} && p.itemId !== null`);
     const second = await itemId(page);
+    await waitHooks(page, 'p.watching === false', 10_000);
     await page.keyboard.press('ArrowDown');
     expect(JSON.parse((await until(() => rows().find((x) => x.item_id === second), 15_000))!.value!)).toEqual({ kind: 'compare', label: 'cant_tell' });
     await waitHooks(page, `p.itemId !== ${JSON.stringify(second)} && p.itemId !== null`);
     const third = await itemId(page);
+    await waitHooks(page, 'p.watching === false', 10_000);
     await page.keyboard.press('ArrowUp');
     expect(JSON.parse((await until(() => rows().find((x) => x.item_id === third), 15_000))!.value!).label).toBe('tie');
     // The speed survives a reload.

@@ -42,10 +42,16 @@ export function register(program: Command): void {
         const f = parseFlags(Flags, raw);
         let stop!: () => void;
         const stopped = new Promise<void>((r) => (stop = r));
-        const onSig = () => {
-          process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
+        const onSig = (sig: NodeJS.Signals) => {
+          process.stderr.write('\nstopping: the primitive in progress is aborted (Ctrl-C again to quit at once)\n');
           stop();
           process.once('SIGINT', () => process.exit(130));
+          // A stop is graceful where it can be (abort, close the server, commit the store); a decision
+          // still computing or a model still loading cannot be interrupted, so exit regardless after 1.5 s.
+          setTimeout(() => {
+            process.stderr.write('stopping took over 1.5 s: exiting now\n');
+            process.exit(sig === 'SIGINT' ? 130 : 143);
+          }, 1500).unref();
         };
         process.once('SIGINT', onSig);
         process.once('SIGTERM', onSig);

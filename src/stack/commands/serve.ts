@@ -6,7 +6,21 @@ import type { World } from '../../core/world.ts';
 import { startServer } from '../../server/server.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
+import { readFileSync } from 'node:fs';
+import { FieldError } from '../../core/errors.ts';
 import { action, intFlag, parseFlags, printJson } from '../command-kit.ts';
+
+/** A PEM file's bytes; a missing or non-PEM file is an error naming the flag. */
+function readPem(path: string, flag: string): Buffer {
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (e) {
+    throw new FieldError(flag, 'a readable PEM file', `${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  if (!b.includes('-----BEGIN ')) throw new FieldError(flag, 'a PEM file (-----BEGIN …)', path);
+  return b;
+}
 
 const Flags = z.strictObject({
   db: z.string().min(1).default(DEFAULT_DB_PATH),
@@ -19,6 +33,12 @@ const Flags = z.strictObject({
   web: z.boolean().default(true),
   leaseS: intFlag(10, 86_400).default(600),
   goldEvery: intFlag(0, 1000).default(10),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  estopReset: z.enum(['latcher-or-admin', 'any-operator']).default('latcher-or-admin'),
+  maxConnections: intFlag(1, 100_000).default(512),
+  maxPerAddress: intFlag(1, 100_000).default(64),
+  minWatch: z.union([z.literal('shorter-clip'), intFlag(0, 600_000)]).default('shorter-clip'),
   json: z.boolean().default(false),
 });
 
@@ -36,6 +56,12 @@ export function register(program: Command): void {
     .option('--no-web', 'API only: do not build or serve the app')
     .option('--lease-s <n>', 'seconds an item stays reserved for the annotator it was given to', '600')
     .option('--gold-every <n>', 'every n-th item an annotator gets is a gold item (0: never)', '10')
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS (needs --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--estop-reset <who>', 'who may reset a latched e-stop: latcher-or-admin | any-operator', 'latcher-or-admin')
+    .option('--max-connections <n>', 'open WebSocket connections at most', '512')
+    .option('--max-per-address <n>', 'open WebSocket connections at most from one address', '64')
+    .option('--min-watch <ms>', "least time a clip pair is watched before its answer counts: shorter-clip (one play of the shorter clip) or ms (0: off)", 'shorter-clip')
     .option('--json', 'print one JSON object { url, port, db } once listening')
     .addHelpText(
       'after',
@@ -47,6 +73,8 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
+        if (!!f.tlsCert !== !!f.tlsKey) throw new FieldError(f.tlsCert ? 'tls-key' : 'tls-cert', 'given together with the other (--tls-cert and --tls-key)', 'missing');
+        const tls = f.tlsCert && f.tlsKey ? { cert: readPem(f.tlsCert, 'tls-cert'), key: readPem(f.tlsKey, 'tls-key') } : undefined;
         const log = (l: string) => process.stderr.write(`pamstack serve: ${l}\n`);
         let world: (World & { dispose(): void }) | undefined;
         if (f.task) {
@@ -54,7 +82,7 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
           world = await sim.createWorld(f.task);
           world.reset(f.seed);
         }
-        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery });
+        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
         if (world && f.seedItems > 0) {
           const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
           log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);
@@ -68,6 +96,9 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
           allowedOrigins: f.allowOrigin,
           webRoot: f.web ? undefined : false,
           log,
+          tls,
+          estopReset: f.estopReset,
+          access: { maxConnections: f.maxConnections, maxPerAddress: f.maxPerAddress },
         });
         if (store.users.list().length === 0) log('no users yet: pamstack users add --role annotator --name NAME');
         if (f.json) printJson({ url: server.url, port: server.port, db: f.db });

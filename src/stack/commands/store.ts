@@ -147,6 +147,7 @@ export function register(program: Command): void {
     .option('--pairs <n>', 'clip pairs to compare', '3')
     .option('--seed <n>', 'seed', '0')
     .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
+    .option('--gold <k>', 'make the first k states and k pairs gold items, answered by the scripted oracle (each candidate tried in the sim)', '0')
     .option('--json', 'print one JSON object with the counts')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -158,15 +159,25 @@ export function register(program: Command): void {
             pairs: intFlag(0, 10_000).default(3),
             seed: intFlag(0).default(0),
             minAnnotations: intFlag(1, 1000).default(3),
+            gold: intFlag(0, 10_000).default(0),
             json: z.boolean().default(false),
           }),
           raw,
         );
+        const { scoreCandidatesInWorld } = await import('../../preference/candidate-oracle.ts');
         const sim = await import('../../../sim/index.ts');
         const world = await sim.createWorld(f.task);
         const s = new Store(f.db);
         try {
-          const r = await seedFromWorld(s, world, { states: f.states, pairs: f.pairs, seed: f.seed, minAnnotations: f.minAnnotations });
+          const r = await seedFromWorld(s, world, {
+            states: f.states,
+            pairs: f.pairs,
+            seed: f.seed,
+            minAnnotations: f.minAnnotations,
+            gold: f.gold,
+            // The oracle ranks by the task score after each primitive (refused ones last).
+            oracle: async (w, prims) => (await scoreCandidatesInWorld(w, prims)).map((x) => x.score),
+          });
           if (f.json) printJson(r);
           else console.log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare`);
         } finally {

@@ -1,10 +1,12 @@
 // Compare view: two trajectory clips on one clock, side by side with linked cameras; left / right / tie / can't tell.
 import * as THREE from 'three';
-import { cloudFromData, type CompareItem, type Segment } from '../../core/protocol.ts';
+import { cloudFromData, type CompareAnswer, type CompareItem, type Segment } from '../../core/protocol.ts';
 import type { SegmentLabel } from '../../core/preference.ts';
 import { CloudLayer } from '../cloud-layer.ts';
-import { frameOf, pathLine, workspaceBox } from '../draw.ts';
+import { frameOf, goalOverlay, goalText, pathLine, workspaceBox } from '../draw.ts';
 import { ItemQueue } from '../item-queue.ts';
+import { FlagBox } from '../flag.ts';
+import { showGuidelinesOnFirstVisit } from '../guidelines.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
 
@@ -83,7 +85,8 @@ class ClipPane {
 export class CompareView implements View {
   readonly name = 'compare';
   readonly help: [string, string][] = [
-    ['←  /  →', 'left / right is better'],
+    ['←  /  →', 'left / right is clearly better'],
+    ['Shift + ←  /  →', 'left / right is slightly better'],
     ['↑', 'tie: equally good'],
     ['↓', "can't tell"],
     ['Space', 'play / pause'],
@@ -91,6 +94,7 @@ export class CompareView implements View {
     ['[  /  ]', 'slower / faster (remembered)'],
     ['Home', 'back to the start'],
     ['S', 'skip this pair'],
+    ['F', 'flag this pair (goes with the answer or skip)'],
     ['Z  or  Ctrl+Z', 'undo the last answer'],
   ];
   #ctx!: AppContext;
@@ -112,6 +116,8 @@ export class CompareView implements View {
   #timeText!: HTMLElement;
   #playBtn!: HTMLButtonElement;
   #speedText!: HTMLElement;
+  #flag = new FlagBox();
+  #watchNote: HTMLElement | null = null;
 
   mount(root: HTMLElement, ctx: AppContext): void {
     this.#ctx = ctx;
@@ -176,7 +182,7 @@ export class CompareView implements View {
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const answer: Record<string, SegmentLabel> = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'tie', ArrowDown: 'cant_tell' };
     if (answer[e.key]) {
-      this.#answer(answer[e.key]!);
+      this.#answer(answer[e.key]!, e.shiftKey ? 'slight' : 'clear');
       return true;
     }
     switch (e.key) {
@@ -200,15 +206,37 @@ export class CompareView implements View {
         return true;
       case 's':
       case 'S':
-        this.#queue.skip();
+        this.#queue.skip(this.#flag.take());
+        return true;
+      case 'f':
+      case 'F':
+        this.#flag.open();
         return true;
     }
     return false;
   }
 
-  #answer(label: SegmentLabel): void {
+  /** Milliseconds of watching still needed before an answer counts (see StoreOptions.minWatch). */
+  #watchLeftMs(): number {
+    const it = this.#item;
+    if (!it) return 0;
+    const mw = this.#queue.minWatch;
+    const need = mw === 'shorter-clip' ? Math.min(clipSpan(it.left), clipSpan(it.right)) * 1000 : mw;
+    return Math.max(0, need - this.#queue.elapsed());
+  }
+
+  #answer(label: SegmentLabel, strength: 'slight' | 'clear' = 'clear'): void {
     if (!this.#item) return;
-    this.#queue.submit({ kind: 'compare', label });
+    const left = this.#watchLeftMs();
+    if (left > 0) {
+      toast(`watch both clips once first (${(left / 1000).toFixed(1)} s left)`, 'info', 1500);
+      return;
+    }
+    const flag = this.#flag.take();
+    const a: CompareAnswer = { kind: 'compare', label };
+    if (label === 'left' || label === 'right') a.strength = strength;
+    if (flag) a.flag = flag;
+    this.#queue.submit(a);
   }
 
   #undo(): void {
@@ -252,6 +280,7 @@ export class CompareView implements View {
     const now = performance.now();
     const dt = (now - this.#last) / 1000;
     this.#last = now;
+    this.#renderWatch();
     if (!this.#playing || !this.#item) return;
     if (this.#t >= this.#duration) {
       this.#hold += dt;
@@ -293,6 +322,14 @@ export class CompareView implements View {
       this.#left.layer.fixtures.add(workspaceBox(this.#item.workspace));
       this.#right.layer.fixtures.add(workspaceBox(this.#item.workspace));
     }
+    if (this.#item.goal) {
+      this.#left.layer.fixtures.add(goalOverlay(this.#item.goal));
+      this.#right.layer.fixtures.add(goalOverlay(this.#item.goal));
+    }
+    this.#viewer.setGoalText(goalText(this.#item.goal));
+    hooks.goal = this.#item.goal?.kind ?? null;
+    hooks.shownLeft = this.#item.left.id;
+    void showGuidelinesOnFirstVisit(this.#ctx, this.#item.task);
     this.#duration = Math.max(l.duration, r.duration);
     this.#steps = [...new Set([...l.times, ...r.times])].sort((a, b) => a - b);
     this.#playing = true;
@@ -310,6 +347,20 @@ export class CompareView implements View {
     this.#viewer.fit(f.center, f.radius);
     hooks.itemId = this.#item.id;
     hooks.ready = true;
+  }
+
+  /** The countdown until answers count; the answer buttons wait for it. */
+  #renderWatch(): void {
+    const note = this.#watchNote;
+    if (!note) return;
+    const left = this.#watchLeftMs();
+    const text = left > 0 ? `watch both clips once: ${(left / 1000).toFixed(1)} s` : '';
+    if (note.textContent !== text) {
+      note.textContent = text;
+      const waiting = left > 0;
+      debugHooks().watching = waiting;
+      for (const b of this.#panel.querySelectorAll<HTMLButtonElement>('button.answer')) b.disabled = waiting || !this.#item;
+    }
   }
 
   #renderBar(): void {
@@ -334,13 +385,21 @@ export class CompareView implements View {
       it
         ? h('p', { class: 'mode' }, 'Which clip makes more progress on the task? Both play on one clock; drag to orbit both.')
         : h('p', { class: 'empty' }, this.#queue?.empty ? 'No pairs left for you right now.' : 'Loading…'),
+      (this.#watchNote = h('p', { class: 'watch-note', 'aria-live': 'polite' })),
       h('div', { class: 'answers' }, b('left', 'Left better', '←'), b('right', 'Right better', '→'), b('tie', 'Tie', '↑'), b('cant_tell', "Can't tell", '↓')),
+      h('p', { class: 'dim' }, 'Shift + ← / → : only slightly better. F: flag this pair.'),
+      this.#flag.element,
       h(
         'div',
         { class: 'buttons' },
-        h('button', { onclick: () => this.#queue.skip(), disabled: !it }, 'Skip ', h('kbd', {}, 'S')),
+        h('button', { onclick: () => this.#queue.skip(this.#flag.take()), disabled: !it }, 'Skip ', h('kbd', {}, 'S')),
         h('button', { onclick: () => this.#undo(), disabled: !this.#queue?.history.length }, 'Undo ', h('kbd', {}, 'Z')),
       ),
     );
   }
+}
+
+/** Seconds a clip plays (first to last frame), as the store counts it for the watch time. */
+function clipSpan(seg: Segment): number {
+  return Math.max(0, seg.frames.at(-1)!.t - seg.frames[0]!.t);
 }

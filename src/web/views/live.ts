@@ -4,7 +4,11 @@ import * as THREE from 'three';
 import { decodeLiveFrame, decodeMotionFrame, liveFrameType, MOTION_FRAME_TYPE, type LiveFrameView, type LiveMeta, type MotionFrameView } from '../../core/protocol.ts';
 import { CloudLayer } from '../cloud-layer.ts';
 import { MotionLayer } from '../motion-layer.ts';
-import { CHOSEN_COLOR, frameOf, labelAnchor, paletteCss, PALETTE, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { candidateColor, CHOSEN_COLOR, frameOf, goalOverlay, goalText, labelAnchor, paletteCss, primitiveGlyph, workspaceBox } from '../draw.ts';
+
+/** Candidates drawn (and labelled) when not showing all: the best by score, plus the chosen and the focused one. */
+export const LIVE_TOP_K = 10;
+import { setCurrentTask } from '../guidelines.ts';
 import { debugHooks, h, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
 
@@ -33,6 +37,9 @@ export class LiveView implements View {
   readonly help: [string, string][] = [
     ['drag / wheel', 'orbit / zoom'],
     ['F', 'frame the cloud'],
+    ['→ / ↓  and  ← / ↑', 'focus the next / previous candidate (best score first)'],
+    ['V', 'all candidates / the top 10 only'],
+    ['Esc', 'no focus'],
   ];
   protected ctx!: AppContext;
   protected viewer!: Viewer;
@@ -60,6 +67,10 @@ export class LiveView implements View {
   #info!: HTMLElement;
   #statsEl!: HTMLElement;
   #sync = new URLSearchParams(location.search).has('sync');
+  /** Show every candidate, not only the top LIVE_TOP_K. */
+  #showAll = false;
+  /** Position in the score order of the focused candidate, or null. */
+  #focus: number | null = null;
   #statsTimer = 0;
 
   mount(root: HTMLElement, ctx: AppContext): void {
@@ -106,7 +117,43 @@ export class LiveView implements View {
       this.frameCamera();
       return true;
     }
+    const n = this.meta?.candidates?.length ?? 0;
+    if (n && (e.key === 'ArrowRight' || e.key === 'ArrowDown' || e.key === 'ArrowLeft' || e.key === 'ArrowUp')) {
+      const step = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? 1 : -1;
+      this.#setFocus(this.#focus === null ? (step > 0 ? 0 : n - 1) : (this.#focus + step + n) % n);
+      return true;
+    }
+    if (e.key === 'v' || e.key === 'V') {
+      this.#showAll = !this.#showAll;
+      this.#redrawCandidates();
+      return true;
+    }
+    if (e.key === 'Escape' && this.#focus !== null) {
+      this.#setFocus(null);
+      return true;
+    }
     return false;
+  }
+
+  #setFocus(pos: number | null): void {
+    this.#focus = pos;
+    this.#redrawCandidates();
+    this.panel.querySelector('ol.cands li.focused')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  #redrawCandidates(): void {
+    if (!this.meta) return;
+    this.#drawMeta(this.meta);
+    this.#renderInfo();
+    this.viewer.requestRender();
+  }
+
+  /** Candidate indices best score first (the chosen one first of all; unscored last, in their order). */
+  #scoreOrder(m: LiveMeta): number[] {
+    const c = m.candidates ?? [];
+    return c
+      .map((_, i) => i)
+      .sort((a, b) => (m.chosen === a ? -1 : m.chosen === b ? 1 : (c[b]!.score ?? -Infinity) - (c[a]!.score ?? -Infinity) || a - b));
   }
 
   protected frameCamera(): void {
@@ -173,7 +220,7 @@ export class LiveView implements View {
     this.layer.setCloud(f.points, f.rgb);
     this.layer.points.visible = true;
     this.motion.hide();
-    const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace]);
+    const key = JSON.stringify([f.meta.candidates, f.meta.chosen, f.meta.action, f.meta.workspace, f.meta.goal]);
     this.meta = f.meta;
     if (key !== this.#metaKey) {
       this.#metaKey = key;
@@ -217,12 +264,33 @@ export class LiveView implements View {
     this.layer.clearFixtures();
     this.viewer.clearLabels();
     if (m.workspace) this.layer.fixtures.add(workspaceBox(m.workspace, this.boxColor));
-    m.candidates?.forEach((c, i) => {
+    if (m.goal) this.layer.fixtures.add(goalOverlay(m.goal));
+    this.viewer.setGoalText(m.goal ? goalText(m.goal) : null);
+    debugHooks().goal = m.goal?.kind ?? null;
+    if (m.task) setCurrentTask(m.task);
+    const cands = m.candidates ?? [];
+    const n = cands.length;
+    const order = this.#scoreOrder(m);
+    if (this.#focus !== null && this.#focus >= n) this.#focus = null;
+    const focused = this.#focus === null ? null : order[this.#focus]!;
+    const hooks = debugHooks();
+    const drawn = { n, drawn: 0, focused, showAll: this.#showAll };
+    hooks.liveCands = drawn;
+    // Best first, so the top ones win label space; the focused one before all.
+    order.forEach((i, rank) => {
+      const c = cands[i]!;
       const chosen = m.chosen === i;
-      const color = chosen ? CHOSEN_COLOR : PALETTE[i % PALETTE.length]!;
-      this.layer.overlay.add(primitiveGlyph(c.primitive, { color, opacity: chosen ? 1 : c.safe === false ? 0.25 : 0.8, scale: chosen ? 1.4 : 1 }));
-      const score = c.score !== undefined ? ` ${c.score.toFixed(2)}` : '';
-      this.viewer.addLabel(0, labelAnchor(c.primitive), `${i + 1}${score}`, `label cand${chosen ? ' chosen' : ''}`).style.setProperty('--c', chosen ? '#3cff7a' : paletteCss(i));
+      const isFocus = focused === i;
+      if (!this.#showAll && rank >= LIVE_TOP_K && !chosen && !isFocus) return;
+      const color = chosen ? CHOSEN_COLOR : candidateColor(i, n);
+      const dim = focused !== null && !isFocus;
+      this.layer.overlay.add(primitiveGlyph(c.primitive, { color, opacity: dim ? 0.2 : chosen || isFocus ? 1 : c.safe === false ? 0.25 : 0.8, scale: chosen || isFocus ? 1.4 : 1 }));
+      drawn.drawn++;
+      if (rank < LIVE_TOP_K || isFocus || chosen) {
+        const score = c.score !== undefined ? ` ${c.score.toFixed(2)}` : '';
+        const cls = `label cand${chosen ? ' chosen' : ''}${isFocus ? ' focused' : ''}${dim ? ' faded' : ''}`;
+        this.viewer.addLabel(0, labelAnchor(c.primitive), `${i + 1}${score}`, cls, isFocus ? -2 : chosen ? -1 : rank).style.setProperty('--c', chosen ? '#3cff7a' : paletteCss(i, n));
+      }
     });
     // The last executed action (teleop), drawn quietly so a new selection stands out.
     if (m.action) this.layer.overlay.add(primitiveGlyph(m.action, { color: 0x9aa3af, opacity: 0.55, scale: 1.2 }));
@@ -241,25 +309,36 @@ export class LiveView implements View {
       return;
     }
     const metrics = Object.entries(m.metrics ?? {}).map(([k, v]) => h('div', {}, h('b', {}, k), ` ${Number(v).toFixed(3)}`));
-    const cands = (m.candidates ?? [])
-      .map((c, i) => ({ c, i }))
-      .sort((x, y) => (y.c.score ?? -Infinity) - (x.c.score ?? -Infinity))
-      .map(({ c, i }) =>
-        h(
-          'li',
-          { class: `cand${m.chosen === i ? ' chosen' : ''}${c.safe === false ? ' unsafe' : ''}`, title: c.reason ?? '' },
-          h('span', { class: 'swatch', style: `background:${m.chosen === i ? '#3cff7a' : paletteCss(i)}` }),
-          h('span', { class: 'what' }, `#${i + 1}`),
-          h('span', { class: 'score' }, c.score !== undefined ? c.score.toFixed(3) : ''),
-          h('span', { class: 'rank' }, m.chosen === i ? 'chosen' : c.safe === false ? 'unsafe' : ''),
-        ),
+    const all = m.candidates ?? [];
+    const n = all.length;
+    const order = this.#scoreOrder(m);
+    const focused = this.#focus === null ? null : order[this.#focus];
+    const cands = order.map((i, pos) => {
+      const c = all[i]!;
+      return h(
+        'li',
+        {
+          class: `cand${m.chosen === i ? ' chosen' : ''}${c.safe === false ? ' unsafe' : ''}${focused === i ? ' focused' : ''}`,
+          title: c.reason ?? '',
+          onclick: () => this.#setFocus(focused === i ? null : pos),
+        },
+        h('span', { class: 'swatch', style: `background:${m.chosen === i ? '#3cff7a' : paletteCss(i, n)}` }),
+        h('span', { class: 'what' }, `#${i + 1}`),
+        h('span', { class: 'score' }, c.score !== undefined ? c.score.toFixed(3) : ''),
+        h('span', { class: 'rank' }, m.chosen === i ? 'chosen' : c.safe === false ? 'unsafe' : ''),
       );
+    });
+    const toggle =
+      n > LIVE_TOP_K
+        ? h('button', { class: 'show-all', onclick: () => ((this.#showAll = !this.#showAll), this.#redrawCandidates()) }, this.#showAll ? `top ${LIVE_TOP_K} only (V)` : `show all ${n} (V)`)
+        : null;
     this.#info.replaceChildren(
       ...([
       h('div', { class: 'kv' }, h('b', {}, 'task '), m.task ?? '—', m.episode !== undefined ? ` · episode ${m.episode}` : '', m.step !== undefined ? ` · step ${m.step}` : '', m.source ? ` · ${m.source}` : ''),
       m.holdReason ? h('div', { class: 'hold' }, `held: ${m.holdReason}`) : null,
       metrics.length ? h('div', { class: 'metrics' }, ...metrics) : null,
-      cands.length ? h('ol', { class: 'cands' }, ...cands) : null,
+      n ? h('div', { class: 'cands-head' }, h('b', {}, `${n} candidates`), ` · ${this.#showAll || n <= LIVE_TOP_K ? 'all drawn' : `top ${LIVE_TOP_K} drawn`} · ←/→ focus `, toggle) : null,
+      cands.length ? h('ol', { class: 'cands scroll' }, ...cands) : null,
       ] as (HTMLElement | null)[]).filter((x): x is HTMLElement => x !== null),
     );
   }

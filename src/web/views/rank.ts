@@ -3,8 +3,10 @@ import * as THREE from 'three';
 import { PRIMITIVE_POINT_NAMES, type Primitive } from '../../core/primitive.ts';
 import { cloudFromData, type RankAnswer, type RankItem } from '../../core/protocol.ts';
 import { CloudLayer } from '../cloud-layer.ts';
-import { frameOf, labelAnchor, paletteCss, PALETTE, pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { candidateColor, frameOf, goalOverlay, goalText, labelAnchor, paletteCss, pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
 import { ItemQueue } from '../item-queue.ts';
+import { FlagBox } from '../flag.ts';
+import { showGuidelinesOnFirstVisit } from '../guidelines.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
 import { pickOnCloud } from './picking.ts';
@@ -17,16 +19,20 @@ export class RankView implements View {
   readonly name = 'rank';
   readonly help: [string, string][] = [
     ['1 … 9, 0', 'next best candidate (1 = best of the remaining)'],
+    ['↓ / ↑  then  Space', 'focus a candidate (any of up to 32), then place it as the next best'],
+    ['Shift + Space', 'place the focused candidate tied with the previous choice'],
     ['Shift + digit  or  T, digit', 'tie with the previous choice'],
     ['N, digit', 'mark a candidate "not comparable"'],
     ['Backspace', 'take back the last choice on this state'],
     ['Enter', 'submit (unplaced candidates = "the rest look the same")'],
     ['I, then click twice', 'draw an ideal action on the cloud; B: it beats all'],
     ['S', 'skip this state'],
+    ['F', 'flag this state (goes with the answer or skip)'],
     ['Z  or  Ctrl+Z', 'undo the last submitted answer'],
     ['drag / wheel', 'orbit / zoom'],
   ];
   #ctx!: AppContext;
+  #flag = new FlagBox();
   #viewer!: Viewer;
   #layer = new CloudLayer(16_384, 4);
   #queue!: ItemQueue;
@@ -38,6 +44,8 @@ export class RankView implements View {
   #mode: Mode = 'best';
   #ideal: { a?: THREE.Vector3; b?: THREE.Vector3 } = {};
   #idealBeatsAll = false;
+  /** The candidate the arrow keys point at (Space places it), or null. */
+  #focus: number | null = null;
 
   mount(root: HTMLElement, ctx: AppContext): void {
     this.#ctx = ctx;
@@ -80,6 +88,26 @@ export class RankView implements View {
       return true;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    const n = this.#item.candidates.length;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      this.#setFocus(this.#focus === null ? (step > 0 ? 0 : n - 1) : (this.#focus + step + n) % n);
+      return true;
+    }
+    if (e.key === ' ') {
+      if (this.#focus === null) {
+        toast('focus a candidate with ↓ / ↑ first', 'info');
+        return true;
+      }
+      const i = this.#focus;
+      this.#choose(i, e.shiftKey ? 'tie' : this.#mode);
+      // On to the next unplaced candidate, so a long ranking is Space, ↓, Space, …
+      const free = (j: number) => !this.#groups.some((g) => g.includes(j)) && !this.#nc.has(j);
+      if (!free(i)) {
+        for (let k = 1; k < n; k++) if (free((i + k) % n)) return (this.#setFocus((i + k) % n), true);
+      }
+      return true;
+    }
     switch (e.key) {
       case 't':
       case 'T':
@@ -113,12 +141,24 @@ export class RankView implements View {
       case 'Enter':
         this.#submit();
         return true;
+      case 'f':
+      case 'F':
+        this.#flag.open();
+        return true;
       case 's':
       case 'S':
-        this.#queue.skip();
+        this.#queue.skip(this.#flag.take());
         return true;
     }
     return false;
+  }
+
+  #setFocus(i: number | null): void {
+    this.#focus = i;
+    debugHooks().rankFocus = i;
+    this.#drawCandidates();
+    this.#renderPanel();
+    this.#panel.querySelector('ol.cands li.focused')?.scrollIntoView({ block: 'nearest' });
   }
 
   #setMode(m: Mode): void {
@@ -179,6 +219,8 @@ export class RankView implements View {
       answer.ideal = { kind: it.primitive, a: vec(this.#ideal.a), b: vec(this.#ideal.b) };
       answer.idealBeatsAll = this.#idealBeatsAll;
     }
+    const flag = this.#flag.take();
+    if (flag) answer.flag = flag;
     this.#queue.submit(answer);
   }
 
@@ -225,6 +267,7 @@ export class RankView implements View {
     this.#mode = 'best';
     this.#ideal = {};
     this.#idealBeatsAll = false;
+    this.#focus = null;
     this.#layer.clearFixtures();
     if (!this.#item) {
       this.#layer.setCloud(new Float32Array(0));
@@ -238,6 +281,10 @@ export class RankView implements View {
     const { points, rgb } = cloudFromData(this.#item.cloud);
     this.#layer.setCloud(points, rgb);
     if (this.#item.workspace) this.#layer.fixtures.add(workspaceBox(this.#item.workspace));
+    if (this.#item.goal) this.#layer.fixtures.add(goalOverlay(this.#item.goal));
+    this.#viewer.setGoalText(goalText(this.#item.goal));
+    hooks.goal = this.#item.goal?.kind ?? null;
+    void showGuidelinesOnFirstVisit(this.#ctx, this.#item.task);
     const f = frameOf(this.#layer.bounds, this.#item.candidates.map((c) => c.primitive));
     this.#viewer.fit(f.center, f.radius);
     this.#drawCandidates();
@@ -250,11 +297,15 @@ export class RankView implements View {
     this.#layer.clearOverlay();
     this.#viewer.clearLabels();
     if (!it) return;
+    const n = it.candidates.length;
     it.candidates.forEach((c, i) => {
       const placed = this.#groups.some((g) => g.includes(i));
       const nc = this.#nc.has(i);
-      this.#layer.overlay.add(primitiveGlyph(c.primitive, { color: nc ? 0x666666 : PALETTE[i % PALETTE.length]!, opacity: placed || nc ? 0.22 : 1 }));
-      this.#viewer.addLabel(0, labelAnchor(c.primitive), `${i + 1}`, `label cand${placed || nc ? ' faded' : ''}`).style.setProperty('--c', paletteCss(i));
+      const focus = this.#focus === i;
+      this.#layer.overlay.add(primitiveGlyph(c.primitive, { color: nc ? 0x666666 : candidateColor(i, n), opacity: placed || nc ? 0.22 : this.#focus !== null && !focus ? 0.55 : 1, scale: focus ? 1.4 : 1 }));
+      // Label priority: the focused one, then the unplaced ones in order, then the placed (overlaps hide the later).
+      const prio = focus ? -1 : placed || nc ? n + i : i;
+      this.#viewer.addLabel(0, labelAnchor(c.primitive), `${i + 1}`, `label cand${placed || nc ? ' faded' : ''}${focus ? ' focused' : ''}`, prio).style.setProperty('--c', paletteCss(i, n));
     });
     if (this.#ideal.a) this.#layer.overlay.add(pointMarker(this.#ideal.a, 0xffffff));
     if (this.#ideal.a && this.#ideal.b) {
@@ -290,9 +341,10 @@ export class RankView implements View {
     const rows = it.candidates.map((c, i) =>
       h(
         'li',
-        { class: `cand${rankOf(i) ? ' placed' : ''}`, onclick: () => this.#choose(i, this.#mode), title: `${names[0]} (${fmt(c.primitive.a)}) → ${names[1]} (${fmt(c.primitive.b)})` },
-        h('span', { class: 'swatch', style: `background:${paletteCss(i)}` }),
-        h('kbd', {}, i < 10 ? String((i + 1) % 10) : '·'),
+        { class: `cand${rankOf(i) ? ' placed' : ''}${this.#focus === i ? ' focused' : ''}`, onclick: () => this.#choose(i, this.#mode), title: `${names[0]} (${fmt(c.primitive.a)}) → ${names[1]} (${fmt(c.primitive.b)})` },
+        h('span', { class: 'swatch', style: `background:${paletteCss(i, it.candidates.length)}` }),
+        // Digits reach the first ten; every candidate shows its number (↓/↑ and Space reach all).
+        h('kbd', { title: i < 10 ? `key ${(i + 1) % 10}` : 'focus with ↓ / ↑, place with Space' }, i < 10 ? String((i + 1) % 10) : String(i + 1)),
         h('span', { class: 'what' }, KIND_TEXT[c.primitive.kind]),
         h('span', { class: 'score' }, c.score !== undefined ? c.score.toFixed(2) : ''),
         h('span', { class: 'rank' }, rankOf(i)),
@@ -324,9 +376,10 @@ export class RankView implements View {
         'div',
         { class: 'buttons' },
         h('button', { class: 'primary', onclick: () => this.#submit(), disabled: !this.#groups.length }, 'Submit ', h('kbd', {}, '⏎')),
-        h('button', { onclick: () => this.#queue.skip() }, 'Skip ', h('kbd', {}, 'S')),
+        h('button', { onclick: () => this.#queue.skip(this.#flag.take()) }, 'Skip ', h('kbd', {}, 'S')),
         h('button', { onclick: () => this.#undo(), disabled: !this.#queue.history.length }, 'Undo ', h('kbd', {}, 'Z')),
       ),
+      this.#flag.element,
     );
   }
 }

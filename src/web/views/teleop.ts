@@ -4,7 +4,7 @@ import { TransformControls } from 'three/examples/jsm/controls/TransformControls
 import { workspaceViolation } from '../../core/geometry.ts';
 import { PRIMITIVE_POINT_NAMES, type Primitive, type PrimitiveKind } from '../../core/primitive.ts';
 import type { ServerMessage, TeleopState } from '../../core/protocol.ts';
-import { pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { goalOverlay, goalText, pointMarker, primitiveGlyph, workspaceBox } from '../draw.ts';
 import { newClientId } from '../net.ts';
 import { debugHooks, h, toast } from '../ui.ts';
 import { LiveView } from './live.ts';
@@ -222,7 +222,8 @@ export class TeleopView extends LiveView {
       if (m.op === 'teleop.result') {
         this.#lastResult = m;
         const metrics = Object.entries(m.metrics).map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(', ');
-        toast(`executed in ${m.duration.toFixed(2)} s sim time${metrics ? ` · ${metrics}` : ''}`, 'ok', 5000);
+        if (m.aborted) toast(`stopped by the e-stop after ${m.duration.toFixed(2)} s sim time; the arm stayed where it was`, 'error', 6000);
+        else toast(`executed in ${m.duration.toFixed(2)} s sim time${metrics ? ` · ${metrics}` : ''}`, 'ok', 5000);
         this.#clear();
         this.renderPanel();
       }
@@ -258,6 +259,15 @@ export class TeleopView extends LiveView {
       const box = workspaceBox(w, 0xffcc33);
       box.userData.teleopBox = true;
       this.extra.add(box);
+    }
+    // Likewise the goal: from the live frames when they carry it, else from the teleop state.
+    const goal = this.meta?.goal ? null : this.#state?.goal;
+    if (goal) {
+      const g = goalOverlay(goal);
+      g.userData.teleopBox = true;
+      this.extra.add(g);
+      this.viewer.setGoalText(goalText(goal));
+      debugHooks().goal = goal.kind;
     }
     this.viewer.requestRender();
   }
