@@ -108,7 +108,7 @@ if (positionals[0] === 'collect') {
       });
       if (labels === 'regret' && model === 'bt' && a.save) {
         // the partial-return model fitted to regret labels learns Â*(s, a) (Knox et al., AAAI 2024)
-        saveRewardModel(a.save, fit.model, { command: `npx tsx scripts/regret-sim.ts fit --data ${a.data} --pairs ${pairs} --epochs ${epochs} --save ${a.save}`, features, report: fit.report });
+        saveRewardModel(a.save, fit.model, { command: `npx tsx scripts/regret-sim.ts fit --data ${a.data} --pairs ${pairs} --epochs ${epochs} --save ${a.save}`, features, report: fit.report, target: 'advantage' });
         saved = true;
       }
       fit.model.dispose();
