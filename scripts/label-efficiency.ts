@@ -19,7 +19,7 @@ const { values: a } = parseArgs({
     heldout: { type: 'string' },
     budgets: { type: 'string', default: '50,100,150,200' },
     seeds: { type: 'string', default: '0,1' },
-    epochs: { type: 'string', default: '20' },
+    epochs: { type: 'string', default: '10' },
     svg: { type: 'string' },
   },
 });
@@ -34,7 +34,7 @@ const seeds = a.seeds!.split(',').map(Number);
 
 function train(states: CandidateState[], seed: number): RewardModel {
   const data = candidatePairData(states, states.map((s) => rankOf.get(s.stateId)!).filter(Boolean), features);
-  return trainRewardModel(data, { model: 'robust', epochs: Number(a.epochs), valFraction: 0, seed }).model;
+  return trainRewardModel(data, { model: 'robust', epochs: Number(a.epochs), valFraction: 0.2, seed }).model; // the recipe of reward-robust/: early stopping on held-out pairs
 }
 
 /** Share of the best candidate's gain over the mean that the μ − σ choice recovers, over held-out states. */

@@ -30,6 +30,7 @@ const { positionals, values: a } = parseArgs({
     pairs: { type: 'string', default: '4000' },
     epochs: { type: 'string', default: '60' },
     save: { type: 'string' },
+    'same-state': { type: 'string', default: '0.5' },
   },
 });
 await initBackend({ backend: 'wasm', log: null });
@@ -93,7 +94,7 @@ if (positionals[0] === 'collect') {
   const t0 = performance.now();
   let saved = false;
   for (const labels of ['regret', 'partial-return'] as const) {
-    const data = simSegmentPairs(ts, { pairs, seed: 7, labels, features });
+    const data = simSegmentPairs(ts, { pairs, seed: 7, labels, features, sameState: Number(a['same-state']) });
     for (const model of ['bt', 'regret'] as const) {
       const t1 = performance.now();
       const fit = trainRewardModel(data, { model, epochs, lr: 1e-3, hidden: [64, 64], valueHidden: [64], valFraction: 0.25, seed: 0 });
@@ -108,7 +109,7 @@ if (positionals[0] === 'collect') {
       });
       if (labels === 'regret' && model === 'bt' && a.save) {
         // the partial-return model fitted to regret labels learns Â*(s, a) (Knox et al., AAAI 2024)
-        saveRewardModel(a.save, fit.model, { command: `npx tsx scripts/regret-sim.ts fit --data ${a.data} --pairs ${pairs} --epochs ${epochs} --save ${a.save}`, features, report: fit.report, target: 'advantage' });
+        saveRewardModel(a.save, fit.model, { command: `npx tsx scripts/regret-sim.ts fit --data ${a.data} --pairs ${pairs} --epochs ${epochs} --same-state ${a['same-state']} --save ${a.save}`, features, report: fit.report, target: 'advantage' });
         saved = true;
       }
       fit.model.dispose();

@@ -38,6 +38,12 @@ export const DpoConfigSchema = z.strictObject({
   batchStates: z.number().int().positive().default(8),
   /** Pairs drawn per state per step (with replacement when a state has fewer). @default 8 */
   pairsPerState: z.number().int().positive().default(8),
+  /**
+   * Timesteps drawn from the lowest `tFraction` of the schedule, t ~ U{0 … ⌈tFraction·T⌉−1}: the range the
+   * implicit reward scores with (0.1), where the ε-error depends on the clean action; at high t it is
+   * mostly noise. @default 1 (all t, as Diffusion-DPO and DeformPAM train)
+   */
+  tFraction: z.number().positive().max(1).default(1),
   /** Share ε between winner and loser of a pair. @default false */
   shareNoise: z.boolean().default(false),
   /** @default 0 */
@@ -69,6 +75,7 @@ export interface DpoStepStats {
 
 /** Draws one DPO batch: clouds [B, n, 3], x0 [B·2K, 6] (w₁, l₁, w₂, l₂, … per state), t [B·2K], ε [B·2K, 6]. */
 export function dpoBatch(states: DpoState[], idx: number[], cfg: DpoConfig, T: number, rng: Rng) {
+  const tMax = Math.max(1, Math.ceil(cfg.tFraction * T));
   const K = cfg.pairsPerState;
   const n = states[idx[0]!]!.cloud.length / 3;
   const clouds = new Float32Array(idx.length * n * 3);
@@ -81,7 +88,7 @@ export function dpoBatch(states: DpoState[], idx: number[], cfg: DpoConfig, T: n
     if (s.cloud.length !== n * 3) throw new Error(`dpo: every cloud must have ${n} points, state ${si} has ${s.cloud.length / 3}`);
     clouds.set(s.cloud, b * n * 3);
     kinds.push(s.kind ?? 0);
-    const ts = rng.int(T);
+    const ts = rng.int(tMax);
     // a random order of the state's pairs, cycled when it has fewer than K
     const perm = rng.shuffle(Array.from({ length: s.pairs.length }, (_, i) => i));
     for (let k = 0; k < K; k++) {
@@ -148,6 +155,7 @@ export function dpoLoss(delta: tf.Tensor1D, cfg: Pick<DpoConfig, 'loss' | 'beta'
  * per state shared by all its rows. `group` [B·G] is each row's group index, −1 for padding.
  */
 export function rankBatch(states: DpoState[], idx: number[], T: number, rng: Rng) {
+  // T here is the upper bound of the t draw (the caller applies tFraction)
   const G = Math.max(...idx.map((si) => states[si]!.ranked?.group.length ?? 0));
   if (G < 2) throw new Error('dpo plackett-luce: a batch needs a state with at least two ranked candidates');
   const n = states[idx[0]!]!.cloud.length / 3;
@@ -256,7 +264,7 @@ export class DpoTrainer {
 
   /** A Plackett–Luce step; accuracy and Δ are over the batch's strictly ordered candidate pairs. */
   #rankStep(states: DpoState[], idx: number[]): DpoStepStats {
-    const batch = rankBatch(states, idx, this.policy.schedule.T, this.#rng);
+    const batch = rankBatch(states, idx, Math.max(1, Math.ceil(this.config.tFraction * this.policy.schedule.T)), this.#rng);
     const B = idx.length;
     const refErr = referenceErrors(this.reference, batch, B);
     let errOut: tf.Tensor1D | null = null;

@@ -117,6 +117,16 @@ describe('Diffusion-DPO', () => {
     expect(b.eps.subarray(0, 6)).not.toEqual(b.eps.subarray(18, 24));
   });
 
+  it('tFraction draws every timestep from the low-noise end of the schedule; outside (0, 1] is refused', () => {
+    const states: DpoState[] = [0, 1, 2, 3].map((i) => ({ cloud: cloud(i), pairs: [{ winner: W, loser: L }] }));
+    const b = dpoBatch(states, [0, 1, 2, 3], DpoConfigSchema.parse({ tFraction: 0.1, pairsPerState: 4 }), 100, new Rng(2));
+    expect(Math.max(...b.t)).toBeLessThan(10);
+    const all = dpoBatch(states, [0, 1, 2, 3], DpoConfigSchema.parse({ pairsPerState: 4 }), 100, new Rng(9));
+    expect(Math.max(...all.t)).toBeGreaterThanOrEqual(10);
+    expect(() => DpoConfigSchema.parse({ tFraction: 0 })).toThrow();
+    expect(() => DpoConfigSchema.parse({ tFraction: 1.5 })).toThrow();
+  });
+
   it('Plackett–Luce DPO learns a three-way ranking that the implicit reward then reproduces', () => {
     const policy = PrimitiveDiffusionModel.create(small, 4);
     const reference = policy.clone({ trainable: false });

@@ -26,6 +26,7 @@ const Flags = z.strictObject({
   batchStates: intFlag(1, 1024).default(8),
   pairsPerState: intFlag(1, 256).default(8),
   shareNoise: z.boolean().default(false),
+  tFraction: numFlag(1e-6, 1).default(1),
   seed: intFlag(0).default(0),
   backend: z.string().optional(),
   json: z.boolean().default(false),
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs over the ranked states', '50')
     .option('--batch-states <n>', 'states per step', '8')
     .option('--pairs-per-state <n>', 'pairs drawn per state per step', '8')
+    .option('--t-fraction <f>', 'draw t from the lowest fraction f of the schedule (0.1: the implicit reward\'s range); 1: all t', '1')
     .option('--share-noise', 'winner and loser share ε (Diffusion-DPO code); default independent ε (DeformPAM)')
     .option('--seed <n>', 'seed of batches and noise', '0')
     .option('--backend <name>', 'tfjs backend: auto | node-gpu | node | wasm | cpu')
@@ -68,6 +70,7 @@ export function register(program: Command): void {
             batchStates: f.batchStates,
             pairsPerState: f.pairsPerState,
             shareNoise: f.shareNoise,
+            tFraction: f.tFraction,
             seed: f.seed,
           };
           const trainer = new DpoTrainer(policy, reference, cfg);
