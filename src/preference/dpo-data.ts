@@ -8,8 +8,9 @@ import type { DpoState } from './dpo.ts';
 import { rankingToPairs } from './pairs.ts';
 
 /**
- * One DpoState per ranked state: the processor's object-frame cloud, and every strict pair of the
- * ranking (ideal ≻ candidate included) as object-frame actions. Ties and not-comparable candidates
+ * One DpoState per ranked state: the processor's object-frame cloud, every strict pair of the
+ * ranking (ideal ≻ candidate included) as object-frame actions, and the whole ranking as rows with
+ * group indices (for the Plackett–Luce loss). Ties and not-comparable candidates
  * are not DPO pairs. States without a pair are dropped; a ranking of an unknown state is an error.
  */
 export function dpoStatesFrom(
@@ -32,7 +33,14 @@ export function dpoStatesFrom(
       const i = m === 'ideal' ? s.candidates.length : m;
       return rows.slice(i * ACTION_DIM, (i + 1) * ACTION_DIM);
     };
-    const st: DpoState = { cloud: obs.points, pairs: e.pairs.map((p) => ({ winner: row(p.winner), loser: row(p.loser) })) };
+    // the ranking as rows and group indices (an ideal that beats all is its own best group)
+    const order: { m: number | 'ideal'; g: number }[] = [];
+    const lift = r.idealBeatsAll && r.ideal ? 1 : 0;
+    if (lift) order.push({ m: 'ideal', g: 0 });
+    r.groups.forEach((grp, g) => grp.forEach((m) => order.push({ m, g: g + lift })));
+    const ranked = { actions: new Float32Array(order.length * ACTION_DIM), group: Int32Array.from(order.map((o) => o.g)) };
+    order.forEach((o, k) => ranked.actions.set(row(o.m), k * ACTION_DIM));
+    const st: DpoState = { cloud: obs.points, pairs: e.pairs.map((p) => ({ winner: row(p.winner), loser: row(p.loser) })), ranked };
     if (opts.kind !== undefined) st.kind = opts.kind;
     out.push(st);
   }

@@ -9,9 +9,16 @@ import type { RewardTrainReport } from './reward-train.ts';
 
 export const REWARD_FILE = 'reward.json';
 
+export type RewardTarget = 'reward' | 'advantage';
+
 const CheckpointSchema = z.strictObject({
   format: z.literal('pamstack-reward/1'),
   command: z.string(),
+  /**
+   * What the scores mean: a reward, or the optimal advantage Â*(s, a) (a partial-return model fitted to
+   * regret labels, Knox et al. AAAI 2024); either ranks candidates. Absent in older files: reward.
+   */
+  target: z.enum(['reward', 'advantage']).optional(),
   features: FeatureConfigSchema.nullable(),
   config: RewardModelConfigSchema,
   rowDim: z.number().int().positive(),
@@ -30,11 +37,11 @@ const CheckpointSchema = z.strictObject({
 export function saveRewardModel(
   dir: string,
   model: RewardModel,
-  meta: { command: string; features: FeatureConfig | null; report?: RewardTrainReport },
+  meta: { command: string; features: FeatureConfig | null; report?: RewardTrainReport; target?: RewardTarget },
 ): string {
   mkdirSync(dir, { recursive: true });
   const j = model.toJSON();
-  const body = { format: 'pamstack-reward/1', command: meta.command, features: meta.features, ...j, report: meta.report };
+  const body = { format: 'pamstack-reward/1', command: meta.command, target: meta.target ?? 'reward', features: meta.features, ...j, report: meta.report };
   const path = join(dir, REWARD_FILE);
   writeFileSync(`${path}.tmp`, JSON.stringify(body));
   renameSync(`${path}.tmp`, path);
@@ -42,7 +49,7 @@ export function saveRewardModel(
 }
 
 /** Loads and re-validates `dir/reward.json`; errors name the file and the bad field. */
-export function loadRewardModel(dir: string): { model: RewardModel; features: FeatureConfig | null; command: string } {
+export function loadRewardModel(dir: string): { model: RewardModel; features: FeatureConfig | null; command: string; target: RewardTarget } {
   const path = join(dir, REWARD_FILE);
   let raw: unknown;
   try {
@@ -66,5 +73,5 @@ export function loadRewardModel(dir: string): { model: RewardModel; features: Fe
     model.dispose();
     throw new Error(`${path}: ${(e as Error).message}`);
   }
-  return { model, features: c.features, command: c.command };
+  return { model, features: c.features, command: c.command, target: c.target ?? 'reward' };
 }

@@ -117,12 +117,35 @@ describe('pamstack label / train reward / train dpo', () => {
     expect(resolve(out, JSON.parse(readFileSync(join(out, 'dpo.json'), 'utf8')).reference)).toBe(resolve(dir, 'sl'));
   });
 
+  it('fine-tunes with the Plackett–Luce loss over whole rankings', () => {
+    const out = join(dir, 'dpo-pl');
+    const r = run(['train', 'dpo', '--loss', 'plackett-luce', '--policy', join(dir, 'sl'), '--data', dir, '--out', out, '--epochs', '2', '--lr', '1e-3', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout).states).toBe(12);
+    expect(JSON.parse(readFileSync(join(out, 'dpo.json'), 'utf8')).config.loss).toBe('plackett-luce');
+  });
+
+  it('label --active k ranks only the k states a robust reward (σ) or an ensemble (disagreement) is least sure of', () => {
+    const robust = run(['label', '--data', dir, '--active', '4', '--active-reward', join(dir, 'reward-points'), '--json']);
+    expect(robust.status, robust.stderr).toBe(0);
+    expect(lastJson(robust.stdout)).toMatchObject({ states: 4, rankings: 4 });
+    const ens = run(['label', '--data', dir, '--active', '5', '--active-reward', `${join(dir, 'reward-bt')},${join(dir, 'reward-two')}`, '--json']);
+    expect(ens.status, ens.stderr).toBe(0);
+    expect(lastJson(ens.stdout)).toMatchObject({ states: 5, rankings: 5 });
+    const bt = run(['label', '--data', dir, '--active', '5', '--active-reward', join(dir, 'reward-bt'), '--json']);
+    expect(bt.status).not.toBe(0);
+    expect(bt.stderr).toMatch(/--active-reward: one reward must be robust/);
+    // leave the full labelling for the tests after this one
+    expect(run(['label', '--data', dir, '--json']).status).toBe(0);
+  });
+
   it.each([
     [['train', 'dpo', '--policy', '/nonexistent', '--data', 'x', '--out', 'y', '--loss', 'hinge'], /--loss/],
     [['label', '--data', '/nonexistent'], /no such file/],
     [['label', '--data', 'x', '--collect', '--execute', 'reward'], /--execute reward: needs --reward-dir/],
     [['label', '--data', 'x', '--reward-dir', 'r'], /--reward-dir: only used with --execute reward/],
     [['label', '--data', 'x', '--execute', 'reward', '--reward-dir', 'r'], /needs --collect and a --policy/],
+    [['label', '--data', '/nonexistent', '--active', '3'], /--active: needs --active-reward/],
   ])('refuses bad input with a clear message (%#)', (args, msg) => {
     const r = run(args);
     expect(r.status).not.toBe(0);

@@ -5,7 +5,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { PrimitiveDiffusionModel } from '../../src/policy/model.ts';
 import { trainStep } from '../../src/policy/train-step.ts';
 import { AdamW } from '../../src/nn/adamw.ts';
-import { DpoConfigSchema, DpoTrainer, dpoBatch, dpoDelta, dpoLoss, referenceErrors, type DpoState } from '../../src/preference/dpo.ts';
+import { DpoConfigSchema, DpoTrainer, dpoBatch, dpoDelta, dpoLoss, plackettLuceLoss, rankBatch, referenceErrors, type DpoState } from '../../src/preference/dpo.ts';
 import { implicitReward } from '../../src/preference/implicit-reward.ts';
 
 const small = { points: 32, encoder: { kind: 'pointnet' as const, hidden: [16], out: 16 }, denoiser: { hidden: 32, layers: 2, timeEmbedding: 16 } };
@@ -83,6 +83,69 @@ describe('Diffusion-DPO', () => {
     const a = implicitReward(policy, reference, cloud(1), cands, { draws: 16, seed: 2 });
     for (const s of a) expect(Math.abs(s.score)).toBeLessThan(1e-3);
     expect(() => implicitReward(policy, reference, cloud(1), new Float32Array(7))).toThrow(/candidates: expected N·6/);
+    policy.dispose();
+    reference.dispose();
+  });
+
+  it('Plackett–Luce loss: each ranked candidate against itself and the worse groups; ties and padding do not compete', () => {
+    const lse = (...v: number[]) => Math.log(v.reduce((a, x) => a + Math.exp(x), 0));
+    const [a, b, c] = [0.3, -0.2, 0.5];
+    const strict = plackettLuceLoss(tf.tensor1d([a, b, c, 9]), Int32Array.from([0, 1, 2, -1]), 4);
+    expect(strict.dataSync()[0]!).toBeCloseTo(-((a - lse(a, b, c)) + (b - lse(b, c))) / 2, 5);
+    const tied = plackettLuceLoss(tf.tensor1d([a, b, c]), Int32Array.from([0, 0, 1]), 3);
+    expect(tied.dataSync()[0]!).toBeCloseTo(-((a - lse(a, c)) + (b - lse(b, c))) / 2, 5);
+    strict.dispose();
+    tied.dispose();
+    expect(() => plackettLuceLoss(tf.tensor1d([a, b]), Int32Array.from([0, 0]), 2)).toThrow(/two ranked groups/);
+  });
+
+  it('ranking batches share one (t, ε) across a state\'s candidates and pad short states', () => {
+    const mk = (k: number, seed: number): DpoState => ({
+      cloud: cloud(seed),
+      pairs: [],
+      ranked: { actions: Float32Array.from({ length: k * 6 }, (_, i) => i / 10), group: Int32Array.from({ length: k }, (_, i) => i) },
+    });
+    const b = rankBatch([mk(3, 1), mk(2, 2)], [0, 1], 100, new Rng(4));
+    expect(b.G).toBe(3);
+    expect(Array.from(b.group)).toEqual([0, 1, 2, 0, 1, -1]);
+    for (const st of [0, 1]) {
+      for (let k = 1; k < 3; k++) {
+        expect(b.t[st * 3 + k]).toBe(b.t[st * 3]);
+        expect(Array.from(b.eps.subarray((st * 3 + k) * 6, (st * 3 + k + 1) * 6))).toEqual(Array.from(b.eps.subarray(st * 3 * 6, (st * 3 + 1) * 6)));
+      }
+    }
+    expect(b.eps.subarray(0, 6)).not.toEqual(b.eps.subarray(18, 24));
+  });
+
+  it('tFraction draws every timestep from the low-noise end of the schedule; outside (0, 1] is refused', () => {
+    const states: DpoState[] = [0, 1, 2, 3].map((i) => ({ cloud: cloud(i), pairs: [{ winner: W, loser: L }] }));
+    const b = dpoBatch(states, [0, 1, 2, 3], DpoConfigSchema.parse({ tFraction: 0.1, pairsPerState: 4 }), 100, new Rng(2));
+    expect(Math.max(...b.t)).toBeLessThan(10);
+    const all = dpoBatch(states, [0, 1, 2, 3], DpoConfigSchema.parse({ pairsPerState: 4 }), 100, new Rng(9));
+    expect(Math.max(...all.t)).toBeGreaterThanOrEqual(10);
+    expect(() => DpoConfigSchema.parse({ tFraction: 0 })).toThrow();
+    expect(() => DpoConfigSchema.parse({ tFraction: 1.5 })).toThrow();
+  });
+
+  it('Plackett–Luce DPO learns a three-way ranking that the implicit reward then reproduces', () => {
+    const policy = PrimitiveDiffusionModel.create(small, 4);
+    const reference = policy.clone({ trainable: false });
+    const c = cloud(9);
+    const M = Float32Array.from([0, 0.5, 0, 0, -0.5, 0]);
+    const actions = new Float32Array(18);
+    actions.set(W, 0);
+    actions.set(M, 6);
+    actions.set(L, 12);
+    const st: DpoState = { cloud: c, pairs: [{ winner: W, loser: L }], ranked: { actions, group: Int32Array.from([0, 1, 2]) } };
+    const trainer = new DpoTrainer(policy, reference, { loss: 'plackett-luce', beta: 50, lr: 1e-3, epochs: 30, batchStates: 1, seed: 1 });
+    const stats = trainer.train([st]);
+    expect(stats[stats.length - 1]!.loss).toBeLessThan(stats[0]!.loss);
+    expect(stats[stats.length - 1]!.implicitAccuracy).toBe(1);
+    const r = implicitReward(policy, reference, c, actions, { draws: 64, seed: 5 });
+    expect(r[0]!.score).toBeGreaterThan(r[1]!.score);
+    expect(r[1]!.score).toBeGreaterThan(r[2]!.score);
+    expect(() => new DpoTrainer(policy, reference, { loss: 'plackett-luce' }).train([{ cloud: c, pairs: [{ winner: W, loser: L }] }])).toThrow(/no state has a preference pair/);
+    trainer.dispose();
     policy.dispose();
     reference.dispose();
   });

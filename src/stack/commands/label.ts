@@ -31,6 +31,8 @@ const Flags = z.strictObject({
   lcb: numFlag(0).default(0),
   demos: intFlag(0, 32).default(0),
   policy: z.string().min(1).default('expert'),
+  active: intFlag(1, 100000).optional(),
+  activeReward: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -59,10 +61,14 @@ export function register(program: Command): void {
     .option('--lcb <k>', 'with --execute reward and a robust reward: choose by μ − k·σ', '0')
     .option('--demos <k>', 'with --collect: expert actions to record per state', '0')
     .option('--policy <policy>', 'with --collect: who proposes the candidates: a task folder (its decider spec), a policy checkpoint (DDIM, eta 1) or the jittered expert', 'expert')
+    .option('--active <k>', 'rank only the k states the reward(s) of --active-reward are least sure of (the rest stay unlabelled)')
+    .option('--active-reward <dirs>', 'with --active: one robust reward (σ of its top candidates) or several rewards, comma-separated (ensemble disagreement)')
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
+        if ((f.active === undefined) !== (f.activeReward === undefined))
+          throw new CliError(f.active === undefined ? '--active-reward: only used with --active <k>' : '--active: needs --active-reward <dir[,dir…]> (the reward whose uncertainty chooses)');
         if ((f.execute === 'reward') !== (f.rewardDir !== undefined))
           throw new CliError(f.rewardDir ? '--reward-dir: only used with --execute reward' : '--execute reward: needs --reward-dir <dir> (the reward that chooses)');
         if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
@@ -103,7 +109,26 @@ export function register(program: Command): void {
             decider.dispose();
           }
         }
-        const states = readStates(f.data);
+        let states = readStates(f.data);
+        if (f.active !== undefined) {
+          const { loadRewardModel } = await import('../../preference/reward-io.ts');
+          const { FeatureConfigSchema } = await import('../../preference/features.ts');
+          const { ensembleUncertainty, mostUncertain, robustUncertainty } = await import('../../preference/active.ts');
+          const { initBackend } = await import('../../nn/backend.ts');
+          await initBackend({ log: f.json ? null : undefined });
+          const loaded = f.activeReward!.split(',').map((d) => loadRewardModel(d));
+          try {
+            const feats = loaded.map((l) => JSON.stringify(l.features));
+            if (new Set(feats).size > 1) throw new CliError('--active-reward: the rewards must share one feature config');
+            const features = loaded[0]!.features ?? FeatureConfigSchema.parse({});
+            if (loaded.length === 1 && loaded[0]!.model.config.model !== 'robust')
+              throw new CliError(`--active-reward: one reward must be robust (its σ), ${f.activeReward} is ${loaded[0]!.model.config.model}; give several for ensemble disagreement`);
+            const u = loaded.length === 1 ? robustUncertainty(loaded[0]!.model, features) : ensembleUncertainty(loaded.map((l) => l.model), features);
+            states = mostUncertain(states, u, Math.min(f.active!, states.length));
+          } finally {
+            loaded.forEach((l) => l.model.dispose());
+          }
+        }
         const cfg: Partial<TeacherConfig> = { ...teacherPreset(f.teacher, 0.1) };
         if (f.beta !== undefined) cfg.beta = f.beta;
         if (f.mistake !== undefined) cfg.mistake = f.mistake;

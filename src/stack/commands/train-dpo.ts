@@ -7,7 +7,7 @@ import { initBackend } from '../../nn/backend.ts';
 import { loadPolicy, savePolicy } from '../../policy/checkpoint.ts';
 import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
 import { dpoStatesFrom } from '../../preference/dpo-data.ts';
-import { DpoTrainer, type DpoStepStats } from '../../preference/dpo.ts';
+import { DPO_LOSSES, DpoTrainer, type DpoStepStats } from '../../preference/dpo.ts';
 import { startProgress } from '../../core/progress.ts';
 import { action, CliError, intFlag, numFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
@@ -17,13 +17,14 @@ const Flags = z.strictObject({
   data: z.string().min(1),
   rankings: z.string().optional(),
   out: z.string().min(1),
-  loss: z.enum(['logsigmoid', 'sigmoid']).default('logsigmoid'),
+  loss: z.enum(DPO_LOSSES).default('logsigmoid'),
   beta: numFlag(1e-6).default(100),
   lr: numFlag(1e-9, 1).default(1e-5),
   epochs: intFlag(1, 100000).default(50),
   batchStates: intFlag(1, 1024).default(8),
   pairsPerState: intFlag(1, 256).default(8),
   shareNoise: z.boolean().default(false),
+  tFraction: numFlag(1e-6, 1).default(1),
   seed: intFlag(0).default(0),
   backend: z.string().optional(),
   json: z.boolean().default(false),
@@ -37,12 +38,13 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'dataset folder with states.jsonl (and rankings.jsonl)')
     .option('--rankings <file>', 'rankings file (default <data>/rankings.jsonl)')
     .requiredOption('--out <dir>', 'where the fine-tuned policy goes (policy.json, weights.bin, dpo.json)')
-    .option('--loss <form>', 'logsigmoid (Diffusion-DPO, −log σ) | sigmoid (DeformPAM, −σ)', 'logsigmoid')
+    .option('--loss <form>', 'logsigmoid (Diffusion-DPO, −log σ) | sigmoid (DeformPAM, −σ) | plackett-luce (all ranked candidates of a state at once, one shared noise draw per state)', 'logsigmoid')
     .option('--beta <x>', 'β of the DPO loss', '100')
     .option('--lr <x>', 'AdamW learning rate', '1e-5')
     .option('--epochs <n>', 'epochs over the ranked states', '50')
     .option('--batch-states <n>', 'states per step', '8')
     .option('--pairs-per-state <n>', 'pairs drawn per state per step', '8')
+    .option('--t-fraction <f>', 'draw t from the lowest fraction f of the schedule (0.1: the implicit reward\'s range); 1: all t', '1')
     .option('--share-noise', 'winner and loser share ε (Diffusion-DPO code); default independent ε (DeformPAM)')
     .option('--seed <n>', 'seed of batches and noise', '0')
     .option('--backend <name>', 'tfjs backend: auto | node-gpu | node | wasm | cpu')
@@ -66,6 +68,7 @@ export function register(program: Command): void {
             batchStates: f.batchStates,
             pairsPerState: f.pairsPerState,
             shareNoise: f.shareNoise,
+            tFraction: f.tFraction,
             seed: f.seed,
           };
           const trainer = new DpoTrainer(policy, reference, cfg);
