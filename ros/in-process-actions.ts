@@ -4,9 +4,8 @@
 // `<name>/_action/send_goal`, `<name>/_action/get_result`, `<name>/_action/cancel_goal` and topics
 // `<name>/_action/feedback`, `<name>/_action/status`; get_result is answered when the goal ends.
 import { randomBytes } from 'node:crypto';
-import type { Clock } from './in-process.ts';
 import { CANCEL_RETURN, GOAL_STATUS, registerAction, registerService, type ActionTypes } from './interfaces.ts';
-import { RosTimeoutError, type GoalOutcome, type RosActionClient, type RosGoalHandle, type RosServiceClient } from './port.ts';
+import { RosTimeoutError, type Clock, type GoalOutcome, type RosActionClient, type RosGoalHandle, type RosServiceClient } from './port.ts';
 import type { RosMessageCodec } from '../src/record/index.ts';
 
 type Msg = Record<string, unknown>;

@@ -14,14 +14,10 @@ import {
   type RosTimer,
 } from './port.ts';
 import { ServiceBus, type GoalContext } from './in-process-actions.ts';
-import type { GoalOutcome, RosActionClient, RosServiceClient } from './port.ts';
+import type { Clock, GoalOutcome, RosActionClient, RosServiceClient } from './port.ts';
 import { nodeFqn, overrideAsDeclared, overridesFor, parseRclParamsYaml, type RclParams } from './param-files.ts';
 
-/** Time source: seconds, and periodic callbacks. */
-export interface Clock {
-  now(): number;
-  every(periodSeconds: number, cb: () => void): { cancel(): void };
-}
+export type { Clock };
 
 /** The wall clock (Date.now) with setInterval timers. */
 export class SystemClock implements Clock {

@@ -208,3 +208,9 @@ export function resolveParams<S extends ParamSpec>(node: string, spec: S, given:
   for (const [name, d] of Object.entries(spec)) out[name] = validateParam(node, name, d, name in given ? given[name] : d.default);
   return out as ParamValues<S>;
 }
+
+/** Time source: seconds, and periodic callbacks (the in-process graph's clock; rclnodejs keeps its own). */
+export interface Clock {
+  now(): number;
+  every(periodSeconds: number, cb: () => void): { cancel(): void };
+}
