@@ -38,5 +38,7 @@ export const EvalResultSchema = z.strictObject({
   success_rate: z.number(),
   mean_steps: z.number(),
   metrics: MetricsSchema,
+  /** The resolved decider spec that ran (`pamstack eval --json`), paths relative to the working directory. */
+  decider: z.record(z.string(), z.unknown()).optional(),
 });
 export type EvalResult = z.infer<typeof EvalResultSchema>;
