@@ -37,26 +37,7 @@ export function implicitReward(
   candidates: Float32Array,
   opts: ImplicitRewardOptions = {},
 ): ImplicitScore[] {
-  const N = candidates.length / ACTION_DIM;
-  if (!Number.isInteger(N) || N < 1) throw new Error(`candidates: expected N·6 numbers, received ${candidates.length}`);
-  const M = opts.draws ?? 100;
-  const beta = opts.beta ?? 100;
-  const T = policy.schedule.T;
-  const tMax = Math.max(1, Math.ceil((opts.lowFraction ?? 0.1) * T));
-  const rng = new Rng(opts.seed ?? 0);
-  const tDraw = Int32Array.from({ length: M }, () => rng.int(tMax));
-  const epsDraw = rng.fillNormal(new Float32Array(M * ACTION_DIM)) as Float32Array;
-  // rows: candidate-major, N·M rows
-  const t = new Int32Array(N * M);
-  const eps = new Float32Array(N * M * ACTION_DIM);
-  const x0 = new Float32Array(N * M * ACTION_DIM);
-  for (let k = 0; k < N; k++)
-    for (let m = 0; m < M; m++) {
-      const r = k * M + m;
-      t[r] = tDraw[m]!;
-      eps.set(epsDraw.subarray(m * ACTION_DIM, (m + 1) * ACTION_DIM), r * ACTION_DIM);
-      x0.set(candidates.subarray(k * ACTION_DIM, (k + 1) * ACTION_DIM), r * ACTION_DIM);
-    }
+  const { N, M, beta, t, eps, x0 } = implicitRewardBatch(candidates, policy.schedule.T, opts);
   const diff = tf.tidy(() => {
     const c = tf.tensor3d(cloud, [1, cloud.length / 3, 3]);
     const x = tf.tensor2d(x0, [N * M, ACTION_DIM]);
@@ -68,6 +49,41 @@ export function implicitReward(
   });
   const d = diff.dataSync() as Float32Array;
   diff.dispose();
+  return implicitScores(d, N, M, beta);
+}
+
+/**
+ * The draws and rows of implicitReward for candidates x0 [N, 6]: t_m ~ U{0 … ⌈lowFraction·T⌉−1} and
+ * ε_m ~ N(0, I) from `seed`, shared by every candidate, rows candidate-major (row k·M + m).
+ */
+export function implicitRewardBatch(
+  candidates: Float32Array,
+  T: number,
+  opts: Omit<ImplicitRewardOptions, 'kind'> = {},
+): { N: number; M: number; beta: number; t: Int32Array; eps: Float32Array; x0: Float32Array } {
+  const N = candidates.length / ACTION_DIM;
+  if (!Number.isInteger(N) || N < 1) throw new Error(`candidates: expected N·6 numbers, received ${candidates.length}`);
+  const M = opts.draws ?? 100;
+  const beta = opts.beta ?? 100;
+  const tMax = Math.max(1, Math.ceil((opts.lowFraction ?? 0.1) * T));
+  const rng = new Rng(opts.seed ?? 0);
+  const tDraw = Int32Array.from({ length: M }, () => rng.int(tMax));
+  const epsDraw = rng.fillNormal(new Float32Array(M * ACTION_DIM)) as Float32Array;
+  const t = new Int32Array(N * M);
+  const eps = new Float32Array(N * M * ACTION_DIM);
+  const x0 = new Float32Array(N * M * ACTION_DIM);
+  for (let k = 0; k < N; k++)
+    for (let m = 0; m < M; m++) {
+      const r = k * M + m;
+      t[r] = tDraw[m]!;
+      eps.set(epsDraw.subarray(m * ACTION_DIM, (m + 1) * ACTION_DIM), r * ACTION_DIM);
+      x0.set(candidates.subarray(k * ACTION_DIM, (k + 1) * ACTION_DIM), r * ACTION_DIM);
+    }
+  return { N, M, beta, t, eps, x0 };
+}
+
+/** −β · the mean over draws of each candidate's error difference d [N·M], with the standard error of that mean. */
+export function implicitScores(d: Float32Array, N: number, M: number, beta: number): ImplicitScore[] {
   const out: ImplicitScore[] = [];
   for (let k = 0; k < N; k++) {
     let s = 0;
@@ -78,8 +94,7 @@ export function implicitReward(
       s2 += v * v;
     }
     const mean = s / M;
-    const variance = Math.max(0, s2 / M - mean * mean);
-    out.push({ score: -beta * mean, std: beta * Math.sqrt(variance / M) });
+    out.push({ score: -beta * mean, std: beta * Math.sqrt(Math.max(0, s2 / M - mean * mean) / M) });
   }
   return out;
 }

@@ -1,5 +1,4 @@
 // Diffusion-DPO's implicit reward on ONNX Runtime: implicitReward's scores, both denoisers in one graph run.
-import { Rng } from '../core/rng.ts';
 import type { CandidateScorer } from '../core/stages.ts';
 import type { PolicyProcessor } from '../policy/processor.ts';
 import { OnnxGraphBuilder } from '../nn/onnx-writer.ts';
@@ -7,7 +6,7 @@ import { createOrtSession, floatTensor, requireOrt, type OrtSession, type OrtSes
 import { ACTION_DIM, type PolicyConfig } from '../policy/config.ts';
 import type { PrimitiveDiffusionModel } from '../policy/model.ts';
 import { denoiserConsts, denoiserNodes, encoderNodes, pointDims, policyWeights, type PolicyWeights } from '../policy/onnx-graph.ts';
-import type { ImplicitRewardOptions, ImplicitScore } from './implicit-reward.ts';
+import { implicitRewardBatch, implicitScores, type ImplicitRewardOptions, type ImplicitScore } from './implicit-reward.ts';
 
 /**
  * Per-row ε-error difference of a policy and its reference (epsError of both, same (t, ε)): inputs
@@ -68,28 +67,12 @@ export class OnnxImplicitReward {
    * candidate-major batch and the mean/standard error of implicitReward, one ORT run for both models.
    */
   async score(cloud: Float32Array, candidates: Float32Array, opts: Omit<ImplicitRewardOptions, 'kind'> = {}): Promise<ImplicitScore[]> {
-    const N = candidates.length / ACTION_DIM;
-    if (!Number.isInteger(N) || N < 1) throw new Error(`candidates: expected N·6 numbers, received ${candidates.length}`);
     const P = cloud.length / 3;
     if (!Number.isInteger(P) || P < 1 || (this.#fixedPoints !== null && P !== this.#fixedPoints))
       throw new Error(`cloud: expected ${this.#fixedPoints ?? 'k'} × 3 numbers, received ${cloud.length}`);
-    const M = opts.draws ?? 100;
-    const beta = opts.beta ?? 100;
-    const tMax = Math.max(1, Math.ceil((opts.lowFraction ?? 0.1) * this.#T));
-    const rng = new Rng(opts.seed ?? 0);
-    const tDraw = Int32Array.from({ length: M }, () => rng.int(tMax));
-    const epsDraw = rng.fillNormal(new Float32Array(M * ACTION_DIM)) as Float32Array;
+    const { N, M, beta, t: t32, eps, x0 } = implicitRewardBatch(candidates, this.#T, opts);
     const R = N * M;
-    const t = new BigInt64Array(R);
-    const eps = new Float32Array(R * ACTION_DIM);
-    const x0 = new Float32Array(R * ACTION_DIM);
-    for (let k = 0; k < N; k++)
-      for (let m = 0; m < M; m++) {
-        const r = k * M + m;
-        t[r] = BigInt(tDraw[m]!);
-        eps.set(epsDraw.subarray(m * ACTION_DIM, (m + 1) * ACTION_DIM), r * ACTION_DIM);
-        x0.set(candidates.subarray(k * ACTION_DIM, (k + 1) * ACTION_DIM), r * ACTION_DIM);
-      }
+    const t = BigInt64Array.from(t32, (v) => BigInt(v));
     const ort = await requireOrt();
     const out = await this.#session.run({
       points: await floatTensor(cloud, [1, P, 3]),
@@ -97,20 +80,7 @@ export class OnnxImplicitReward {
       eps: await floatTensor(eps, [R, ACTION_DIM]),
       t: new ort.Tensor('int64', t, [R]),
     } as never);
-    const d = out.diff!.data as Float32Array;
-    const scores: ImplicitScore[] = [];
-    for (let k = 0; k < N; k++) {
-      let s = 0;
-      let s2 = 0;
-      for (let m = 0; m < M; m++) {
-        const v = d[k * M + m]!;
-        s += v;
-        s2 += v * v;
-      }
-      const mean = s / M;
-      scores.push({ score: -beta * mean, std: beta * Math.sqrt(Math.max(0, s2 / M - mean * mean) / M) });
-    }
-    return scores;
+    return implicitScores(out.diff!.data as Float32Array, N, M, beta);
   }
 
   async dispose(): Promise<void> {
