@@ -98,9 +98,9 @@ export function composeDecider(spec: DeciderSpec, proposer: ProposeStage, scorer
       const t1 = performance.now();
       const scores = proposal.primitives.length ? await scorer.score(cloud, proposal, ctx) : [];
       const t2 = performance.now();
-      const world = ctx.world;
-      const check =
-        ctx.check && world ? (p: Primitive) => ctx.check!(p) ?? world.checkPrimitive(p) : (ctx.check ?? (world ? (p: Primitive) => world.checkPrimitive(p) : undefined));
+      // the context's veto first, then the world's (what it would refuse at execution)
+      const vetoes = [ctx.check, ctx.world && ((p: Primitive) => ctx.world!.checkPrimitive(p))].filter((v): v is (p: Primitive) => string | null => !!v);
+      const check = vetoes.length ? (p: Primitive) => vetoes.reduce<string | null>((why, v) => why ?? v(p), null) : undefined;
       const d = selectAction(proposal.primitives, scores, {
         workspace: ctx.workspace,
         lcb: spec.lcb,
