@@ -18,7 +18,7 @@ export interface ExportOptions {
   kind?: 'ranking' | 'segment_pair';
 }
 
-interface Row {
+export interface ExportRow {
   item_id: string;
   value: string;
   created_at: number;
@@ -50,45 +50,48 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
       since: opts.since ?? 0,
       gold: opts.includeGold === false ? 0 : 1,
       kind: opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null,
-    }) as IterableIterator<Row>;
-  for (const r of rows) {
-    const a = JSON.parse(r.value) as Answer;
-    const annotation: Record<string, unknown> = {
-      itemId: r.item_id,
-      assignedAt: r.assigned_at,
-      durationMs: r.duration_ms,
-      client: r.client,
-      shownSwapped: r.swapped === 1,
+    }) as IterableIterator<ExportRow>;
+  for (const r of rows) yield exportRow(r);
+}
+
+/** One exported answer row (columns as selected above; either engine) as its record. */
+export function exportRow(r: ExportRow): Ranking | SegmentPair {
+  const a = JSON.parse(r.value) as Answer;
+  const annotation: Record<string, unknown> = {
+    itemId: r.item_id,
+    assignedAt: r.assigned_at,
+    durationMs: r.duration_ms,
+    client: r.client,
+    shownSwapped: r.swapped === 1,
+  };
+  if (a.kind === 'compare' && a.strength) annotation.strength = a.strength;
+  if (a.flag) annotation.flag = a.flag;
+  if (a.kind === 'rank') {
+    const rec: Record<string, unknown> = {
+      kind: 'ranking',
+      stateId: r.ref_a,
+      candidateCount: r.candidate_count,
+      groups: a.groups,
+      notComparable: a.notComparable,
+      idealBeatsAll: a.idealBeatsAll,
+      annotator: r.annotator,
+      source: 'human',
+      time: r.created_at,
+      annotation,
     };
-    if (a.kind === 'compare' && a.strength) annotation.strength = a.strength;
-    if (a.flag) annotation.flag = a.flag;
-    if (a.kind === 'rank') {
-      const rec: Record<string, unknown> = {
-        kind: 'ranking',
-        stateId: r.ref_a,
-        candidateCount: r.candidate_count,
-        groups: a.groups,
-        notComparable: a.notComparable,
-        idealBeatsAll: a.idealBeatsAll,
-        annotator: r.annotator,
-        source: 'human',
-        time: r.created_at,
-        annotation,
-      };
-      if (a.ideal) rec.ideal = a.ideal;
-      yield RankingSchema.parse(rec);
-    } else {
-      yield SegmentPairSchema.parse({
-        kind: 'segment_pair',
-        left: r.ref_a,
-        right: r.ref_b,
-        label: a.label,
-        annotator: r.annotator,
-        source: 'human',
-        time: r.created_at,
-        annotation,
-      });
-    }
+    if (a.ideal) rec.ideal = a.ideal;
+    return RankingSchema.parse(rec);
+  } else {
+    return SegmentPairSchema.parse({
+      kind: 'segment_pair',
+      left: r.ref_a,
+      right: r.ref_b,
+      label: a.label,
+      annotator: r.annotator,
+      source: 'human',
+      time: r.created_at,
+      annotation,
+    });
   }
 }
 

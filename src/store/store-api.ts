@@ -1,0 +1,74 @@
+// The store as both engines offer it: one async interface, implemented by PgStore directly and by the
+// SQLite Store through SqlitePreferenceStore (its synchronous calls, resolved; nothing else changes).
+import type { Ranking, SegmentPair } from '../core/preference.ts';
+import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
+import { exportRecords, type ExportOptions } from './export.ts';
+import { PgStore } from './pg-store.ts';
+import { parseDbTarget } from './db-target.ts';
+import { Store, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
+import type { User } from './users.ts';
+
+export interface PreferenceStore {
+  readonly engine: 'sqlite' | 'postgres';
+  addUser(name: string, role: Role): Promise<{ user: User; token: string }>;
+  authenticate(token: string): Promise<User | null>;
+  setDisabled(name: string, disabled: boolean): Promise<void>;
+  addItem(item: Item, opts?: AddItemOptions): Promise<string>;
+  item(itemId: string): Promise<Item | null>;
+  nextRaw(user: User, opts: NextOptions): Promise<string[]>;
+  next(user: User, opts: NextOptions): Promise<Item[]>;
+  submit(user: User, s: SubmitInput): Promise<Receipt>;
+  skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Promise<Receipt>;
+  undo(user: User, clientId: string): Promise<{ itemId: string }>;
+  exportRecords(opts?: ExportOptions): Promise<(Ranking | SegmentPair)[]>;
+  close(): Promise<void>;
+}
+
+/** The SQLite Store behind the async interface. */
+export class SqlitePreferenceStore implements PreferenceStore {
+  readonly engine = 'sqlite' as const;
+  constructor(readonly store: Store) {}
+  async addUser(name: string, role: Role) {
+    return this.store.users.add(name, role);
+  }
+  async authenticate(token: string) {
+    return this.store.users.authenticate(token);
+  }
+  async setDisabled(name: string, disabled: boolean) {
+    this.store.users.setDisabled(name, disabled);
+  }
+  async addItem(item: Item, opts?: AddItemOptions) {
+    return this.store.addItem(item, opts);
+  }
+  async item(itemId: string) {
+    return this.store.item(itemId);
+  }
+  async nextRaw(user: User, opts: NextOptions) {
+    return this.store.nextRaw(user, opts);
+  }
+  async next(user: User, opts: NextOptions) {
+    return this.store.next(user, opts);
+  }
+  async submit(user: User, s: SubmitInput) {
+    return this.store.submit(user, s);
+  }
+  async skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag) {
+    return this.store.skip(user, clientId, itemId, flag);
+  }
+  async undo(user: User, clientId: string) {
+    return this.store.undo(user, clientId);
+  }
+  async exportRecords(opts?: ExportOptions) {
+    return [...exportRecords(this.store, opts)];
+  }
+  async close() {
+    this.store.close();
+  }
+}
+
+/** Opens the store a `--db` value names (a file: SQLite; a postgres:// URL: PostgreSQL). */
+export async function openPreferenceStore(db: string, opts: Omit<StoreOptions, 'synchronous'> = {}, flag = 'db'): Promise<PreferenceStore> {
+  const t = parseDbTarget(db, flag);
+  if (t.engine === 'sqlite') return new SqlitePreferenceStore(new Store(t.path, opts));
+  return PgStore.open(t.url, opts, flag);
+}
