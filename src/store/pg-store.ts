@@ -43,7 +43,7 @@ const ELIGIBLE = `
   AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
   AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.user_id = $1 AND l.until > $2)
   AND NOT (i.id = ANY($5::text[]))`;
-const OTHERS_LEASES = `(SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> $1 AND l.until > $2)`;
+const OTHERS_LEASES = `(SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> $1 AND l.until > $2::bigint)`;
 
 export class PgStore implements PreferenceStore {
   readonly engine = 'postgres' as const;
@@ -74,12 +74,17 @@ export class PgStore implements PreferenceStore {
    */
   static async open(url: string, opts: PgOptions = {}, flag = 'db'): Promise<PgStore> {
     const display = maskUrl(url);
-    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 5000, types: TYPES });
+    // The pool's timeout also bounds the wait for a free connection, which under load (hundreds of
+    // requests per pool) is long and normal; the first connection gets a short one of its own.
+    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 60_000, types: TYPES });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      client = await Promise.race([
+        pool.connect(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('no answer within 5 s'), { code: 'ETIMEDOUT' })), 5000).unref()),
+      ]);
     } catch (e) {
       await pool.end().catch(() => {});
       const err = e as NodeJS.ErrnoException;
@@ -228,8 +233,8 @@ export class PgStore implements PreferenceStore {
           // The room seen by the locking statement's snapshot may predate a lease committed just
           // before the lock was taken; a fresh statement under the lock sees every committed lease.
           const room = await c.query<{ ok: boolean }>(
-            `SELECT i.n_submitted + ${OTHERS_LEASES} < i.min_annotations AS ok FROM items i WHERE i.id = $5`,
-            [user.id, now, 0, 0, row.id],
+            `SELECT i.n_submitted + ${OTHERS_LEASES} < i.min_annotations AS ok FROM items i WHERE i.id = $3`,
+            [user.id, now, row.id],
           );
           if (!room.rows[0]?.ok) {
             skipped.push(row.id);
