@@ -13,7 +13,7 @@ import { StoreError } from './store-error.ts';
 import { itemRow, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
 import { hashToken, type User } from './users.ts';
 import { maskUrl } from './db-target.ts';
-import type { PreferenceStore } from './store-api.ts';
+import type { PreferenceStore } from './preference-store.ts';
 import type { Ranking, SegmentPair } from '../core/preference.ts';
 
 /** BIGINT columns (ids, ms timestamps, counts) as numbers: every value the store keeps is below 2^53. */
@@ -96,6 +96,21 @@ export class PgStore implements PreferenceStore {
       client.release();
     }
     return new PgStore(pool, display, opts);
+  }
+
+  /** Connects to `url` once and disconnects (no migration); unreachable is a FieldError naming `flag`. */
+  static async probe(url: string, flag = 'db'): Promise<void> {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new FieldError(flag, 'a reachable PostgreSQL server', `${maskUrl(url)} (${err.code ?? ''} ${err.message})`.replace(/\s+/g, ' '));
+    } finally {
+      await c.end().catch(() => {});
+    }
   }
 
   get leaseMs(): number {

@@ -1,28 +1,13 @@
 // The store as both engines offer it: one async interface, implemented by PgStore directly and by the
 // SQLite Store through SqlitePreferenceStore (its synchronous calls, resolved; nothing else changes).
-import type { Ranking, SegmentPair } from '../core/preference.ts';
+import { FieldError } from '../core/errors.ts';
 import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
 import { exportRecords, type ExportOptions } from './export.ts';
 import { PgStore } from './pg-store.ts';
 import { parseDbTarget } from './db-target.ts';
-import { Store, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
+import type { PreferenceStore } from './preference-store.ts';
+import { Store, type AddItemOptions, type NextOptions, type StoreOptions, type SubmitInput } from './store.ts';
 import type { User } from './users.ts';
-
-export interface PreferenceStore {
-  readonly engine: 'sqlite' | 'postgres';
-  addUser(name: string, role: Role): Promise<{ user: User; token: string }>;
-  authenticate(token: string): Promise<User | null>;
-  setDisabled(name: string, disabled: boolean): Promise<void>;
-  addItem(item: Item, opts?: AddItemOptions): Promise<string>;
-  item(itemId: string): Promise<Item | null>;
-  nextRaw(user: User, opts: NextOptions): Promise<string[]>;
-  next(user: User, opts: NextOptions): Promise<Item[]>;
-  submit(user: User, s: SubmitInput): Promise<Receipt>;
-  skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Promise<Receipt>;
-  undo(user: User, clientId: string): Promise<{ itemId: string }>;
-  exportRecords(opts?: ExportOptions): Promise<(Ranking | SegmentPair)[]>;
-  close(): Promise<void>;
-}
 
 /** The SQLite Store behind the async interface. */
 export class SqlitePreferenceStore implements PreferenceStore {
@@ -72,3 +57,21 @@ export async function openPreferenceStore(db: string, opts: Omit<StoreOptions, '
   if (t.engine === 'sqlite') return new SqlitePreferenceStore(new Store(t.path, opts));
   return PgStore.open(t.url, opts, flag);
 }
+
+/**
+ * The SQLite file a `--db` value names, for commands whose store calls are synchronous (serve, store,
+ * users). A postgres:// URL is checked for reachability (an unreachable server is named as such) and
+ * then refused with the reason, so it never becomes a file name.
+ */
+export async function sqliteDbPath(db: string, command: string, flag = 'db'): Promise<string> {
+  const t = parseDbTarget(db, flag);
+  if (t.engine === 'sqlite') return t.path;
+  await PgStore.probe(t.url, flag);
+  throw new FieldError(
+    flag,
+    `a SQLite file for \`pamstack ${command}\` (its store calls are synchronous; the PostgreSQL store is the library's PgStore, see docs/store-postgres.md)`,
+    t.display,
+  );
+}
+
+export type { PreferenceStore };

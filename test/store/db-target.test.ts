@@ -1,9 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FieldError } from '../../src/core/errors.ts';
 import { maskUrl, parseDbTarget } from '../../src/store/db-target.ts';
 import { openPreferenceStore } from '../../src/store/store-api.ts';
 import { tempDir } from '../server/_helpers.ts';
+import { PG_URL } from './_pg.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/pamstack.js', import.meta.url));
 
 describe('--db values', () => {
   it('takes a path for a SQLite file and a postgres URL for PostgreSQL, never a URL for a file', () => {
@@ -55,4 +60,29 @@ describe('--db values', () => {
       tmp.cleanup();
     }
   });
+
+  it('`pamstack serve --db postgres://…` on an unreachable server exits naming --db and creates nothing', () => {
+    const tmp = tempDir();
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'serve', '--no-web', '--port', '0', '--db', 'postgres://user:hunter2@127.0.0.1:1/prefs'], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/db: expected a reachable PostgreSQL server, received "postgres:\/\/user:\*\*\*@127\.0\.0\.1:1\/prefs \(ECONNREFUSED/);
+      expect(r.stderr).not.toContain('hunter2');
+      expect(readdirSync(tmp.dir)).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 60_000);
+
+  it.skipIf(!PG_URL)('`pamstack users` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
+    const tmp = tempDir();
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'users', 'list', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack users`/);
+      expect(readdirSync(tmp.dir)).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 60_000);
 });

@@ -162,7 +162,7 @@ describe.each(engines)('store on $name', (engine) => {
 
   it('skips are not offered again and do not count toward completion', async () => {
     const id = await store.addItem(RANK[0]!, { minAnnotations: 1 });
-    await store.skip(alice, nextCid(), id, 'broken');
+    await store.skip(alice, nextCid(), id, { reason: 'broken', comment: 'gripper hidden' });
     expect(await store.next(alice, { count: 1 })).toEqual([]);
     expect((await store.next(bob, { count: 1 })).map((i) => i.id)).toEqual([id]);
     expect(await store.exportRecords()).toEqual([]);

@@ -12,6 +12,7 @@ import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { agreementStats } from '../../store/stats.ts';
 import { StoreError } from '../../store/store-error.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { sqliteDbPath } from '../../store/store-api.ts';
 import { action, CliError, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 /** Segment-pair labels go here, beside rankings.jsonl and states.jsonl. */
@@ -43,13 +44,13 @@ export function register(program: Command): void {
     .option('--since <ms>', 'only answers stored at or after this time (ms since the epoch)', '0')
     .option('--json', 'print one JSON object with the counts')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(
           z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
           raw,
         );
         mkdirSync(f.out, { recursive: true });
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         try {
           const opts = { includeGold: f.gold, since: f.since };
           const r = exportJsonl(s, join(f.out, RANKINGS_FILE), { ...opts, kind: 'ranking' });
@@ -71,9 +72,9 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         try {
           const st = agreementStats(s);
           if (f.json) return printJson(st);
@@ -103,10 +104,10 @@ export function register(program: Command): void {
     .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
     .option('--json', 'print one JSON object with the count')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ in: z.string().min(1), db: Db, minAnnotations: intFlag(1, 1000).default(3), json: z.boolean().default(false) }), raw);
         const lines = readFileSync(f.in, 'utf8').split('\n');
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         let added = 0;
         try {
           s.transaction(() => {
@@ -167,7 +168,7 @@ export function register(program: Command): void {
         const { scoreCandidatesInWorld } = await import('../../preference/candidate-oracle.ts');
         const sim = await import('../../../sim/index.ts');
         const world = await sim.createWorld(f.task);
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         try {
           const r = await seedFromWorld(s, world, {
             states: f.states,

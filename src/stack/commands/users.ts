@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { RoleSchema } from '../../core/protocol.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
 import { StoreError } from '../../store/store-error.ts';
+import { sqliteDbPath } from '../../store/store-api.ts';
 import { action, CliError, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 const Db = z.string().min(1).default(DEFAULT_DB_PATH);
 
-function withStore<T>(db: string, f: (s: Store) => T): T {
-  const s = new Store(db);
+async function withStore<T>(db: string, f: (s: Store) => T): Promise<T> {
+  const s = new Store(await sqliteDbPath(db, 'users'));
   try {
     return f(s);
   } catch (e) {
@@ -31,9 +32,9 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, role, token }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ role: RoleSchema, name: z.string().optional(), db: Db, json: z.boolean().default(false) }), raw);
-        const { user, token } = withStore(f.db, (s) => {
+        const { user, token } = await withStore(f.db, (s) => {
           let name = f.name;
           if (!name) {
             const taken = new Set(s.users.list().map((u) => u.name));
@@ -59,9 +60,9 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { users: [...] }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
-        const list = withStore(f.db, (s) => s.users.list());
+        const list = await withStore(f.db, (s) => s.users.list());
         if (f.json) printJson({ users: list });
         else for (const u of list) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(10)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
       }),
@@ -78,9 +79,9 @@ export function register(program: Command): void {
       .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
       .option('--json', 'print one JSON object')
       .action(
-        action((raw: Record<string, unknown>) => {
+        action(async (raw: Record<string, unknown>) => {
           const f = parseFlags(z.strictObject({ name: z.string().min(1), db: Db, json: z.boolean().default(false) }), raw);
-          const u = withStore(f.db, (s) => s.users.setDisabled(f.name, disabled));
+          const u = await withStore(f.db, (s) => s.users.setDisabled(f.name, disabled));
           if (f.json) printJson(u);
           else console.log(`${u.name}: ${u.disabled ? 'disabled' : 'enabled'}`);
         }),
@@ -93,9 +94,9 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, token }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ name: z.string().min(1), db: Db, json: z.boolean().default(false) }), raw);
-        const token = withStore(f.db, (s) => s.users.rotateToken(f.name));
+        const token = await withStore(f.db, (s) => s.users.rotateToken(f.name));
         if (f.json) printJson({ name: f.name, token });
         else console.log(`token: ${token}`);
       }),
