@@ -9,6 +9,7 @@ import { AnswerSchema, issueField, RoleSchema, type AnswerFlag, type Item, type 
 import { checkAnswerFits, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
 import { exportRow, type ExportOptions, type ExportRow } from './export.ts';
 import { migratePg } from './pg-migrations.ts';
+import { agreementFromRows, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
 import { StoreError } from './store-error.ts';
 import { itemRow, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
 import { hashToken, type User } from './users.ts';
@@ -366,6 +367,23 @@ export class PgStore implements PreferenceStore {
       [opts.since ?? 0, opts.includeGold === false ? 0 : 1, opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null],
     );
     return r.rows.map(exportRow);
+  }
+
+  /** Agreement per item and annotator, gold accuracy and queue counts (as agreementStats on SQLite). */
+  async agreementStats(): Promise<AgreementStats> {
+    const rows = await this.pool.query<AgreementRow>(
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
+       FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
+    );
+    const q = await this.pool.query<QueueStats>(
+      `SELECT count(*) FILTER (WHERE status = 'open' AND gold IS NULL) AS open, count(*) FILTER (WHERE status = 'complete' AND gold IS NULL) AS complete,
+              count(*) FILTER (WHERE status = 'retired') AS retired, count(*) FILTER (WHERE gold IS NOT NULL) AS gold,
+              (SELECT count(*) FROM leases WHERE until > $1) AS leased,
+              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND (value::jsonb -> 'flag') IS NOT NULL) AS flagged
+       FROM items`,
+      [Date.now()],
+    );
+    return agreementFromRows(rows.rows, q.rows[0]!);
   }
 
   // ----------------------------------------------------------------------------------------- internals

@@ -4,6 +4,7 @@ import type { Ranking, SegmentPair } from '../core/preference.ts';
 import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
 import type { ExportOptions } from './export.ts';
 import type { AddItemOptions, NextOptions, Receipt, SubmitInput } from './store.ts';
+import type { AgreementStats } from './stats.ts';
 import type { User } from './users.ts';
 
 export interface PreferenceStore {
@@ -19,5 +20,6 @@ export interface PreferenceStore {
   skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Promise<Receipt>;
   undo(user: User, clientId: string): Promise<{ itemId: string }>;
   exportRecords(opts?: ExportOptions): Promise<(Ranking | SegmentPair)[]>;
+  agreementStats(): Promise<AgreementStats>;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { PgStore } from './pg-store.ts';
 import { parseDbTarget } from './db-target.ts';
 import type { PreferenceStore } from './preference-store.ts';
 import { Store, type AddItemOptions, type NextOptions, type StoreOptions, type SubmitInput } from './store.ts';
+import { agreementStats } from './stats.ts';
 import type { User } from './users.ts';
 
 /** The SQLite Store behind the async interface. */
@@ -45,6 +46,9 @@ export class SqlitePreferenceStore implements PreferenceStore {
   }
   async exportRecords(opts?: ExportOptions) {
     return [...exportRecords(this.store, opts)];
+  }
+  async agreementStats() {
+    return agreementStats(this.store);
   }
   async close() {
     this.store.close();

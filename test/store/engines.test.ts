@@ -24,7 +24,7 @@ function makeItems(kind: 'rank' | 'compare', n: number, prefix = 'state'): Item[
   return items;
 }
 const RANK = makeItems('rank', 8);
-const rank = (groups: number[][]): Answer => ({ kind: 'rank', groups, notComparable: [], idealBeatsAll: false });
+const rank = (groups: number[][], notComparable: number[] = []): Answer => ({ kind: 'rank', groups, notComparable, idealBeatsAll: false });
 let cid = 0;
 const nextCid = () => `client-${String(++cid).padStart(6, '0')}`;
 
@@ -214,6 +214,28 @@ describe.each(engines)('store on $name', (engine) => {
     await store.submit(alice, { clientId: nextCid(), itemId: id, answer: rank([[3], [1]]), durationMs: 7 });
     const [rec] = await r2.exportRecords();
     expect(rec).toMatchObject({ kind: 'ranking', stateId: 'state-0', groups: [[3], [1]], annotator: 'alice' });
+  });
+
+  it('computes agreement per item and annotator, gold accuracy and queue counts', async () => {
+    const [r0, r1] = [await store.addItem(RANK[0]!), await store.addItem(RANK[1]!)];
+    const [pair] = makeItems('compare', 1);
+    const c0 = await store.addItem(pair!);
+    await store.addItem({ ...RANK[2]!, id: 'gold-1' }, { gold: rank([[0], [1]]) });
+    await store.submit(alice, { clientId: nextCid(), itemId: r0, answer: rank([[0], [1, 2]], [5]), durationMs: 1200 });
+    await store.submit(bob, { clientId: nextCid(), itemId: r0, answer: rank([[0], [2], [1]]), durationMs: 800 });
+    for (const [u, label] of [[alice, 'left'], [bob, 'left'], [carol, 'right']] as const)
+      await store.submit(u, { clientId: nextCid(), itemId: c0, answer: { kind: 'compare', label }, durationMs: 900 });
+    const undone = nextCid();
+    await store.submit(carol, { clientId: undone, itemId: r1, answer: rank([[3]]), durationMs: 1 });
+    await store.undo(carol, undone);
+    await store.skip(carol, nextCid(), r0, { reason: 'unclear', comment: '' });
+    await store.submit(alice, { clientId: nextCid(), itemId: 'gold-1', answer: rank([[0], [1]]), durationMs: 5 });
+    const st = await store.agreementStats();
+    expect(st.items.find((i) => i.itemId === c0)).toMatchObject({ agreement: 2 / 3, labels: { left: 2, right: 1 } });
+    expect(st.items.find((i) => i.itemId === r0)!.agreement).toBeCloseTo(8 / 9);
+    expect(st.annotators.find((a) => a.annotator === 'carol')).toMatchObject({ submitted: 1, skipped: 1, retracted: 1, agreement: 0 });
+    expect(st.annotators.find((a) => a.annotator === 'alice')).toMatchObject({ medianDurationMs: 900, gold: { answered: 1, accuracy: 1 } });
+    expect(st.queue).toMatchObject({ open: 2, complete: 1, retired: 0, gold: 1, flagged: 1 });
   });
 
   it('never leases one item to two annotators over 1,000 concurrent next requests on two replicas', async () => {
