@@ -35,6 +35,18 @@ interface ItemRow {
   status: string;
 }
 
+interface UserRow {
+  id: number;
+  name: string;
+  role: string;
+  created_at: number;
+  disabled: number;
+}
+
+function toUser(r: UserRow): User {
+  return { id: r.id, name: r.name, role: RoleSchema.parse(r.role), createdAt: r.created_at, disabled: r.disabled !== 0 };
+}
+
 const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 const UNIQUE_VIOLATION = '23505';
 
@@ -169,15 +181,27 @@ export class PgStore implements PreferenceStore {
 
   /** The enabled user holding `token`, or null. */
   async authenticate(token: string): Promise<User | null> {
-    const r = await this.pool.query('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)]);
-    const u = r.rows[0] as { id: number; name: string; role: string; created_at: number; disabled: number } | undefined;
-    if (!u || u.disabled !== 0) return null;
-    return { id: u.id, name: u.name, role: RoleSchema.parse(u.role), createdAt: u.created_at, disabled: false };
+    const u = (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)])).rows[0];
+    return u && u.disabled === 0 ? toUser(u) : null;
   }
 
-  async setDisabled(name: string, disabled: boolean): Promise<void> {
-    const r = await this.pool.query('UPDATE users SET disabled = $1 WHERE name = $2', [disabled ? 1 : 0, name]);
-    if (r.rowCount === 0) throw new StoreError('not_found', 'name', `no user ${JSON.stringify(name)}`);
+  /** Disables (or re-enables) a user: their token stops working at once. */
+  async setDisabled(name: string, disabled: boolean): Promise<User> {
+    const r = await this.pool.query<UserRow>('UPDATE users SET disabled = $1 WHERE name = $2 RETURNING id, name, role, created_at, disabled', [disabled ? 1 : 0, name]);
+    if (!r.rows[0]) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
+    return toUser(r.rows[0]);
+  }
+
+  /** Replaces a user's token; returns the new one. */
+  async rotateToken(name: string): Promise<string> {
+    const token = `pam_${randomBytes(32).toString('base64url')}`;
+    const r = await this.pool.query('UPDATE users SET token_hash = $1 WHERE name = $2', [hashToken(token), name]);
+    if (r.rowCount === 0) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
+    return token;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users ORDER BY id')).rows.map(toUser);
   }
 
   // ----------------------------------------------------------------------------------------- items

@@ -11,7 +11,9 @@ export interface PreferenceStore {
   readonly engine: 'sqlite' | 'postgres';
   addUser(name: string, role: Role): Promise<{ user: User; token: string }>;
   authenticate(token: string): Promise<User | null>;
-  setDisabled(name: string, disabled: boolean): Promise<void>;
+  setDisabled(name: string, disabled: boolean): Promise<User>;
+  rotateToken(name: string): Promise<string>;
+  listUsers(): Promise<User[]>;
   addItem(item: Item, opts?: AddItemOptions): Promise<string>;
   item(itemId: string): Promise<Item | null>;
   nextRaw(user: User, opts: NextOptions): Promise<string[]>;

@@ -21,7 +21,13 @@ export class SqlitePreferenceStore implements PreferenceStore {
     return this.store.users.authenticate(token);
   }
   async setDisabled(name: string, disabled: boolean) {
-    this.store.users.setDisabled(name, disabled);
+    return this.store.users.setDisabled(name, disabled);
+  }
+  async rotateToken(name: string) {
+    return this.store.users.rotateToken(name);
+  }
+  async listUsers() {
+    return this.store.users.list();
   }
   async addItem(item: Item, opts?: AddItemOptions) {
     return this.store.addItem(item, opts);
@@ -73,7 +79,7 @@ export async function sqliteDbPath(db: string, command: string, flag = 'db'): Pr
   await PgStore.probe(t.url, flag);
   throw new FieldError(
     flag,
-    `a SQLite file for \`pamstack ${command}\` (its store calls are synchronous; the PostgreSQL store is the library's PgStore, see docs/store-postgres.md)`,
+    `a SQLite file for \`pamstack ${command}\` (its store calls are synchronous; see docs/store-postgres.md)`,
     t.display,
   );
 }

@@ -6,7 +6,8 @@ import { FieldError } from '../../src/core/errors.ts';
 import { maskUrl, parseDbTarget } from '../../src/store/db-target.ts';
 import { openPreferenceStore } from '../../src/store/store-api.ts';
 import { tempDir } from '../server/_helpers.ts';
-import { PG_URL } from './_pg.ts';
+import { freshDatabase, PG_URL } from './_pg.ts';
+import { PgStore } from '../../src/store/pg-store.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pamstack.js', import.meta.url));
 
@@ -74,15 +75,40 @@ describe('--db values', () => {
     }
   }, 60_000);
 
-  it.skipIf(!PG_URL)('`pamstack users` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
+  it.skipIf(!PG_URL)('`pamstack store export` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
     const tmp = tempDir();
     try {
-      const r = spawnSync(process.execPath, [BIN, 'users', 'list', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [BIN, 'store', 'export', '--out', 'x.jsonl', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack users`/);
+      expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack store`/);
       expect(readdirSync(tmp.dir)).toEqual([]);
     } finally {
       tmp.cleanup();
     }
   }, 60_000);
+
+  it.skipIf(!PG_URL)('`pamstack users` adds, lists and disables users on PostgreSQL', async () => {
+    const db = await freshDatabase();
+    const tmp = tempDir();
+    const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'users', ...args, '--db', db.url, '--json'], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+    try {
+      const add = cli('add', '--role', 'annotator');
+      expect(add.status, add.stderr).toBe(0);
+      const { name, token } = JSON.parse(add.stdout) as { name: string; token: string };
+      expect(name).toBe('annotator-1');
+      expect(JSON.parse(cli('list').stdout).users).toMatchObject([{ name: 'annotator-1', role: 'annotator', disabled: false }]);
+      const s = await PgStore.open(db.url);
+      expect((await s.authenticate(token))?.name).toBe('annotator-1');
+      expect(cli('disable', '--name', 'annotator-1').status).toBe(0);
+      expect(await s.authenticate(token)).toBeNull();
+      const missing = cli('disable', '--name', 'nobody');
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toMatch(/--name: no user named "nobody"/);
+      await s.close();
+      expect(readdirSync(tmp.dir)).toEqual([]);
+    } finally {
+      tmp.cleanup();
+      await db.drop();
+    }
+  }, 90_000);
 });

@@ -81,9 +81,16 @@ describe.each(engines)('store on $name', (engine) => {
 
   it('authenticates by token, refuses a disabled user, and refuses a taken name and a bad role', async () => {
     const { user, token } = await store.addUser('dave', 'operator');
+    void user;
     expect(await store.authenticate(token)).toMatchObject({ id: user.id, name: 'dave', role: 'operator' });
-    await store.setDisabled('dave', true);
+    const fresh = await store.rotateToken('dave');
     expect(await store.authenticate(token)).toBeNull();
+    expect((await store.authenticate(fresh))?.name).toBe('dave');
+    expect(await store.setDisabled('dave', true)).toMatchObject({ name: 'dave', disabled: true });
+    expect(await store.authenticate(fresh)).toBeNull();
+    expect((await store.listUsers()).map((u) => [u.name, u.disabled])).toEqual([['alice', false], ['bob', false], ['carol', false], ['dave', true]]);
+    await expect(store.setDisabled('nobody', true)).rejects.toThrow(/^name: no user named "nobody"/);
+    await expect(store.rotateToken('nobody')).rejects.toThrow(/^name: no user named "nobody"/);
     await expect(store.addUser('dave', 'annotator')).rejects.toThrow(/^name: a user named "dave" exists/);
     await expect(store.addUser('eve', 'root' as never)).rejects.toThrow(/^role: expected one of admin, annotator, operator/);
   });

@@ -49,8 +49,9 @@ export function register(program: Command): void {
           z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
           raw,
         );
+        const dbPath = await sqliteDbPath(f.db, 'store');
         mkdirSync(f.out, { recursive: true });
-        const s = new Store(await sqliteDbPath(f.db, 'store'));
+        const s = new Store(dbPath);
         try {
           const opts = { includeGold: f.gold, since: f.since };
           const r = exportJsonl(s, join(f.out, RANKINGS_FILE), { ...opts, kind: 'ranking' });
