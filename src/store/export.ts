@@ -18,6 +18,10 @@ export interface ExportOptions {
   kind?: 'ranking' | 'segment_pair';
 }
 
+/** Rank items with a submitted answer, in queue order (the same SQL on both engines). */
+export const RANKED_ITEMS_SQL = `SELECT i.payload FROM items i WHERE i.kind = 'rank'
+  AND EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.status = 'submitted') ORDER BY i.seq`;
+
 export interface ExportRow {
   item_id: string;
   value: string;
@@ -100,12 +104,17 @@ export function exportRow(r: ExportRow): Ranking | SegmentPair {
  * sees half a file). Returns the counts per kind.
  */
 export function exportJsonl(store: Store, path: string, opts: ExportOptions = {}): { rankings: number; segmentPairs: number } {
+  return writeRecordsJsonl(exportRecords(store, opts), path);
+}
+
+/** Writes records to `path` as JSONL, atomically (as exportJsonl; records from either engine). */
+export function writeRecordsJsonl(records: Iterable<Ranking | SegmentPair>, path: string): { rankings: number; segmentPairs: number } {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   const counts = { rankings: 0, segmentPairs: 0 };
   try {
     let buf = '';
-    for (const rec of exportRecords(store, opts)) {
+    for (const rec of records) {
       if (rec.kind === 'ranking') counts.rankings++;
       else counts.segmentPairs++;
       buf += `${JSON.stringify(rec)}\n`;

@@ -7,7 +7,7 @@ import type { WorkspaceBox } from '../core/geometry.ts';
 import { FieldError } from '../core/errors.ts';
 import { AnswerSchema, issueField, RoleSchema, type AnswerFlag, type Item, type ItemKind, type Role } from '../core/protocol.ts';
 import { checkAnswerFits, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
-import { exportRow, type ExportOptions, type ExportRow } from './export.ts';
+import { exportRow, RANKED_ITEMS_SQL, type ExportOptions, type ExportRow } from './export.ts';
 import { migratePg } from './pg-migrations.ts';
 import { agreementFromRows, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
 import { StoreError } from './store-error.ts';
@@ -391,6 +391,11 @@ export class PgStore implements PreferenceStore {
       [opts.since ?? 0, opts.includeGold === false ? 0 : 1, opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null],
     );
     return r.rows.map(exportRow);
+  }
+
+  async rankedItemPayloads(): Promise<string[]> {
+    const r = await this.pool.query<{ payload: string }>(RANKED_ITEMS_SQL);
+    return r.rows.map((x) => x.payload);
   }
 
   /** Agreement per item and annotator, gold accuracy and queue counts (as agreementStats on SQLite). */

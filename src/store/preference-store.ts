@@ -23,5 +23,7 @@ export interface PreferenceStore {
   undo(user: User, clientId: string): Promise<{ itemId: string }>;
   exportRecords(opts?: ExportOptions): Promise<(Ranking | SegmentPair)[]>;
   agreementStats(): Promise<AgreementStats>;
+  /** Payload JSON of every rank item with a submitted answer, in queue order (the export's states). */
+  rankedItemPayloads(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // SQLite Store through SqlitePreferenceStore (its synchronous calls, resolved; nothing else changes).
 import { FieldError } from '../core/errors.ts';
 import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
-import { exportRecords, type ExportOptions } from './export.ts';
+import { exportRecords, RANKED_ITEMS_SQL, type ExportOptions } from './export.ts';
 import { PgStore } from './pg-store.ts';
 import { parseDbTarget } from './db-target.ts';
 import type { PreferenceStore } from './preference-store.ts';
@@ -55,6 +55,9 @@ export class SqlitePreferenceStore implements PreferenceStore {
   }
   async agreementStats() {
     return agreementStats(this.store);
+  }
+  async rankedItemPayloads() {
+    return (this.store.db.prepare(RANKED_ITEMS_SQL).all() as { payload: string }[]).map((r) => r.payload);
   }
   async close() {
     this.store.close();

@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RANKINGS_FILE } from '../../src/preference/dataset.ts';
+import { Store } from '../../src/store/store.ts';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FieldError } from '../../src/core/errors.ts';
 import { maskUrl, parseDbTarget } from '../../src/store/db-target.ts';
 import { openPreferenceStore } from '../../src/store/store-api.ts';
-import { tempDir } from '../server/_helpers.ts';
+import { addRankItems, tempDir } from '../server/_helpers.ts';
 import { freshDatabase, PG_URL } from './_pg.ts';
 import { PgStore } from '../../src/store/pg-store.ts';
 
@@ -75,10 +78,10 @@ describe('--db values', () => {
     }
   }, 60_000);
 
-  it.skipIf(!PG_URL)('`pamstack store export` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
+  it.skipIf(!PG_URL)('`pamstack store stats` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
     const tmp = tempDir();
     try {
-      const r = spawnSync(process.execPath, [BIN, 'store', 'export', '--out', 'x.jsonl', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [BIN, 'store', 'stats', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack store`/);
       expect(readdirSync(tmp.dir)).toEqual([]);
@@ -106,6 +109,30 @@ describe('--db values', () => {
       expect(missing.stderr).toMatch(/--name: no user named "nobody"/);
       await s.close();
       expect(readdirSync(tmp.dir)).toEqual([]);
+    } finally {
+      tmp.cleanup();
+      await db.drop();
+    }
+  }, 90_000);
+
+  it.skipIf(!PG_URL)('`pamstack store export` writes the dataset from PostgreSQL', async () => {
+    const db = await freshDatabase();
+    const tmp = tempDir();
+    try {
+      const scratch = new Store(':memory:');
+      const [id] = addRankItems(scratch, 1);
+      const item = scratch.item(id!)!;
+      scratch.close();
+      const s = await PgStore.open(db.url, { minWatch: 0 });
+      const u = (await s.addUser('alice', 'annotator')).user;
+      await s.addItem(item);
+      await s.submit(u, { clientId: 'c1', itemId: id!, answer: { kind: 'rank', groups: [[1], [0]], notComparable: [], idealBeatsAll: false }, durationMs: 9 });
+      await s.close();
+      const r = spawnSync(process.execPath, [BIN, 'store', 'export', '--out', 'ds', '--db', db.url, '--json'], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ rankings: 1, segment_pairs: 0, states: 1 });
+      const rec = JSON.parse(readFileSync(join(tmp.dir, 'ds', RANKINGS_FILE), 'utf8').trim()) as { stateId: string; groups: number[][]; annotator: string };
+      expect(rec).toMatchObject({ stateId: 'state-0', groups: [[1], [0]], annotator: 'alice' });
     } finally {
       tmp.cleanup();
       await db.drop();

@@ -7,12 +7,12 @@ import { makeCloud } from '../../core/pointcloud.ts';
 import { AnswerSchema, cloudFromData, ItemSchema, type RankItem } from '../../core/protocol.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { RANKINGS_FILE, writeStates, type CandidateState } from '../../preference/dataset.ts';
-import { exportJsonl } from '../../store/export.ts';
+import { writeRecordsJsonl } from '../../store/export.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { agreementStats } from '../../store/stats.ts';
 import { StoreError } from '../../store/store-error.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
-import { sqliteDbPath } from '../../store/store-api.ts';
+import { openPreferenceStore, sqliteDbPath } from '../../store/store-api.ts';
 import { action, CliError, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 /** Segment-pair labels go here, beside rankings.jsonl and states.jsonl. */
@@ -49,20 +49,19 @@ export function register(program: Command): void {
           z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
           raw,
         );
-        const dbPath = await sqliteDbPath(f.db, 'store');
+        const s = await openPreferenceStore(f.db);
         mkdirSync(f.out, { recursive: true });
-        const s = new Store(dbPath);
         try {
           const opts = { includeGold: f.gold, since: f.since };
-          const r = exportJsonl(s, join(f.out, RANKINGS_FILE), { ...opts, kind: 'ranking' });
-          const p = exportJsonl(s, join(f.out, SEGMENT_PAIRS_FILE), { ...opts, kind: 'segment_pair' });
-          const states = rankedStates(s);
+          const r = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'ranking' }), join(f.out, RANKINGS_FILE));
+          const p = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'segment_pair' }), join(f.out, SEGMENT_PAIRS_FILE));
+          const states = statesOf(await s.rankedItemPayloads());
           writeStates(f.out, states);
           const out = { out: f.out, rankings: r.rankings, segment_pairs: p.segmentPairs, states: states.length };
           if (f.json) printJson(out);
           else console.log(`${f.out}: ${out.rankings} rankings, ${out.segment_pairs} segment pairs, ${out.states} states`);
         } finally {
-          s.close();
+          await s.close();
         }
       }),
     );
@@ -191,13 +190,9 @@ export function register(program: Command): void {
 }
 
 /** The rank items that have at least one submitted answer, as the preference dataset's states. */
-function rankedStates(s: Store): CandidateState[] {
-  const rows = s.db
-    .prepare(
-      `SELECT i.payload FROM items i WHERE i.kind = 'rank'
-       AND EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.status = 'submitted') ORDER BY i.seq`,
-    )
-    .all() as { payload: string }[];
+/** The states of ranked items (payload JSON, in queue order) in the dataset's states format. */
+function statesOf(payloads: readonly string[]): CandidateState[] {
+  const rows = payloads.map((payload) => ({ payload }));
   const out: CandidateState[] = [];
   for (const r of rows) {
     const it = JSON.parse(r.payload) as RankItem;
