@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command('export')
     .description(`write ${RANKINGS_FILE}, ${SEGMENT_PAIRS_FILE} and states.jsonl into a dataset folder that train commands read`)
     .requiredOption('--out <dir>', 'dataset folder (created); files in it are replaced atomically')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--no-gold', 'leave out answers to gold items')
     .option('--since <ms>', 'only answers stored at or after this time (ms since the epoch)', '0')
     .option('--json', 'print one JSON object with the counts')

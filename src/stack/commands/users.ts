@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .description('create a user and print their token (shown once; only its hash is stored)')
     .requiredOption('--role <role>', 'admin | annotator | operator')
     .option('--name <name>', 'user name (default: <role>-<n>)')
-    .option('--db <file>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, role, token }')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -57,7 +57,7 @@ export function register(program: Command): void {
   users
     .command('list')
     .description('list users and roles (tokens are never shown)')
-    .option('--db <file>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { users: [...] }')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       .command(cmd)
       .description(disabled ? "disable a user: their token stops working at once" : 're-enable a disabled user')
       .requiredOption('--name <name>', 'user name')
-      .option('--db <file>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+      .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
       .option('--json', 'print one JSON object')
       .action(
         action(async (raw: Record<string, unknown>) => {
@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .command('token')
     .description("replace a user's token and print the new one (the old one stops working)")
     .requiredOption('--name <name>', 'user name')
-    .option('--db <file>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, token }')
     .action(
       action(async (raw: Record<string, unknown>) => {
