@@ -18,7 +18,11 @@ export interface ExportOptions {
   kind?: 'ranking' | 'segment_pair';
 }
 
-interface Row {
+/** Rank items with a submitted answer, in queue order (the same SQL on both engines). */
+export const RANKED_ITEMS_SQL = `SELECT i.payload FROM items i WHERE i.kind = 'rank'
+  AND EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.status = 'submitted') ORDER BY i.seq`;
+
+export interface ExportRow {
   item_id: string;
   value: string;
   created_at: number;
@@ -50,45 +54,48 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
       since: opts.since ?? 0,
       gold: opts.includeGold === false ? 0 : 1,
       kind: opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null,
-    }) as IterableIterator<Row>;
-  for (const r of rows) {
-    const a = JSON.parse(r.value) as Answer;
-    const annotation: Record<string, unknown> = {
-      itemId: r.item_id,
-      assignedAt: r.assigned_at,
-      durationMs: r.duration_ms,
-      client: r.client,
-      shownSwapped: r.swapped === 1,
+    }) as IterableIterator<ExportRow>;
+  for (const r of rows) yield exportRow(r);
+}
+
+/** One exported answer row (columns as selected above; either engine) as its record. */
+export function exportRow(r: ExportRow): Ranking | SegmentPair {
+  const a = JSON.parse(r.value) as Answer;
+  const annotation: Record<string, unknown> = {
+    itemId: r.item_id,
+    assignedAt: r.assigned_at,
+    durationMs: r.duration_ms,
+    client: r.client,
+    shownSwapped: r.swapped === 1,
+  };
+  if (a.kind === 'compare' && a.strength) annotation.strength = a.strength;
+  if (a.flag) annotation.flag = a.flag;
+  if (a.kind === 'rank') {
+    const rec: Record<string, unknown> = {
+      kind: 'ranking',
+      stateId: r.ref_a,
+      candidateCount: r.candidate_count,
+      groups: a.groups,
+      notComparable: a.notComparable,
+      idealBeatsAll: a.idealBeatsAll,
+      annotator: r.annotator,
+      source: 'human',
+      time: r.created_at,
+      annotation,
     };
-    if (a.kind === 'compare' && a.strength) annotation.strength = a.strength;
-    if (a.flag) annotation.flag = a.flag;
-    if (a.kind === 'rank') {
-      const rec: Record<string, unknown> = {
-        kind: 'ranking',
-        stateId: r.ref_a,
-        candidateCount: r.candidate_count,
-        groups: a.groups,
-        notComparable: a.notComparable,
-        idealBeatsAll: a.idealBeatsAll,
-        annotator: r.annotator,
-        source: 'human',
-        time: r.created_at,
-        annotation,
-      };
-      if (a.ideal) rec.ideal = a.ideal;
-      yield RankingSchema.parse(rec);
-    } else {
-      yield SegmentPairSchema.parse({
-        kind: 'segment_pair',
-        left: r.ref_a,
-        right: r.ref_b,
-        label: a.label,
-        annotator: r.annotator,
-        source: 'human',
-        time: r.created_at,
-        annotation,
-      });
-    }
+    if (a.ideal) rec.ideal = a.ideal;
+    return RankingSchema.parse(rec);
+  } else {
+    return SegmentPairSchema.parse({
+      kind: 'segment_pair',
+      left: r.ref_a,
+      right: r.ref_b,
+      label: a.label,
+      annotator: r.annotator,
+      source: 'human',
+      time: r.created_at,
+      annotation,
+    });
   }
 }
 
@@ -97,12 +104,17 @@ export function* exportRecords(store: Store, opts: ExportOptions = {}): Generato
  * sees half a file). Returns the counts per kind.
  */
 export function exportJsonl(store: Store, path: string, opts: ExportOptions = {}): { rankings: number; segmentPairs: number } {
+  return writeRecordsJsonl(exportRecords(store, opts), path);
+}
+
+/** Writes records to `path` as JSONL, atomically (as exportJsonl; records from either engine). */
+export function writeRecordsJsonl(records: Iterable<Ranking | SegmentPair>, path: string): { rankings: number; segmentPairs: number } {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   const counts = { rankings: 0, segmentPairs: 0 };
   try {
     let buf = '';
-    for (const rec of exportRecords(store, opts)) {
+    for (const rec of records) {
       if (rec.kind === 'ranking') counts.rankings++;
       else counts.segmentPairs++;
       buf += `${JSON.stringify(rec)}\n`;

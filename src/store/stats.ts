@@ -140,14 +140,8 @@ function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null;
 }
 
-/** Computes the statistics over every submitted answer (fine for tens of thousands of answers). */
-export function agreementStats(store: Store): AgreementStats {
-  const rows = store.db
-    .prepare(
-      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
-       FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
-    )
-    .all() as {
+/** One answer row as agreementRows reads it (either engine). */
+export interface AgreementRow {
     item_id: string;
     status: string;
     value: string | null;
@@ -157,8 +151,30 @@ export function agreementStats(store: Store): AgreementStats {
     kind: 'rank' | 'compare';
     gold: string | null;
     candidate_count: number | null;
-  }[];
+  }
 
+/** Computes the statistics over every submitted answer (fine for tens of thousands of answers). */
+export function agreementStats(store: Store): AgreementStats {
+  const rows = store.db
+    .prepare(
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
+       FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
+    )
+    .all() as AgreementRow[];
+  const q = store.db
+    .prepare(
+      `SELECT coalesce(sum(status = 'open' AND gold IS NULL), 0) AS open, coalesce(sum(status = 'complete' AND gold IS NULL), 0) AS complete,
+              coalesce(sum(status = 'retired'), 0) AS retired, coalesce(sum(gold IS NOT NULL), 0) AS gold,
+              (SELECT count(*) FROM leases WHERE until > ?) AS leased,
+              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND json_extract(value, '$.flag') IS NOT NULL) AS flagged
+       FROM items`,
+    )
+    .get(Date.now()) as QueueStats;
+  return agreementFromRows(rows, q);
+}
+
+/** The statistics from the answer rows (oldest first) and the queue counts: the engine-neutral part. */
+export function agreementFromRows(rows: readonly AgreementRow[], queue: QueueStats): AgreementStats {
   const byItem = new Map<string, { kind: 'rank' | 'compare'; gold: Answer | null; n: number | null; answers: { who: string; a: Answer }[] }>();
   const people = new Map<string, { s: AnnotatorStats; durations: number[]; goldScores: number[]; agree: number[] }>();
   const person = (name: string) => {
@@ -234,15 +250,6 @@ export function agreementStats(store: Store): AgreementStats {
     s.agreement = mean(agree);
     return s;
   });
-  const q = store.db
-    .prepare(
-      `SELECT coalesce(sum(status = 'open' AND gold IS NULL), 0) AS open, coalesce(sum(status = 'complete' AND gold IS NULL), 0) AS complete,
-              coalesce(sum(status = 'retired'), 0) AS retired, coalesce(sum(gold IS NOT NULL), 0) AS gold,
-              (SELECT count(*) FROM leases WHERE until > ?) AS leased,
-              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND json_extract(value, '$.flag') IS NOT NULL) AS flagged
-       FROM items`,
-    )
-    .get(Date.now()) as QueueStats;
   const units: number[][] = [];
   for (const it of byItem.values()) {
     if (it.kind !== 'rank' || it.gold || it.answers.length < 2) continue;
@@ -250,5 +257,5 @@ export function agreementStats(store: Store): AgreementStats {
     const pos = it.answers.map(({ a }) => rankPositions(a as RankAnswer, n));
     for (let c = 0; c < n; c++) units.push(pos.flatMap((p) => (p[c] === undefined ? [] : [p[c]!])));
   }
-  return { queue: { ...q }, rankAlpha: krippendorffAlphaInterval(units), items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+  return { queue: { ...queue }, rankAlpha: krippendorffAlphaInterval(units), items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
 }

@@ -152,43 +152,10 @@ export class Store {
 
   /** Adds an item to the queue (validated); returns its id. An existing id is a conflict. */
   addItem(item: Item, opts: AddItemOptions = {}): string {
-    const r = ItemSchema.safeParse(item);
-    if (!r.success) {
-      const i = r.error.issues[0]!;
-      throw new StoreError('invalid', `item.${issueField(i)}`, i.message);
-    }
-    const it = r.data;
-    if (it.kind === 'rank') {
-      const bad = it.candidates.findIndex((c) => c.primitive.kind !== it.primitive);
-      if (bad >= 0)
-        throw new StoreError('invalid', `item.candidates.${bad}.primitive.kind`, `expected ${it.primitive} (the item's primitive), received ${it.candidates[bad]!.primitive.kind}`);
-    }
-    const min = opts.minAnnotations ?? 3;
-    if (!Number.isInteger(min) || min < 1) throw new StoreError('invalid', 'minAnnotations', `expected an integer ≥ 1, received ${min}`);
-    let gold: string | null = null;
-    if (opts.gold) {
-      const g = AnswerSchema.safeParse(opts.gold);
-      if (!g.success) throw new StoreError('invalid', `gold.${issueField(g.error.issues[0]!)}`, g.error.issues[0]!.message);
-      checkAnswerFits(g.data, it.kind, it.kind === 'rank' ? it.candidates.length : null, 'gold', it.kind === 'rank' ? it.primitive : null);
-      gold = JSON.stringify(g.data);
-    }
-    if (this.#st.itemById.get(it.id)) throw new StoreError('conflict', 'item.id', `an item ${JSON.stringify(it.id)} exists`);
-    this.#st.insertItem.run({
-      id: it.id,
-      kind: it.kind,
-      task: it.task,
-      ref_a: it.kind === 'rank' ? it.stateId : it.left.id,
-      ref_b: it.kind === 'rank' ? null : it.right.id,
-      payload: JSON.stringify(it),
-      candidate_count: it.kind === 'rank' ? it.candidates.length : null,
-      gold,
-      min_annotations: min,
-      priority: opts.priority ?? 0,
-      disagreement: opts.disagreement ?? null,
-      created_at: this.#now(),
-      min_watch_ms: it.kind === 'compare' ? Math.round(Math.min(clipSeconds(it.left), clipSeconds(it.right)) * 1000) : null,
-    });
-    return it.id;
+    const row = itemRow(item, opts, this.#now());
+    if (this.#st.itemById.get(row.id)) throw new StoreError('conflict', 'item.id', `an item ${JSON.stringify(row.id)} exists`);
+    this.#st.insertItem.run(row);
+    return row.id;
   }
 
   /** Sets an item's active-ordering key (reward-model disagreement; higher is served first). */
@@ -455,6 +422,45 @@ export class Store {
       throw e;
     }
   }
+}
+
+/** The columns of a new item row, after validating the item and its options (shared by both engines). */
+export function itemRow(item: Item, opts: AddItemOptions, now: number) {
+  const r = ItemSchema.safeParse(item);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new StoreError('invalid', `item.${issueField(i)}`, i.message);
+  }
+  const it = r.data;
+  if (it.kind === 'rank') {
+    const bad = it.candidates.findIndex((c) => c.primitive.kind !== it.primitive);
+    if (bad >= 0)
+      throw new StoreError('invalid', `item.candidates.${bad}.primitive.kind`, `expected ${it.primitive} (the item's primitive), received ${it.candidates[bad]!.primitive.kind}`);
+  }
+  const min = opts.minAnnotations ?? 3;
+  if (!Number.isInteger(min) || min < 1) throw new StoreError('invalid', 'minAnnotations', `expected an integer ≥ 1, received ${min}`);
+  let gold: string | null = null;
+  if (opts.gold) {
+    const g = AnswerSchema.safeParse(opts.gold);
+    if (!g.success) throw new StoreError('invalid', `gold.${issueField(g.error.issues[0]!)}`, g.error.issues[0]!.message);
+    checkAnswerFits(g.data, it.kind, it.kind === 'rank' ? it.candidates.length : null, 'gold', it.kind === 'rank' ? it.primitive : null);
+    gold = JSON.stringify(g.data);
+  }
+  return {
+    id: it.id,
+    kind: it.kind,
+    task: it.task,
+    ref_a: it.kind === 'rank' ? it.stateId : it.left.id,
+    ref_b: it.kind === 'rank' ? null : it.right.id,
+    payload: JSON.stringify(it),
+    candidate_count: it.kind === 'rank' ? it.candidates.length : null,
+    gold,
+    min_annotations: min,
+    priority: opts.priority ?? 0,
+    disagreement: opts.disagreement ?? null,
+    created_at: now,
+    min_watch_ms: it.kind === 'compare' ? Math.round(Math.min(clipSeconds(it.left), clipSeconds(it.right)) * 1000) : null,
+  };
 }
 
 const ELIGIBLE = `

@@ -5,6 +5,7 @@ import { TaskNameSchema } from '../../core/task.ts';
 import type { World } from '../../core/world.ts';
 import { startServer } from '../../server/server.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { sqliteDbPath } from '../../store/store-api.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { readFileSync } from 'node:fs';
 import { FieldError } from '../../core/errors.ts';
@@ -75,6 +76,8 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
         const f = parseFlags(Flags, raw);
         if (!!f.tlsCert !== !!f.tlsKey) throw new FieldError(f.tlsCert ? 'tls-key' : 'tls-cert', 'given together with the other (--tls-cert and --tls-key)', 'missing');
         const tls = f.tlsCert && f.tlsKey ? { cert: readPem(f.tlsCert, 'tls-cert'), key: readPem(f.tlsKey, 'tls-key') } : undefined;
+        // Before the sim loads: a bad or unreachable --db is reported at once.
+        const dbPath = await sqliteDbPath(f.db, 'serve');
         const log = (l: string) => process.stderr.write(`pamstack serve: ${l}\n`);
         let world: (World & { dispose(): void }) | undefined;
         if (f.task) {
@@ -82,7 +85,7 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
           world = await sim.createWorld(f.task);
           world.reset(f.seed);
         }
-        const store = new Store(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
+        const store = new Store(dbPath, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
         if (world && f.seedItems > 0) {
           const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
           log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);

@@ -7,11 +7,12 @@ import { makeCloud } from '../../core/pointcloud.ts';
 import { AnswerSchema, cloudFromData, ItemSchema, type RankItem } from '../../core/protocol.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { RANKINGS_FILE, writeStates, type CandidateState } from '../../preference/dataset.ts';
-import { exportJsonl } from '../../store/export.ts';
+import { writeRecordsJsonl } from '../../store/export.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { agreementStats } from '../../store/stats.ts';
 import { StoreError } from '../../store/store-error.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { openPreferenceStore, sqliteDbPath } from '../../store/store-api.ts';
 import { action, CliError, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 /** Segment-pair labels go here, beside rankings.jsonl and states.jsonl. */
@@ -38,29 +39,29 @@ export function register(program: Command): void {
     .command('export')
     .description(`write ${RANKINGS_FILE}, ${SEGMENT_PAIRS_FILE} and states.jsonl into a dataset folder that train commands read`)
     .requiredOption('--out <dir>', 'dataset folder (created); files in it are replaced atomically')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--no-gold', 'leave out answers to gold items')
     .option('--since <ms>', 'only answers stored at or after this time (ms since the epoch)', '0')
     .option('--json', 'print one JSON object with the counts')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(
           z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
           raw,
         );
+        const s = await openPreferenceStore(f.db);
         mkdirSync(f.out, { recursive: true });
-        const s = new Store(f.db);
         try {
           const opts = { includeGold: f.gold, since: f.since };
-          const r = exportJsonl(s, join(f.out, RANKINGS_FILE), { ...opts, kind: 'ranking' });
-          const p = exportJsonl(s, join(f.out, SEGMENT_PAIRS_FILE), { ...opts, kind: 'segment_pair' });
-          const states = rankedStates(s);
+          const r = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'ranking' }), join(f.out, RANKINGS_FILE));
+          const p = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'segment_pair' }), join(f.out, SEGMENT_PAIRS_FILE));
+          const states = statesOf(await s.rankedItemPayloads());
           writeStates(f.out, states);
           const out = { out: f.out, rankings: r.rankings, segment_pairs: p.segmentPairs, states: states.length };
           if (f.json) printJson(out);
           else console.log(`${f.out}: ${out.rankings} rankings, ${out.segment_pairs} segment pairs, ${out.states} states`);
         } finally {
-          s.close();
+          await s.close();
         }
       }),
     );
@@ -71,9 +72,9 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         try {
           const st = agreementStats(s);
           if (f.json) return printJson(st);
@@ -103,10 +104,10 @@ export function register(program: Command): void {
     .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
     .option('--json', 'print one JSON object with the count')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ in: z.string().min(1), db: Db, minAnnotations: intFlag(1, 1000).default(3), json: z.boolean().default(false) }), raw);
         const lines = readFileSync(f.in, 'utf8').split('\n');
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         let added = 0;
         try {
           s.transaction(() => {
@@ -167,7 +168,7 @@ export function register(program: Command): void {
         const { scoreCandidatesInWorld } = await import('../../preference/candidate-oracle.ts');
         const sim = await import('../../../sim/index.ts');
         const world = await sim.createWorld(f.task);
-        const s = new Store(f.db);
+        const s = new Store(await sqliteDbPath(f.db, 'store'));
         try {
           const r = await seedFromWorld(s, world, {
             states: f.states,
@@ -189,13 +190,9 @@ export function register(program: Command): void {
 }
 
 /** The rank items that have at least one submitted answer, as the preference dataset's states. */
-function rankedStates(s: Store): CandidateState[] {
-  const rows = s.db
-    .prepare(
-      `SELECT i.payload FROM items i WHERE i.kind = 'rank'
-       AND EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.status = 'submitted') ORDER BY i.seq`,
-    )
-    .all() as { payload: string }[];
+/** The states of ranked items (payload JSON, in queue order) in the dataset's states format. */
+function statesOf(payloads: readonly string[]): CandidateState[] {
+  const rows = payloads.map((payload) => ({ payload }));
   const out: CandidateState[] = [];
   for (const r of rows) {
     const it = JSON.parse(r.payload) as RankItem;

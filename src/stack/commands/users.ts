@@ -2,21 +2,22 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { RoleSchema } from '../../core/protocol.ts';
-import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
+import { DEFAULT_DB_PATH } from '../../store/store.ts';
 import { StoreError } from '../../store/store-error.ts';
+import { openPreferenceStore, type PreferenceStore } from '../../store/store-api.ts';
 import { action, CliError, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 const Db = z.string().min(1).default(DEFAULT_DB_PATH);
 
-function withStore<T>(db: string, f: (s: Store) => T): T {
-  const s = new Store(db);
+async function withStore<T>(db: string, f: (s: PreferenceStore) => Promise<T>): Promise<T> {
+  const s = await openPreferenceStore(db);
   try {
-    return f(s);
+    return await f(s);
   } catch (e) {
     if (e instanceof StoreError) throw new CliError(`--${e.field ?? 'db'}: ${e.message.replace(/^[^:]+: /, '')}`);
     throw e;
   } finally {
-    s.close();
+    await s.close();
   }
 }
 
@@ -28,20 +29,20 @@ export function register(program: Command): void {
     .description('create a user and print their token (shown once; only its hash is stored)')
     .requiredOption('--role <role>', 'admin | annotator | operator')
     .option('--name <name>', 'user name (default: <role>-<n>)')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, role, token }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ role: RoleSchema, name: z.string().optional(), db: Db, json: z.boolean().default(false) }), raw);
-        const { user, token } = withStore(f.db, (s) => {
+        const { user, token } = await withStore(f.db, async (s) => {
           let name = f.name;
           if (!name) {
-            const taken = new Set(s.users.list().map((u) => u.name));
+            const taken = new Set((await s.listUsers()).map((u) => u.name));
             let k = 1;
             while (taken.has(`${f.role}-${k}`)) k++;
             name = `${f.role}-${k}`;
           }
-          return s.users.add(name, f.role);
+          return s.addUser(name, f.role);
         });
         if (f.json) printJson({ name: user.name, role: user.role, token });
         else {
@@ -56,12 +57,12 @@ export function register(program: Command): void {
   users
     .command('list')
     .description('list users and roles (tokens are never shown)')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { users: [...] }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
-        const list = withStore(f.db, (s) => s.users.list());
+        const list = await withStore(f.db, (s) => s.listUsers());
         if (f.json) printJson({ users: list });
         else for (const u of list) console.log(`${u.name.padEnd(20)} ${u.role.padEnd(10)} ${u.disabled ? 'disabled' : 'active'}  since ${new Date(u.createdAt).toISOString()}`);
       }),
@@ -75,12 +76,12 @@ export function register(program: Command): void {
       .command(cmd)
       .description(disabled ? "disable a user: their token stops working at once" : 're-enable a disabled user')
       .requiredOption('--name <name>', 'user name')
-      .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+      .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
       .option('--json', 'print one JSON object')
       .action(
-        action((raw: Record<string, unknown>) => {
+        action(async (raw: Record<string, unknown>) => {
           const f = parseFlags(z.strictObject({ name: z.string().min(1), db: Db, json: z.boolean().default(false) }), raw);
-          const u = withStore(f.db, (s) => s.users.setDisabled(f.name, disabled));
+          const u = await withStore(f.db, (s) => s.setDisabled(f.name, disabled));
           if (f.json) printJson(u);
           else console.log(`${u.name}: ${u.disabled ? 'disabled' : 'enabled'}`);
         }),
@@ -90,12 +91,12 @@ export function register(program: Command): void {
     .command('token')
     .description("replace a user's token and print the new one (the old one stops working)")
     .requiredOption('--name <name>', 'user name')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, token }')
     .action(
-      action((raw: Record<string, unknown>) => {
+      action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ name: z.string().min(1), db: Db, json: z.boolean().default(false) }), raw);
-        const token = withStore(f.db, (s) => s.users.rotateToken(f.name));
+        const token = await withStore(f.db, (s) => s.rotateToken(f.name));
         if (f.json) printJson({ name: f.name, token });
         else console.log(`token: ${token}`);
       }),

@@ -1,0 +1,490 @@
+// The preference store on PostgreSQL (through `pg`), for several server processes sharing one queue.
+// Same schema versions, semantics and errors as the SQLite Store; every method is async and
+// transactional, and resolves only after its transaction committed.
+import { randomBytes, randomInt } from 'node:crypto';
+import pg from 'pg';
+import type { WorkspaceBox } from '../core/geometry.ts';
+import { FieldError } from '../core/errors.ts';
+import { AnswerSchema, issueField, RoleSchema, type AnswerFlag, type Item, type ItemKind, type Role } from '../core/protocol.ts';
+import { checkAnswerFits, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
+import { exportRow, RANKED_ITEMS_SQL, type ExportOptions, type ExportRow } from './export.ts';
+import { migratePg } from './pg-migrations.ts';
+import { agreementFromRows, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
+import { StoreError } from './store-error.ts';
+import { itemRow, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
+import { hashToken, type User } from './users.ts';
+import { maskUrl } from './db-target.ts';
+import type { PreferenceStore } from './preference-store.ts';
+import type { Ranking, SegmentPair } from '../core/preference.ts';
+
+/** BIGINT columns (ids, ms timestamps, counts) as numbers: every value the store keeps is below 2^53. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
+};
+
+type Q = pg.PoolClient;
+type PgOptions = Omit<StoreOptions, 'synchronous'> & { /** Pool size. @default 10 */ maxConnections?: number };
+
+interface ItemRow {
+  id: string;
+  kind: ItemKind;
+  candidate_count: number | null;
+  payload: string;
+  min_watch_ms: number | null;
+  status: string;
+}
+
+interface UserRow {
+  id: number;
+  name: string;
+  role: string;
+  created_at: number;
+  disabled: number;
+}
+
+function toUser(r: UserRow): User {
+  return { id: r.id, name: r.name, role: RoleSchema.parse(r.role), createdAt: r.created_at, disabled: r.disabled !== 0 };
+}
+
+const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
+const UNIQUE_VIOLATION = '23505';
+
+const ELIGIBLE = `
+  i.status = 'open'
+  AND ((i.kind = 'rank' AND $3::int = 1) OR (i.kind = 'compare' AND $4::int = 1))
+  AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
+  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.id AND l.user_id = $1 AND l.until > $2)
+  AND NOT (i.id = ANY($5::text[]))`;
+const OTHERS_LEASES = `(SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> $1 AND l.until > $2::bigint)`;
+
+export class PgStore implements PreferenceStore {
+  readonly engine = 'postgres' as const;
+  readonly pool: pg.Pool;
+  readonly display: string;
+  #leaseMs: number;
+  #goldEvery: number;
+  #now: () => number;
+  #minWatch: 'shorter-clip' | number;
+  #randomizeSides: boolean;
+
+  private constructor(pool: pg.Pool, display: string, opts: PgOptions) {
+    this.pool = pool;
+    this.display = display;
+    this.#leaseMs = opts.leaseMs ?? 600_000;
+    this.#goldEvery = opts.goldEvery ?? 10;
+    this.#now = opts.now ?? Date.now;
+    const mw = opts.minWatch ?? 'shorter-clip';
+    if (mw !== 'shorter-clip' && !(Number.isInteger(mw) && mw >= 0))
+      throw new StoreError('invalid', 'minWatch', `expected 'shorter-clip' or an integer ≥ 0 (ms), received ${JSON.stringify(mw)}`);
+    this.#minWatch = mw;
+    this.#randomizeSides = opts.randomizeSides ?? true;
+  }
+
+  /**
+   * Connects to the database at `url` and migrates it. An unreachable server or a refused login is a
+   * FieldError naming `flag` (the password masked).
+   */
+  static async open(url: string, opts: PgOptions = {}, flag = 'db'): Promise<PgStore> {
+    const display = maskUrl(url);
+    // The pool's timeout also bounds the wait for a free connection, which under load (hundreds of
+    // requests per pool) is long and normal; the first connection gets a short one of its own.
+    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 60_000, types: TYPES });
+    // An idle client's error (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    let client: pg.PoolClient;
+    try {
+      client = await Promise.race([
+        pool.connect(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('no answer within 5 s'), { code: 'ETIMEDOUT' })), 5000).unref()),
+      ]);
+    } catch (e) {
+      await pool.end().catch(() => {});
+      const err = e as NodeJS.ErrnoException;
+      throw new FieldError(flag, 'a reachable PostgreSQL server', `${display} (${err.code ?? ''} ${err.message})`.replace(/\s+/g, ' '));
+    }
+    try {
+      await migratePg(client);
+    } finally {
+      client.release();
+    }
+    return new PgStore(pool, display, opts);
+  }
+
+  /** Connects to `url` once and disconnects (no migration); unreachable is a FieldError naming `flag`. */
+  static async probe(url: string, flag = 'db'): Promise<void> {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new FieldError(flag, 'a reachable PostgreSQL server', `${maskUrl(url)} (${err.code ?? ''} ${err.message})`.replace(/\s+/g, ' '));
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /** Schema version (the highest applied migration). */
+  async version(): Promise<number> {
+    return (await this.pool.query<{ v: number }>('SELECT max(version) AS v FROM pamstack_schema')).rows[0]!.v;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `fn` in one transaction on one connection; committed before it resolves. */
+  async transaction<T>(fn: (c: Q) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      try {
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    } finally {
+      c.release();
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------- users
+
+  async addUser(name: string, role: Role): Promise<{ user: User; token: string }> {
+    if (!NAME_RE.test(name)) throw new StoreError('invalid', 'name', `expected 1–64 characters of A–Z a–z 0–9 _ . @ -, received ${JSON.stringify(name)}`);
+    const r = RoleSchema.safeParse(role);
+    if (!r.success) throw new StoreError('invalid', 'role', `expected one of admin, annotator, operator, received ${JSON.stringify(role)}`);
+    const token = `pam_${randomBytes(32).toString('base64url')}`;
+    const now = this.#now();
+    try {
+      const res = await this.pool.query<{ id: number }>('INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id', [
+        name,
+        r.data,
+        hashToken(token),
+        now,
+      ]);
+      return { user: { id: res.rows[0]!.id, name, role: r.data, createdAt: now, disabled: false }, token };
+    } catch (e) {
+      if ((e as { code?: string }).code === UNIQUE_VIOLATION) throw new StoreError('conflict', 'name', `a user named ${JSON.stringify(name)} exists`);
+      throw e;
+    }
+  }
+
+  /** The enabled user holding `token`, or null. */
+  async authenticate(token: string): Promise<User | null> {
+    const u = (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)])).rows[0];
+    return u && u.disabled === 0 ? toUser(u) : null;
+  }
+
+  /** Disables (or re-enables) a user: their token stops working at once. */
+  async setDisabled(name: string, disabled: boolean): Promise<User> {
+    const r = await this.pool.query<UserRow>('UPDATE users SET disabled = $1 WHERE name = $2 RETURNING id, name, role, created_at, disabled', [disabled ? 1 : 0, name]);
+    if (!r.rows[0]) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
+    return toUser(r.rows[0]);
+  }
+
+  /** Replaces a user's token; returns the new one. */
+  async rotateToken(name: string): Promise<string> {
+    const token = `pam_${randomBytes(32).toString('base64url')}`;
+    const r = await this.pool.query('UPDATE users SET token_hash = $1 WHERE name = $2', [hashToken(token), name]);
+    if (r.rowCount === 0) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
+    return token;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users ORDER BY id')).rows.map(toUser);
+  }
+
+  // ----------------------------------------------------------------------------------------- items
+
+  /** Adds an item to the queue (validated as the SQLite store does); an existing id is a conflict. */
+  async addItem(item: Item, opts: AddItemOptions = {}): Promise<string> {
+    const r = itemRow(item, opts, this.#now());
+    try {
+      await this.pool.query(
+        `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [r.id, r.kind, r.task, r.ref_a, r.ref_b, r.payload, r.candidate_count, r.gold, r.min_annotations, r.priority, r.disagreement, r.created_at, r.min_watch_ms],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === UNIQUE_VIOLATION) throw new StoreError('conflict', 'item.id', `an item ${JSON.stringify(r.id)} exists`);
+      throw e;
+    }
+    return r.id;
+  }
+
+  async item(itemId: string): Promise<Item | null> {
+    const r = await this.pool.query<{ payload: string }>('SELECT payload FROM items WHERE id = $1', [itemId]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].payload) as Item) : null;
+  }
+
+  // ----------------------------------------------------------------------------------------- queue
+
+  /**
+   * Leases up to `count` items to `user` (see Store.nextRaw). Candidates are locked with
+   * FOR UPDATE SKIP LOCKED and their room re-checked under the lock, so concurrent calls on any
+   * number of replicas never lease an item beyond its minAnnotations.
+   */
+  async nextRaw(user: User, opts: NextOptions): Promise<string[]> {
+    const now = this.#now();
+    const until = now + this.#leaseMs;
+    const have = [...new Set(opts.have ?? [])];
+    const kinds = opts.kinds ?? ['rank', 'compare'];
+    const k = [kinds.includes('rank') ? 1 : 0, kinds.includes('compare') ? 1 : 0];
+    return this.transaction(async (c) => {
+      await c.query('DELETE FROM leases WHERE until <= $1', [now]);
+      if (have.length) await c.query('UPDATE leases SET until = $1 WHERE item_id = ANY($2::text[]) AND user_id = $3', [until, have, user.id]);
+      const out: string[] = [];
+      const taken: string[] = [];
+      const mine = await c.query<{ id: string; payload: string; swapped: number }>(
+        `SELECT i.id, i.payload, l.swapped FROM leases l JOIN items i ON i.id = l.item_id
+         WHERE l.user_id = $1 AND l.until > $2 AND i.status = 'open'
+           AND ((i.kind = 'rank' AND $3::int = 1) OR (i.kind = 'compare' AND $4::int = 1))
+           AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
+         ORDER BY l.until`,
+        [user.id, now, ...k],
+      );
+      for (const r of mine.rows) {
+        if (out.length >= opts.count) break;
+        if (have.includes(r.id)) continue;
+        out.push(presentItem(r.payload, r.swapped === 1));
+        taken.push(r.id);
+        await c.query('UPDATE leases SET until = $1 WHERE item_id = $2 AND user_id = $3', [until, r.id, user.id]);
+      }
+      const submitted = (await c.query<{ n: number }>("SELECT count(*) AS n FROM answers WHERE user_id = $1 AND status = 'submitted'", [user.id])).rows[0]!.n;
+      let position = submitted + have.length + out.length;
+      const skipped: string[] = [];
+      while (out.length < opts.count) {
+        position++;
+        const wantGold = this.#goldEvery > 0 && position % this.#goldEvery === 0;
+        const exclude = [...have, ...taken, ...skipped];
+        const row = (wantGold ? await this.#pick(c, user, now, k, exclude, true) : undefined) ?? (await this.#pick(c, user, now, k, exclude, false)) ?? (await this.#pick(c, user, now, k, exclude, true));
+        if (!row) break;
+        if (row.gold === null) {
+          // The room seen by the locking statement's snapshot may predate a lease committed just
+          // before the lock was taken; a fresh statement under the lock sees every committed lease.
+          const room = await c.query<{ ok: boolean }>(
+            `SELECT i.n_submitted + ${OTHERS_LEASES} < i.min_annotations AS ok FROM items i WHERE i.id = $3`,
+            [user.id, now, row.id],
+          );
+          if (!room.rows[0]?.ok) {
+            skipped.push(row.id);
+            position--;
+            continue;
+          }
+        }
+        const swapped = row.kind === 'compare' && this.#randomizeSides ? randomInt(2) : 0;
+        out.push(presentItem(row.payload, swapped === 1));
+        taken.push(row.id);
+        await c.query(
+          'INSERT INTO leases (item_id, user_id, until, assigned_at, swapped) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
+          [row.id, user.id, until, now, swapped],
+        );
+      }
+      return out;
+    });
+  }
+
+  async #pick(c: Q, user: User, now: number, k: number[], exclude: string[], gold: boolean) {
+    const sql = gold
+      ? `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ORDER BY i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`
+      : `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
+         ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`;
+    // Gold items are shared by every annotator: their lock is only held to keep the statement uniform.
+    const r = await c.query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(gold ? sql.replace(' FOR UPDATE OF i SKIP LOCKED', '') : sql, [
+      user.id,
+      now,
+      ...k,
+      exclude,
+    ]);
+    return r.rows[0];
+  }
+
+  async next(user: User, opts: NextOptions): Promise<Item[]> {
+    return (await this.nextRaw(user, opts)).map((s) => JSON.parse(s) as Item);
+  }
+
+  /**
+   * Stores an answer; resolves after the commit. A retry with the same client id (even a concurrent
+   * one, on another replica) returns the first receipt with `duplicate: true`.
+   */
+  async submit(user: User, s: SubmitInput): Promise<Receipt> {
+    try {
+      return await this.transaction(async (c) => {
+        const prior = await this.#prior(c, user, s.clientId, s.itemId);
+        if (prior) return prior;
+        const item = await this.#itemOrThrow(c, s.itemId);
+        const answer = AnswerSchema.safeParse(s.answer);
+        if (!answer.success) throw new StoreError('invalid', `answer.${issueField(answer.error.issues[0]!)}`, answer.error.issues[0]!.message);
+        const payload = JSON.parse(item.payload) as Item;
+        const workspace = (payload as { workspace?: WorkspaceBox }).workspace ?? null;
+        checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', payload.kind === 'rank' ? payload.primitive : null, workspace);
+        const lease = (await c.query<{ assigned_at: number | null; swapped: number }>('SELECT assigned_at, swapped FROM leases WHERE item_id = $1 AND user_id = $2', [s.itemId, user.id])).rows[0] ?? null;
+        if (item.kind === 'compare') await this.#checkWatched(c, user, item, lease);
+        const swapped = lease?.swapped === 1;
+        const value = swapped && answer.data.kind === 'compare' ? { ...answer.data, label: unswapLabel(answer.data.label) } : answer.data;
+        const id = await this.#insertAnswer(c, user, s.clientId, item.id, 'submitted', JSON.stringify(value), s.durationMs, {
+          assignedAt: lease?.assigned_at ?? null,
+          swapped,
+          client: s.client?.slice(0, 200) ?? null,
+        });
+        await this.#count(c, s.itemId, 1);
+        return { answerId: id, duplicate: false };
+      });
+    } catch (e) {
+      return this.#retryAsDuplicate(e, user, s.clientId, s.itemId);
+    }
+  }
+
+  /** Records that `user` skipped an item: it is not offered to them again (until undone). */
+  async skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Promise<Receipt> {
+    try {
+      return await this.transaction(async (c) => {
+        const prior = await this.#prior(c, user, clientId, itemId);
+        if (prior) return prior;
+        const item = await this.#itemOrThrow(c, itemId);
+        const lease = (await c.query<{ assigned_at: number | null; swapped: number }>('SELECT assigned_at, swapped FROM leases WHERE item_id = $1 AND user_id = $2', [itemId, user.id])).rows[0];
+        const meta = { assignedAt: lease?.assigned_at ?? null, swapped: lease?.swapped === 1, client: null };
+        return { answerId: await this.#insertAnswer(c, user, clientId, item.id, 'skipped', flag ? JSON.stringify({ flag }) : null, null, meta), duplicate: false };
+      });
+    } catch (e) {
+      return this.#retryAsDuplicate(e, user, clientId, itemId);
+    }
+  }
+
+  /** Retracts the user's answer or skip named by `clientId`; the item is leased back to them. */
+  async undo(user: User, clientId: string): Promise<{ itemId: string }> {
+    return this.transaction(async (c) => {
+      const a = (await c.query<{ id: number; item_id: string; status: string; swapped: number }>(
+        'SELECT id, item_id, status, swapped FROM answers WHERE user_id = $1 AND client_id = $2 FOR UPDATE',
+        [user.id, clientId],
+      )).rows[0];
+      if (!a) throw new StoreError('not_found', 'clientId', `no answer of yours with client id ${JSON.stringify(clientId)}`);
+      if (a.status === 'retracted') return { itemId: a.item_id };
+      const now = this.#now();
+      await c.query("UPDATE answers SET status = 'retracted', retracted_at = $1 WHERE id = $2", [now, a.id]);
+      if (a.status === 'submitted') await this.#count(c, a.item_id, -1);
+      await c.query(
+        'INSERT INTO leases (item_id, user_id, until, assigned_at, swapped) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
+        [a.item_id, user.id, now + this.#leaseMs, now, a.swapped],
+      );
+      return { itemId: a.item_id };
+    });
+  }
+
+  /** The submitted answers as training records, oldest first (as exportRecords on SQLite). */
+  async exportRecords(opts: ExportOptions = {}): Promise<(Ranking | SegmentPair)[]> {
+    const r = await this.pool.query<ExportRow>(
+      `SELECT a.item_id, a.value, a.created_at, a.assigned_at, a.duration_ms, a.client, a.swapped, u.name AS annotator, i.kind, i.ref_a, i.ref_b, i.candidate_count
+       FROM answers a JOIN items i ON i.id = a.item_id JOIN users u ON u.id = a.user_id
+       WHERE a.status = 'submitted' AND a.created_at >= $1 AND ($2::int = 1 OR i.gold IS NULL) AND ($3::text IS NULL OR i.kind = $3)
+       ORDER BY a.id`,
+      [opts.since ?? 0, opts.includeGold === false ? 0 : 1, opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null],
+    );
+    return r.rows.map(exportRow);
+  }
+
+  async rankedItemPayloads(): Promise<string[]> {
+    const r = await this.pool.query<{ payload: string }>(RANKED_ITEMS_SQL);
+    return r.rows.map((x) => x.payload);
+  }
+
+  /** Agreement per item and annotator, gold accuracy and queue counts (as agreementStats on SQLite). */
+  async agreementStats(): Promise<AgreementStats> {
+    const rows = await this.pool.query<AgreementRow>(
+      `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
+       FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
+    );
+    const q = await this.pool.query<QueueStats>(
+      `SELECT count(*) FILTER (WHERE status = 'open' AND gold IS NULL) AS open, count(*) FILTER (WHERE status = 'complete' AND gold IS NULL) AS complete,
+              count(*) FILTER (WHERE status = 'retired') AS retired, count(*) FILTER (WHERE gold IS NOT NULL) AS gold,
+              (SELECT count(*) FROM leases WHERE until > $1) AS leased,
+              (SELECT count(DISTINCT item_id) FROM answers WHERE status <> 'retracted' AND (value::jsonb -> 'flag') IS NOT NULL) AS flagged
+       FROM items`,
+      [Date.now()],
+    );
+    return agreementFromRows(rows.rows, q.rows[0]!);
+  }
+
+  // ----------------------------------------------------------------------------------------- internals
+
+  async #prior(c: Q, user: User, clientId: string, itemId: string): Promise<Receipt | null> {
+    const p = (await c.query<{ id: number; item_id: string }>('SELECT id, item_id FROM answers WHERE user_id = $1 AND client_id = $2', [user.id, clientId])).rows[0];
+    if (!p) return null;
+    if (p.item_id !== itemId) throw new StoreError('conflict', 'clientId', `already used for item ${JSON.stringify(p.item_id)}`);
+    return { answerId: p.id, duplicate: true };
+  }
+
+  /** A concurrent retry lost the race on (user, client id): its transaction rolled back; answer as a duplicate. */
+  async #retryAsDuplicate(e: unknown, user: User, clientId: string, itemId: string): Promise<Receipt> {
+    if ((e as { constraint?: string }).constraint !== 'answers_user_client') throw e;
+    const c = await this.pool.connect();
+    try {
+      const p = await this.#prior(c, user, clientId, itemId);
+      if (!p) throw e;
+      return p;
+    } finally {
+      c.release();
+    }
+  }
+
+  async #itemOrThrow(c: Q, itemId: string): Promise<ItemRow> {
+    // Locking the item serializes answers to it (n_submitted and completion stay exact).
+    const r = await c.query<ItemRow>('SELECT id, kind, candidate_count, payload, min_watch_ms, status FROM items WHERE id = $1 FOR UPDATE', [itemId]);
+    if (!r.rows[0]) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+    return r.rows[0];
+  }
+
+  async #checkWatched(c: Q, user: User, item: ItemRow, lease: { assigned_at: number | null } | null): Promise<void> {
+    const need = this.#minWatch === 'shorter-clip' ? (item.min_watch_ms ?? 0) : this.#minWatch;
+    if (need <= 0) return;
+    if (!lease) throw new StoreError('conflict', 'itemId', `${JSON.stringify(item.id)} is not assigned to you now; ask for items with next first`);
+    const last = (await c.query<{ t: number | null }>("SELECT max(created_at) AS t FROM answers WHERE user_id = $1 AND status <> 'retracted'", [user.id])).rows[0]?.t ?? 0;
+    const elapsed = this.#now() - Math.max(lease.assigned_at ?? 0, last);
+    if (elapsed < need - WATCH_TOLERANCE_MS)
+      throw new StoreError('invalid', 'answer', `answered ${elapsed} ms after the clips appeared; watch at least one full play of the shorter clip (${(need / 1000).toFixed(2)} s) first`);
+  }
+
+  async #insertAnswer(
+    c: Q,
+    user: User,
+    clientId: string,
+    itemId: string,
+    status: 'submitted' | 'skipped',
+    value: string | null,
+    durationMs: number | null,
+    meta: { assignedAt: number | null; swapped: boolean; client: string | null },
+  ): Promise<number> {
+    try {
+      const r = await c.query<{ id: number }>(
+        'INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at, assigned_at, swapped, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id',
+        [itemId, user.id, clientId, status, value, durationMs, this.#now(), meta.assignedAt, meta.swapped ? 1 : 0, meta.client],
+      );
+      await c.query('DELETE FROM leases WHERE item_id = $1 AND user_id = $2', [itemId, user.id]);
+      return r.rows[0]!.id;
+    } catch (e) {
+      if ((e as { constraint?: string }).constraint === 'answers_one_live_per_user')
+        throw new StoreError('conflict', 'itemId', `you already answered or skipped ${JSON.stringify(itemId)}; undo that first`);
+      throw e;
+    }
+  }
+
+  async #count(c: Q, itemId: string, d: number): Promise<void> {
+    await c.query(
+      `UPDATE items SET n_submitted = n_submitted + $1,
+         status = CASE WHEN status = 'retired' OR gold IS NOT NULL THEN status
+                       WHEN n_submitted + $1 >= min_annotations THEN 'complete' ELSE 'open' END
+       WHERE id = $2`,
+      [d, itemId],
+    );
+  }
+}
