@@ -19,7 +19,8 @@ const errors: string[] = [];
 
 beforeAll(async () => {
   tmp = tempDir();
-  store = new Store(join(tmp.dir, 'db.sqlite'), { goldEvery: 0 });
+  // a 4 s minimum watch (longer than the clips' one play) so "too early" holds on a loaded machine too
+  store = new Store(join(tmp.dir, 'db.sqlite'), { goldEvery: 0, minWatch: 4000 });
   token = store.users.add('alice', 'annotator').token;
   addRankItems(store, 4, { minAnnotations: 1, points: 400 });
   addCompareItems(store, 3, { minAnnotations: 1 });
@@ -148,7 +149,7 @@ describe('annotator in the browser, keyboard only', () => {
     expect(await page.evaluate(() => localStorage.getItem('pam.speed'))).toBe('1.5');
     await page.keyboard.press('Space'); // play again for the screenshot
     await page.waitForTimeout(400);
-    // Too early: the clips (1.75 s each) have not played once; the answer is held back, nothing is stored.
+    // Too early: under the 4 s minimum watch the answer is held back, nothing is stored.
     expect(await page.evaluate(() => window.__pam.watching)).toBe(true);
     await page.keyboard.press('ArrowLeft');
     await screenshot(page, 'compare');
