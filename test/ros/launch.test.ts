@@ -73,7 +73,7 @@ describe.each(['robot.launch.xml', 'sim.launch.xml'])('launch/%s', (file) => {
     const used = new Set([...l.text.matchAll(/\$\(var (\w+)\)/g)].map((m) => m[1]!));
     for (const v of used) expect(Object.keys(l.args), `arg ${v}`).toContain(v);
     for (const a of Object.values(l.args)) {
-      expect(a.default, `arg ${a.name} default`).toBeDefined();
+      expect(typeof a.default, `arg ${a.name} default`).toBe('string');
       expect(a.description, `arg ${a.name} description`).toBeTruthy();
     }
   });

@@ -76,8 +76,8 @@ describe('demo e-stop', () => {
     });
     try {
       const c = await watch(await until(() => linkOf(lines), 120_000, 'the web app link'));
-      const st = c.received.find((m) => !Buffer.isBuffer(m) && m.op === 'teleop.state') as { workspace: unknown } | undefined;
-      expect(st).toBeDefined();
+      const st = c.received.find((m) => !Buffer.isBuffer(m) && m.op === 'teleop.state') as { workspace: { min: number[] } } | undefined;
+      expect(st?.workspace.min).toHaveLength(3);
       // A pick-and-place inside the workspace (queued; it runs as the loop's next step).
       const reply = c.request({ op: 'teleop.execute', clientId: 'demo-estop-teleop-1', primitive: { kind: 'pick_place', a: [0.05, 0.05, 0.006], b: [-0.1, 0.08, 0.006] } }, 60_000);
       // The loop takes the queued command as its next step: its cloud frame, then its motion.
