@@ -7,7 +7,7 @@
 //     onTeleop: (p, { user }) => loop.runTeleop(p), // optional: run the operator's primitive inside the loop
 //     onEstop: (engaged) => loop.setPaused(engaged) });
 //   server.publishLive({ cloud, candidates, chosen, metrics, task, episode, step, workspace, source: 'sim' });
-//   server.publishMotion({ stamp, step, points, tools, holding }); // during a primitive (MotionPlayback paces them)
+//   server.publishMotion({ stamp, step, points, tools, holding }); // during a primitive, as the sim runs at the motion's pace
 //   if (server.teleop.estopped) …;             // latched until an operator resets it
 //   await server.close();
 //
@@ -15,7 +15,6 @@
 // `world.observe()`; then nothing else may step that world concurrently.
 export { startServer, originAllowed, type PamServer, type ServerOptions } from './server.ts';
 export { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
-export { MotionPlayback, type MotionPlaybackOptions, type MotionSample, type PlaybackResult } from './motion-playback.ts';
 export { TeleopController, type TeleopHandler, type TeleopResult } from './teleop.ts';
 export { ensureWebBuild, webBuildIsFresh, webSourceHash, WEB_DIST } from './web-build.ts';
 export { OP_ROLES } from './session.ts';
