@@ -16,7 +16,8 @@ export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Roles
 
-export const ROLES = ['admin', 'annotator', 'operator'] as const;
+/** reviewer: settles disagreements between annotators; robot: a robot cell's token, which may only add items. */
+export const ROLES = ['admin', 'annotator', 'operator', 'reviewer', 'robot'] as const;
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 

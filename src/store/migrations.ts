@@ -5,6 +5,12 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * The migration rebuilds a table other tables reference (SQLite cannot alter a CHECK constraint), so
+   * it runs with foreign keys off and checks them before committing: SQLite's documented procedure
+   * for "making other kinds of table schema changes" (sqlite.org/lang_altertable.html, section 7).
+   */
+  rebuildsTables?: boolean;
 }
 
 /** Append only: never edit a migration that has shipped; add the next version instead. */
@@ -134,6 +140,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE items ADD COLUMN min_watch_ms INTEGER;
     `,
   },
+  {
+    version: 6,
+    description: "roles 'reviewer' (settles disagreements) and 'robot' (may only add items)",
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE users_v6 (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'annotator', 'operator', 'reviewer', 'robot')),
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        disabled    INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO users_v6 (id, name, role, token_hash, created_at, disabled)
+        SELECT id, name, role, token_hash, created_at, disabled FROM users;
+      DROP TABLE users;
+      ALTER TABLE users_v6 RENAME TO users;
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */
@@ -145,10 +170,21 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   const applied: number[] = [];
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    // PRAGMA foreign_keys is a no-op inside a transaction, so it is switched around it.
+    const fkWasOn = db.pragma('foreign_keys', { simple: true }) === 1;
+    if (m.rebuildsTables && fkWasOn) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new Error(`store: migration ${m.version} would break ${broken.length} foreign key(s); nothing was changed`);
+        }
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } finally {
+      if (m.rebuildsTables && fkWasOn) db.pragma('foreign_keys = ON');
+    }
     applied.push(m.version);
   }
   return applied;

@@ -91,6 +91,9 @@ const PG_SQL: Record<number, string> = {
     ALTER TABLE answers ADD COLUMN swapped INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE answers ADD COLUMN client TEXT;
     ALTER TABLE items ADD COLUMN min_watch_ms INTEGER;`,
+  6: `
+    ALTER TABLE users DROP CONSTRAINT users_role_check;
+    ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'annotator', 'operator', 'reviewer', 'robot'));`,
 };
 
 /** MIGRATIONS with each version's SQL in PostgreSQL's dialect. */

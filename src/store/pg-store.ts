@@ -5,7 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import pg from 'pg';
 import type { WorkspaceBox } from '../core/geometry.ts';
 import { FieldError } from '../core/errors.ts';
-import { AnswerSchema, issueField, RoleSchema, type AnswerFlag, type Item, type ItemKind, type Role } from '../core/protocol.ts';
+import { AnswerSchema, issueField, ROLES, RoleSchema, type AnswerFlag, type Item, type ItemKind, type Role } from '../core/protocol.ts';
 import { checkAnswerFits, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
 import { exportRow, RANKED_ITEMS_SQL, type ExportOptions, type ExportRow } from './export.ts';
 import { migratePg } from './pg-migrations.ts';
@@ -162,7 +162,7 @@ export class PgStore implements PreferenceStore {
   async addUser(name: string, role: Role): Promise<{ user: User; token: string }> {
     if (!NAME_RE.test(name)) throw new StoreError('invalid', 'name', `expected 1–64 characters of A–Z a–z 0–9 _ . @ -, received ${JSON.stringify(name)}`);
     const r = RoleSchema.safeParse(role);
-    if (!r.success) throw new StoreError('invalid', 'role', `expected one of admin, annotator, operator, received ${JSON.stringify(role)}`);
+    if (!r.success) throw new StoreError('invalid', 'role', `expected one of ${ROLES.join(', ')}, received ${JSON.stringify(role)}`);
     const token = `pam_${randomBytes(32).toString('base64url')}`;
     const now = this.#now();
     try {

@@ -1,7 +1,7 @@
 // Users and their tokens: a token is shown once at creation; only its SHA-256 is stored.
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { RoleSchema, type Role } from '../core/protocol.ts';
+import { ROLES, RoleSchema, type Role } from '../core/protocol.ts';
 import { StoreError } from './store-error.ts';
 
 export interface User {
@@ -47,7 +47,7 @@ export class UserTable {
   add(name: string, role: Role, now = Date.now()): { user: User; token: string } {
     if (!NAME_RE.test(name)) throw new StoreError('invalid', 'name', `expected 1–64 characters of A–Z a–z 0–9 _ . @ -, received ${JSON.stringify(name)}`);
     const r = RoleSchema.safeParse(role);
-    if (!r.success) throw new StoreError('invalid', 'role', `expected one of admin, annotator, operator, received ${JSON.stringify(role)}`);
+    if (!r.success) throw new StoreError('invalid', 'role', `expected one of ${ROLES.join(', ')}, received ${JSON.stringify(role)}`);
     if (this.#byName.get(name)) throw new StoreError('conflict', 'name', `a user named ${JSON.stringify(name)} exists`);
     const token = `pam_${randomBytes(32).toString('base64url')}`;
     const info = this.#db

@@ -63,6 +63,23 @@ describe('migrations', () => {
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'c'").get()).toEqual({ n: 0 });
     db.close();
   });
+  it("widens the roles on a version-5 database with answers, keeping every user and reference", () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    expect(migrate(db, MIGRATIONS.filter((m) => m.version <= 5))).toEqual([1, 2, 3, 4, 5]);
+    db.prepare("INSERT INTO users (id, name, role, token_hash, created_at) VALUES (7, 'ann', 'annotator', 'h7', 1)").run();
+    db.prepare("INSERT INTO teleop (user_id, client_id, primitive, status, created_at) VALUES (7, 'c1', 'pick_place', 'executed', 2)").run();
+    expect(() => db.prepare("INSERT INTO users (name, role, token_hash, created_at) VALUES ('r', 'robot', 'h8', 1)").run()).toThrow(/CHECK/);
+    expect(migrate(db)).toEqual([6]);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.prepare("INSERT INTO users (name, role, token_hash, created_at) VALUES ('r', 'robot', 'h8', 1)").run();
+    db.prepare("INSERT INTO users (name, role, token_hash, created_at) VALUES ('v', 'reviewer', 'h9', 1)").run();
+    expect(() => db.prepare("INSERT INTO users (name, role, token_hash, created_at) VALUES ('x', 'boss', 'h10', 1)").run()).toThrow(/CHECK/);
+    expect(db.prepare('SELECT u.name FROM teleop t JOIN users u ON u.id = t.user_id').get()).toEqual({ name: 'ann' });
+    // The teleop log still references users: a teleop row for a missing user is refused.
+    expect(() => db.prepare("INSERT INTO teleop (user_id, client_id, primitive, status, created_at) VALUES (99, 'c2', 'sweep', 'executed', 3)").run()).toThrow(/FOREIGN KEY/);
+    db.close();
+  });
 });
 
 describe('users', () => {

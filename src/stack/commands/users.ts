@@ -22,12 +22,12 @@ async function withStore<T>(db: string, f: (s: PreferenceStore) => Promise<T>): 
 }
 
 export function register(program: Command): void {
-  const users = parentCommand(program, 'users', 'manage web app users: roles admin, annotator, operator; tokens');
+  const users = parentCommand(program, 'users', 'manage web app users: roles admin, annotator, operator, reviewer, robot; tokens');
 
   users
     .command('add')
     .description('create a user and print their token (shown once; only its hash is stored)')
-    .requiredOption('--role <role>', 'admin | annotator | operator')
+    .requiredOption('--role <role>', 'admin | annotator | operator | reviewer (settles disagreements) | robot (may only add items)')
     .option('--name <name>', 'user name (default: <role>-<n>)')
     .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object { name, role, token }')
