@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../src/core/episode.ts';
 import { readTaskDecider } from '../../src/stack/decider-spec.ts';
-import { chooseDefault, evalMethods, profileFor, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
+import { chooseDefault, evalMethods, pickRound, profileFor, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pam-default-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +46,17 @@ describe('the committed default of a rebuild', () => {
     expect(chooseDefault(table, P, 128, { points: true })).toEqual({
       method: 'ras-points', policy: 'sl', select: 'ras', reward: 'robust', rewardDir: 'reward-points', lcb: 1, candidates: 128,
     });
+  });
+
+  it('flywheel rounds: off in the full profile unless asked, refused where no point reward is trained, the best validation round kept', () => {
+    expect(profileFor('rope-circle', 'full').flywheelRounds).toBe(0);
+    expect(profileFor('rope-circle', 'full', { flywheelRounds: 2 })).toMatchObject({ flywheelRounds: 2, flywheelStates: 400, pointRewardEpochs: 40 });
+    expect(profileFor('rope-circle', 'ci').flywheelRounds).toBe(1);
+    expect(() => profileFor('cloth-unfold', 'full', { flywheelRounds: 1 })).toThrow(/--flywheel-rounds: expected 0 for cloth-unfold .*point reward.*received 1/);
+    const r = (round: number, success_rate: number, metric: number) => ({ round, states: 400 * (round + 1), rewardDir: `r${round}`, success_rate, mean_steps: 10, metric, wall: 1 });
+    expect(pickRound([r(0, 0.25, 0.6), r(1, 0.5, 0.55), r(2, 0.5, 0.58)]).round).toBe(2);
+    expect(pickRound([r(0, 0.5, 0.6), r(1, 0.5, 0.6)]).round).toBe(1);
+    expect(pickRound([r(0, 0.5, 0.61), r(1, 0.25, 0.7)]).round).toBe(0);
+    expect(() => pickRound([])).toThrow(/no rounds/);
   });
 });

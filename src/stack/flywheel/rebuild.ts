@@ -1,12 +1,15 @@
 // Rebuilds the committed default policies of a task with the project's own commands and writes
 // policies/<task>/{README.md, eval.json, default.json} with the exact commands, sizes, seeds and table.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { FieldError } from '../../core/errors.ts';
 import type { EvalResult } from '../../core/episode.ts';
 import type { DeciderSpec, DeciderSpecInput } from '../decider-spec.ts';
 import type { TaskName } from '../../core/task.ts';
+import { deciderSpecFor } from '../decider-spec.ts';
 import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
+import { RoundsConfigSchema, runRounds, type RoundRow } from './rounds.ts';
 
 /** Sizes of one rebuild. `full` is what policies/ holds; `ci` is a small smoke of the same chain. */
 export const RebuildProfileSchema = z.strictObject({
@@ -49,6 +52,16 @@ export const RebuildProfileSchema = z.strictObject({
   onPolicyStates: z.number().int().min(0),
   /** Epochs of the robust reward over points in each candidate's frame (`reward-points/`); 0: not trained. */
   pointRewardEpochs: z.number().int().min(0),
+  /**
+   * On-policy flywheel rounds on the point reward (rounds.ts: label the states it visits, retrain on all
+   * labels so far, evaluate on validation seeds); the round with the best validation success replaces
+   * `reward-points/`. 0: none. Needs the point reward.
+   */
+  flywheelRounds: z.number().int().min(0).max(20),
+  /** States labelled per flywheel round. */
+  flywheelStates: z.number().int().min(1),
+  /** Validation episodes per flywheel round (seeds from FLYWHEEL_EVAL_SEED: never the table's or CI's). */
+  flywheelEvalEpisodes: z.number().int().min(1),
   /** Candidates a policy samples per state in the evaluation rows and the demo default (N of RAS and random-of-N). */
   candidates: z.number().int().min(1).max(256),
   dpoEpochs: z.number().int().positive(),
@@ -73,11 +86,13 @@ export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
   full: {
     demoEpisodes: 80, demoMaxActions: 3, slEpochs: 500, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
     slLongerEpochs: 400, slLongerLr: 5e-4, prefStates: 400, prefExecute: 'mixed', prefExtraStates: 800, onPolicyStates: 400, pointRewardEpochs: 40, candidates: 128,
+    flywheelRounds: 0, flywheelStates: 400, flywheelEvalEpisodes: 12,
     dpoEpochs: 30, rewardEpochs: 200, evalEpisodes: 12, evalSeed: 10000, draws: 32,
   },
   ci: {
     demoEpisodes: 4, demoMaxActions: 3, slEpochs: 3, slPolicy: SL_POLICY, slProcessor: {}, slRotation: 180, slBatchStates: 16, slNoiseDraws: 8,
     slLongerEpochs: 1, slLongerLr: 5e-4, prefStates: 6, prefExecute: 'mixed', prefExtraStates: 0, onPolicyStates: 2, pointRewardEpochs: 2, candidates: 8,
+    flywheelRounds: 1, flywheelStates: 2, flywheelEvalEpisodes: 1,
     dpoEpochs: 2, rewardEpochs: 20, evalEpisodes: 2, evalSeed: 10000, draws: 8,
   },
 };
@@ -96,9 +111,25 @@ export const TASK_OVERRIDES: Partial<Record<TaskName, Partial<RebuildProfile>>> 
   'cloth-unfold': { ...SMALL_TASK, demoEpisodes: 16, prefStates: 16 },
 };
 
-/** The profile a rebuild of `task` uses (the task's overrides apply to the full profile only). */
-export function profileFor(task: TaskName, name: 'full' | 'ci'): RebuildProfile {
-  return name === 'full' ? { ...REBUILD_PROFILES.full, ...TASK_OVERRIDES[task] } : REBUILD_PROFILES.ci;
+/** The profile a rebuild of `task` uses (the task's overrides apply to the full profile only), then `overrides` (flags). */
+export function profileFor(task: TaskName, name: 'full' | 'ci', overrides: Partial<RebuildProfile> = {}): RebuildProfile {
+  const p = { ...(name === 'full' ? { ...REBUILD_PROFILES.full, ...TASK_OVERRIDES[task] } : REBUILD_PROFILES.ci), ...overrides };
+  if (p.flywheelRounds > 0 && p.pointRewardEpochs === 0)
+    throw new FieldError('--flywheel-rounds', `0 for ${task} (its ${name} profile trains no point reward for the rounds to retrain)`, p.flywheelRounds);
+  return p;
+}
+
+/** First validation seed of the flywheel rounds inside a rebuild: apart from the table's (10000…), CI's (20000…) and the flywheel command's default (30000…). */
+export const FLYWHEEL_EVAL_SEED = 40000;
+
+/**
+ * The rounds' table row whose reward a rebuild keeps: best validation success, then best final metric,
+ * then the later round (more labels).
+ */
+export function pickRound(rows: readonly RoundRow[]): RoundRow {
+  if (!rows.length) throw new Error('pickRound: no rounds');
+  const m = (r: RoundRow) => (Number.isNaN(r.metric) ? -Infinity : r.metric);
+  return [...rows].sort((a, b) => b.success_rate - a.success_rate || m(b) - m(a) || b.round - a.round)[0]!;
 }
 
 /**
@@ -214,6 +245,19 @@ export async function rebuildTask(
         '--out', `${P}/reward-points`, '--epochs', String(profile.pointRewardEpochs), '--lr', '1e-3', '--val-fraction', '0', '--seed', String(s),
       ]),
     );
+  if (profile.flywheelRounds > 0) {
+    const spec = deciderSpecFor(`${P}/sl`, { select: 'ras', reward: 'robust', rewardDir: `${P}/reward-points`, lcb: 1, candidates: profile.candidates }, '--flywheel-rounds');
+    const config = RoundsConfigSchema.parse({
+      rounds: profile.flywheelRounds, states: profile.flywheelStates, epochs: profile.pointRewardEpochs,
+      evalEpisodes: profile.flywheelEvalEpisodes, evalSeed: FLYWHEEL_EVAL_SEED, seed: s + 2000,
+    });
+    const fly = await runRounds(task, spec, { out: `${R}/flywheel`, baseData: pointData, config, cwd: o.root, log: o.log });
+    steps.push(...fly.steps);
+    const best = pickRound(fly.rows);
+    o.log(`flywheel: keeping round ${best.round}'s reward (validation success ${(best.success_rate * 100).toFixed(1)} %)`);
+    rmSync(`${P}/reward-points`, { recursive: true, force: true });
+    cpSync(best.rewardDir, `${P}/reward-points`, { recursive: true });
+  }
   // Optimizer state is for resuming, not for deployment: keep the committed folders small.
   for (const d of ['sl', 'dpo']) rmSync(join(P, d, 'optimizer.bin'), { force: true });
   writeFileSync(join(P, 'steps.json'), `${JSON.stringify(steps, null, 2)}\n`);
