@@ -33,6 +33,31 @@ const CheckpointSchema = z.strictObject({
   report: z.unknown().optional(),
 });
 
+/** What a reward folder holds, without its weights: the model kind, its features, what its scores mean. */
+export interface RewardMeta {
+  model: z.infer<typeof RewardModelConfigSchema>['model'];
+  features: FeatureConfig | null;
+  target: RewardTarget;
+  command: string;
+}
+
+/** Reads `dir/reward.json`'s description (validated like {@link loadRewardModel}; the weights are not built). */
+export function readRewardMeta(dir: string): RewardMeta {
+  const c = readCheckpoint(dir);
+  return { model: c.config.model, features: c.features, target: c.target ?? 'reward', command: c.command };
+}
+
+function readCheckpoint(dir: string): z.infer<typeof CheckpointSchema> & { path: string } {
+  const path = join(dir, REWARD_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot read a reward checkpoint (${(e as Error).message})`);
+  }
+  return { ...parseOrThrow(CheckpointSchema, raw, `reward checkpoint ${path}`), path };
+}
+
 /** Writes `dir/reward.json` atomically (temp file, then rename). */
 export function saveRewardModel(
   dir: string,
@@ -50,14 +75,8 @@ export function saveRewardModel(
 
 /** Loads and re-validates `dir/reward.json`; errors name the file and the bad field. */
 export function loadRewardModel(dir: string): { model: RewardModel; features: FeatureConfig | null; command: string; target: RewardTarget } {
-  const path = join(dir, REWARD_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: cannot read a reward checkpoint (${(e as Error).message})`);
-  }
-  const c = parseOrThrow(CheckpointSchema, raw, `reward checkpoint ${path}`);
+  const c = readCheckpoint(dir);
+  const path = c.path;
   const model = new RewardModel(c.config, c.rowDim, c.stateDim);
   const setNorm = (dst: Float32Array, src: number[], what: string) => {
     if (src.length !== dst.length) throw new Error(`${path}: norm.${what} expected ${dst.length} numbers, received ${src.length}`);

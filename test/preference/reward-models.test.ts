@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { DeliveryGrid, regretSegmentPairs } from '../../src/preference/delivery-grid.ts';
-import { loadRewardModel, saveRewardModel } from '../../src/preference/reward-io.ts';
+import { loadRewardModel, readRewardMeta, saveRewardModel } from '../../src/preference/reward-io.ts';
 import type { PairData } from '../../src/preference/reward-model.ts';
 import { trainRewardModel } from '../../src/preference/reward-train.ts';
 
@@ -163,8 +163,11 @@ describe('explicit reward models', () => {
       const rows = data.left.subarray(0, 5 * 4);
       expect(loaded.model.score(rows)).toEqual(model.score(rows));
       loaded.model.dispose();
+      expect(readRewardMeta(dir)).toEqual({ model: 'robust', features: null, target: 'reward', command: 'test' });
       writeFileSync(join(dir, 'reward.json'), JSON.stringify({ format: 'pamstack-reward/1', config: { model: 'bt', lr: -1 } }));
       expect(() => loadRewardModel(dir)).toThrow(/config\.lr/);
+      expect(() => readRewardMeta(dir)).toThrow(/config\.lr/);
+      expect(() => readRewardMeta(join(dir, 'missing'))).toThrow(/missing\/reward\.json: cannot read a reward checkpoint/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       model.dispose();

@@ -1,6 +1,5 @@
 // `pamstack label`: scripted rankings for recorded candidate states (and, with --collect, record them in sim first).
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../../core/rng.ts';
@@ -8,7 +7,7 @@ import { startProgress } from '../../core/progress.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../preference/dataset.ts';
 import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
-import { REWARD_FILE } from '../../preference/reward-io.ts';
+import { readRewardMeta } from '../../preference/reward-io.ts';
 import { teacherPreset, TEACHER_PRESETS, type TeacherConfig } from '../../preference/teachers.ts';
 import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
 import type { DeciderOverrides } from '../decider-spec.ts';
@@ -158,12 +157,12 @@ export function register(program: Command): void {
 
 /** The kind of reward model in `dir` (bt | robust), read from its reward.json without loading weights. */
 function rewardKind(dir: string): 'bt' | 'robust' {
-  let model: unknown;
+  let model: string;
   try {
-    model = (JSON.parse(readFileSync(join(dir, REWARD_FILE), 'utf8')) as { config?: { model?: unknown } }).config?.model;
+    model = readRewardMeta(dir).model;
   } catch (e) {
-    throw new CliError(`--reward-dir: cannot read ${join(dir, REWARD_FILE)} (${(e as Error).message})`);
+    throw new CliError(`--reward-dir: ${(e as Error).message}`);
   }
-  if (model !== 'bt' && model !== 'robust') throw new CliError(`--reward-dir: ${dir} holds a ${String(model)} model; --execute reward needs bt or robust`);
+  if (model !== 'bt' && model !== 'robust') throw new CliError(`--reward-dir: ${dir} holds a ${model} model; --execute reward needs bt or robust`);
   return model;
 }

@@ -1,11 +1,10 @@
 // On-policy flywheel rounds: label the states the current reward visits, retrain the reward on all labels
 // so far, evaluate it, repeat. Each step is a recorded pamstack command (pipeline.ts), as in the rebuild.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseOrThrow } from '../../core/errors.ts';
 import type { TaskName } from '../../core/task.ts';
-import { REWARD_FILE } from '../../preference/reward-io.ts';
+import { readRewardMeta } from '../../preference/reward-io.ts';
 import type { DeciderSpec } from '../decider-spec.ts';
 import { commandLine, runPamstack, type FlywheelStep } from './pipeline.ts';
 
@@ -44,9 +43,7 @@ export interface RoundRow {
 
 /** The `--features` flag that re-trains the reward in `dir` with the same inputs. */
 export function featuresFlag(dir: string): 'points' | 'grid' | 'object' {
-  const file = join(dir, REWARD_FILE);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { features?: { points?: unknown; grid?: number } | null };
-  const f = parseOrThrow(z.object({ features: z.object({ points: z.unknown().optional(), grid: z.number().optional() }).nullable().optional() }), raw, file).features;
+  const f = readRewardMeta(dir).features;
   if (f?.points) return 'points';
   if (f?.grid && f.grid > 0) return 'grid';
   return 'object';
