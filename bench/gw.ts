@@ -17,9 +17,10 @@ import { Rng, parseOrThrow } from '../src/core/index.ts';
 import { FAST_ENTROPIC_GW, defaultMatmulKernel } from '../src/transfer/index.ts';
 import { DEBIAN_PYTHON, loadNow, machineDescription, printTable, repeatUntilSteady, writeBenchResult } from './_common.ts';
 
+const DEFAULT_EPSILON = 0.01;
 const FlagsSchema = z.strictObject({
   sizes: z.string().regex(/^\d+(,\d+)*$/).default('100,500,1000'),
-  epsilon: z.coerce.number().positive().default(0.01),
+  epsilon: z.coerce.number().positive().default(DEFAULT_EPSILON),
   seed: z.coerce.number().int().default(0),
   solvers: z.string().regex(/^(entropic|cg)(,(entropic|cg))*$/).default('entropic,cg'),
   /** Also time `pamstack gw --exact` (POT's iterates). */
@@ -141,7 +142,8 @@ try {
         rows.push({ n, solver: solver === 'cg' ? 'cg' : `entropic ${mode}`, ours_ms: t.ours_ms, pot_ms: t.anchor_ms, ratio: t.ratio, load, pot_spread: `${(100 * t.anchor_spread).toFixed(0)} %`, rounds: t.rounds.length, max_abs_dT: agree.max_abs_T });
       }
     }
-    const path = writeBenchResult(`gw-${n}`, {
+    // the default ε keeps the plain name; another ε gets its own file so both stay on record
+    const path = writeBenchResult(flags.epsilon === DEFAULT_EPSILON ? `gw-${n}` : `gw-${n}-eps${flags.epsilon}`, {
       name: 'gw',
       workload: `n=m=${n}, clustered 8-d Euclidean /max, non-uniform marginals, square loss, epsilon ${flags.epsilon}; ours_ms: pamstack gw --json ms (${solvers[0] === 'entropic' ? 'entropic, default fast solver' : 'cg'}), median of rounds`,
       ours_ms: main!.ours,
