@@ -43,12 +43,26 @@ export interface CandidateState {
   step?: number;
 }
 
+/** A cloud's xyz as the files store it: float32, base64, with the point count. */
+export function encodeCloud(c: PointCloud): { n: number; points: string } {
+  return { n: c.points.length / 3, points: Buffer.from(c.points.buffer, c.points.byteOffset, c.points.byteLength).toString('base64') };
+}
+
+/** The inverse of {@link encodeCloud} (`table` frame); `what` names the record in the error. */
+export function decodeCloud(r: { n: number; points: string }, what: string): PointCloud {
+  const b = Buffer.from(r.points, 'base64');
+  if (b.byteLength !== r.n * 12) throw new Error(`${what}: cloud.points holds ${b.byteLength} bytes, expected ${r.n * 12}`);
+  const pts = new Float32Array(r.n * 3);
+  new Uint8Array(pts.buffer).set(b);
+  return makeCloud(pts, 'table');
+}
+
 export function encodeState(s: CandidateState): CandidateStateRecord {
   const rec: CandidateStateRecord = {
     stateId: s.stateId,
     task: s.task,
     workspace: s.workspace,
-    cloud: { n: s.cloud.points.length / 3, points: Buffer.from(s.cloud.points.buffer, s.cloud.points.byteOffset, s.cloud.points.byteLength).toString('base64') },
+    cloud: encodeCloud(s.cloud),
     candidates: s.candidates,
   };
   if (s.oracle) rec.oracle = s.oracle.map((v) => (Number.isFinite(v) ? v : null));
@@ -59,11 +73,7 @@ export function encodeState(s: CandidateState): CandidateStateRecord {
 }
 
 export function decodeState(r: CandidateStateRecord): CandidateState {
-  const b = Buffer.from(r.cloud.points, 'base64');
-  if (b.byteLength !== r.cloud.n * 12) throw new Error(`state ${r.stateId}: cloud.points holds ${b.byteLength} bytes, expected ${r.cloud.n * 12}`);
-  const pts = new Float32Array(r.cloud.n * 3);
-  new Uint8Array(pts.buffer).set(b);
-  const s: CandidateState = { stateId: r.stateId, task: r.task, workspace: r.workspace, cloud: makeCloud(pts, 'table'), candidates: r.candidates };
+  const s: CandidateState = { stateId: r.stateId, task: r.task, workspace: r.workspace, cloud: decodeCloud(r.cloud, `state ${r.stateId}`), candidates: r.candidates };
   if (r.oracle) {
     if (r.oracle.length !== r.candidates.length)
       throw new Error(`state ${r.stateId}: oracle has ${r.oracle.length} scores for ${r.candidates.length} candidates`);

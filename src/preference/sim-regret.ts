@@ -1,6 +1,10 @@
 // Regret on sim states: V* estimated by the scripted expert's rollouts from saved states, one-step
 // segments (s, a, s') of tried candidates, and segment pairs labelled by a regret or a partial-return teacher.
+import { join } from 'node:path';
+import { z } from 'zod';
 import type { Metrics } from '../core/episode.ts';
+import { WorkspaceBoxSchema } from '../core/geometry.ts';
+import { PrimitiveSchema } from '../core/primitive.ts';
 import type { PointCloud } from '../core/pointcloud.ts';
 import type { Primitive } from '../core/primitive.ts';
 import { Rng } from '../core/rng.ts';
@@ -11,6 +15,9 @@ import { candidateFeatureDim, candidateFeatures, stateFeatures, type FeatureConf
 import { regretTeacher } from './regret-teacher.ts';
 import type { PairData } from './reward-model.ts';
 import { partialReturnTeacher, type TeacherConfig } from './teachers.ts';
+import { decodeCloud, encodeCloud, readJsonl, writeJsonl } from './dataset.ts';
+import type { RewardModel } from './reward-model.ts';
+import { trainRewardModel, type RewardTrainReport } from './reward-train.ts';
 
 /**
  * The task's return as a state function m(s) = task score + successBonus when solved, so the per-step
@@ -191,4 +198,91 @@ export function simSegmentPairs(transitions: SimTransition[], o: SegmentPairOpti
     p++;
   }
   return { rowDim: d, steps: 1, left: L, right: R, y, group, stateDim: sd, leftStates: LS, rightStates: RS };
+}
+
+/** The transitions file of `pamstack regret collect`, one JSON line per tried candidate. */
+export const TRANSITIONS_FILE = 'transitions.jsonl';
+
+const CloudRecordSchema = z.strictObject({ n: z.number().int().min(0), points: z.string() });
+const TransitionRecordSchema = z.strictObject({
+  state: z.number().int().min(0),
+  workspace: WorkspaceBoxSchema,
+  cloud: CloudRecordSchema,
+  next: CloudRecordSchema,
+  action: PrimitiveSchema,
+  reward: z.number(),
+  vStart: z.number(),
+  vEnd: z.number(),
+  episode: z.number().int().optional(),
+  step: z.number().int().optional(),
+});
+
+/** Writes `dir/transitions.jsonl` atomically (with the episode seed and step of each state where given). */
+export function writeTransitions(dir: string, ts: readonly (SimTransition & { episode?: number; step?: number })[]): string {
+  const path = join(dir, TRANSITIONS_FILE);
+  writeJsonl(path, ts.map((t) => ({ ...t, cloud: encodeCloud(t.cloud), next: encodeCloud(t.next) })));
+  return path;
+}
+
+/** Reads `dir/transitions.jsonl`; an error names the file, line and field. */
+export function readTransitions(dir: string): SimTransition[] {
+  const path = join(dir, TRANSITIONS_FILE);
+  return readJsonl(path, TransitionRecordSchema).map((r, i) => ({
+    state: r.state,
+    workspace: r.workspace,
+    action: r.action,
+    reward: r.reward,
+    vStart: r.vStart,
+    vEnd: r.vEnd,
+    cloud: decodeCloud(r.cloud, `${path}:${i + 1}`),
+    next: decodeCloud(r.next, `${path}:${i + 1}`),
+  }));
+}
+
+/** One row of {@link compareRegretModels}: a preference model fitted to one teacher's labels. */
+export interface RegretFitRow {
+  labels: 'regret' | 'partial-return';
+  model: 'partial return (BT)' | 'regret (r + V)';
+  valLogLikelihood: number;
+  valAccuracy: number;
+  trainLogLikelihood: number;
+  bestEpoch: number;
+  wall_s: number;
+}
+
+/**
+ * Knox et al.'s comparison on sim transitions: pairs labelled by the regret and by the partial-return
+ * teacher, each fitted by the partial-return (BT) and the regret (r + V) preference model, held-out
+ * log-likelihood by blocks of states. Returns the rows and the partial-return model fitted to regret
+ * labels, which learns the optimal advantage Â*(s, a) (the caller owns and disposes it).
+ */
+export function compareRegretModels(
+  ts: SimTransition[],
+  o: { pairs: number; epochs: number; sameState: number; features: FeatureConfig; seed?: number; onFit?: (row: RegretFitRow) => void },
+): { rows: RegretFitRow[]; advantage: { model: RewardModel; report: RewardTrainReport } } {
+  const blocks = new Set(ts.map((t) => Math.floor(t.state / 4))).size;
+  if (blocks < 2) throw new Error(`transitions from at least 5 states are needed (the held-out split goes by blocks of 4 states), received ${new Set(ts.map((t) => t.state)).size}`);
+  const rows: RegretFitRow[] = [];
+  let advantage: { model: RewardModel; report: RewardTrainReport } | null = null;
+  for (const labels of ['regret', 'partial-return'] as const) {
+    const data = simSegmentPairs(ts, { pairs: o.pairs, seed: o.seed ?? 7, labels, features: o.features, sameState: o.sameState });
+    for (const model of ['bt', 'regret'] as const) {
+      const t1 = performance.now();
+      const fit = trainRewardModel(data, { model, epochs: o.epochs, lr: 1e-3, hidden: [64, 64], valueHidden: [64], valFraction: 0.25, seed: 0 });
+      const row: RegretFitRow = {
+        labels,
+        model: model === 'bt' ? 'partial return (BT)' : 'regret (r + V)',
+        valLogLikelihood: fit.report.val!.logLikelihood,
+        valAccuracy: fit.report.val!.accuracy,
+        trainLogLikelihood: fit.report.train.logLikelihood,
+        bestEpoch: fit.report.bestEpoch,
+        wall_s: (performance.now() - t1) / 1000,
+      };
+      rows.push(row);
+      o.onFit?.(row);
+      if (labels === 'regret' && model === 'bt') advantage = { model: fit.model, report: fit.report };
+      else fit.model.dispose();
+    }
+  }
+  return { rows, advantage: advantage! };
 }
