@@ -1,52 +1,15 @@
 // Reviewing: the items whose annotators disagree, with every original answer, and the checks of a reviewer's settled label (both engines).
 import type { WorkspaceBox } from '../core/geometry.ts';
-import { AnswerSchema, issueField, type Answer, type Item, type ItemKind } from '../core/protocol.ts';
+import { AnswerSchema, issueField, MAX_NOTE_CHARS, type Answer, type Disagreement, type Item, type ItemKind, type Settlement } from '../core/protocol.ts';
 import { checkAnswerFits } from './answer-checks.ts';
 import { isDisagreement, itemAgreement } from './stats.ts';
 import { StoreError } from './store-error.ts';
 import type { User } from './users.ts';
 
-/** Longest reviewer note, characters. */
-export const MAX_NOTE_CHARS = 500;
-
 /** Roles that may settle a disagreement. */
 export const REVIEW_ROLES = ['reviewer', 'admin'] as const;
 
-/** One annotator's submitted answer, as they gave it (compare labels in the item's left/right order). */
-export interface OriginalAnswer {
-  answerId: number;
-  annotator: string;
-  answer: Answer;
-  createdAt: number;
-  durationMs: number | null;
-}
-
-/** A reviewer's label for an item. */
-export interface Settlement {
-  label: Answer;
-  reviewer: string;
-  note: string | null;
-  at: number;
-}
-
-export interface Disagreement {
-  itemId: string;
-  kind: ItemKind;
-  task: string;
-  /** Submitted answers. */
-  answers: number;
-  /** As ItemAgreement.agreement (below 1 here). */
-  agreement: number;
-  /** 1 − agreement. */
-  disagreement: number;
-  /** compare only: label counts. */
-  labels?: Record<string, number>;
-  originals: OriginalAnswer[];
-  /** The settlement in force, or null while open. */
-  settled: Settlement | null;
-  /** Earlier settlements of the item, replaced by a later one (oldest first). */
-  replaced: Settlement[];
-}
+export type { Disagreement, Settlement };
 
 export interface DisagreementOptions {
   /** Also items a reviewer already settled. @default false */
@@ -85,7 +48,7 @@ export interface SettlementRow {
 
 /** The disagreements among the answer rows (REVIEW_ANSWERS_SQL), most disagreement first, then queue order. */
 export function disagreementsFromRows(rows: readonly ReviewAnswerRow[], settlements: readonly SettlementRow[], opts: DisagreementOptions = {}): Disagreement[] {
-  const byItem = new Map<string, { kind: ItemKind; task: string; n: number | null; originals: OriginalAnswer[] }>();
+  const byItem = new Map<string, { kind: ItemKind; task: string; n: number | null; originals: Disagreement['originals'] }>();
   for (const r of rows) {
     let it = byItem.get(r.item_id);
     if (!it) byItem.set(r.item_id, (it = { kind: r.kind, task: r.task, n: r.candidate_count, originals: [] }));
