@@ -71,6 +71,16 @@ describe('review ops', () => {
     const pairs = [...exportRecords(store, { kind: 'segment_pair' })];
     expect(pairs).toHaveLength(1);
     expect(pairs[0]).toMatchObject({ label: 'right', annotator: 'rita', annotation: { settled: { by: 'rita', answers: 2 } } });
+    // Over HTTP the same: the settled record, and the originals (marked) when asked.
+    const get = async (q: string) =>
+      (await (await fetch(`${server.url}api/export${q}`, { headers: { authorization: `Bearer ${tokens.boss}` } })).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; annotator: string; annotation?: { original?: boolean } })
+        .filter((r) => r.kind === 'segment_pair')
+        .map((r) => [r.annotator, r.annotation?.original ?? false]);
+    expect(await get('')).toEqual([['rita', false]]);
+    expect(await get('?originals=1')).toEqual([['alice', true], ['bob', true], ['rita', false]]);
     // An admin may settle too, and sees settled items on request.
     const boss = await connect(server.url, tokens.boss!);
     const all = await boss.request({ op: 'disagreements', includeSettled: true });
