@@ -415,10 +415,10 @@ export class PgStore implements PreferenceStore {
   /** See Store.settle; the item is locked, so concurrent settlements of one item apply one after the other. */
   async settle(reviewer: User, itemId: string, label: unknown, note?: string | null): Promise<Settlement> {
     return this.transaction(async (c) => {
-      const item = (await c.query<{ payload: string }>('SELECT payload FROM items WHERE id = $1 FOR UPDATE', [itemId])).rows[0];
+      const item = (await c.query<{ payload: string; gold: string | null }>('SELECT payload, gold FROM items WHERE id = $1 FOR UPDATE', [itemId])).rows[0];
       if (!item) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
       const answers = (await c.query<{ value: string }>("SELECT value FROM answers WHERE item_id = $1 AND status = 'submitted' ORDER BY id", [itemId])).rows.map((r) => r.value);
-      const ok = checkSettlement(reviewer, JSON.parse(item.payload) as Item, answers, label, note);
+      const ok = checkSettlement(reviewer, JSON.parse(item.payload) as Item, item.gold !== null, answers, label, note);
       const now = this.#now();
       await c.query('UPDATE settlements SET replaced_at = $1 WHERE item_id = $2 AND replaced_at IS NULL', [now, itemId]);
       await c.query('INSERT INTO settlements (item_id, user_id, label, note, created_at) VALUES ($1, $2, $3, $4, $5)', [itemId, reviewer.id, JSON.stringify(ok.label), ok.note, now]);

@@ -86,19 +86,21 @@ export function disagreementsFromRows(rows: readonly ReviewAnswerRow[], settleme
 }
 
 /**
- * Checks a settlement before it is stored: the reviewer's role, the item's disagreement (its
+ * Checks a settlement before it is stored: the reviewer's role, the item (not gold) and its disagreement (its
  * submitted answers, as stored), the label against the item (kind, candidate indices, the ideal's
  * workspace) and the note. Returns the label and note to store.
  */
 export function checkSettlement(
   reviewer: User,
   item: Item,
+  gold: boolean,
   answers: readonly string[],
   label: unknown,
   note: string | null | undefined,
 ): { label: Answer; note: string | null } {
   if (!(REVIEW_ROLES as readonly string[]).includes(reviewer.role))
     throw new StoreError('forbidden', 'reviewer', `settling needs role ${REVIEW_ROLES.join(' or ')}; ${reviewer.name} is ${reviewer.role}`);
+  if (gold) throw new StoreError('conflict', 'itemId', `${JSON.stringify(item.id)} is a gold item (its answer is known); only items without a known answer can be settled`);
   const n = item.kind === 'rank' ? item.candidates.length : null;
   const { agreement } = itemAgreement(item.kind, answers.map((v) => JSON.parse(v) as Answer), n);
   if (!isDisagreement(false, answers.length, agreement))

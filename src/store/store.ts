@@ -350,10 +350,10 @@ export class Store {
    */
   settle(reviewer: User, itemId: string, label: unknown, note?: string | null): Settlement {
     return this.transaction(() => {
-      const item = this.item(itemId);
-      if (!item) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+      const row = this.db.prepare('SELECT payload, gold FROM items WHERE id = ?').get(itemId) as { payload: string; gold: string | null } | undefined;
+      if (!row) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
       const answers = (this.db.prepare("SELECT value FROM answers WHERE item_id = ? AND status = 'submitted' ORDER BY id").all(itemId) as { value: string }[]).map((r) => r.value);
-      const ok = checkSettlement(reviewer, item, answers, label, note);
+      const ok = checkSettlement(reviewer, JSON.parse(row.payload) as Item, row.gold !== null, answers, label, note);
       const now = this.#now();
       this.db.prepare('UPDATE settlements SET replaced_at = ? WHERE item_id = ? AND replaced_at IS NULL').run(now, itemId);
       this.db

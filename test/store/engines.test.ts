@@ -270,6 +270,10 @@ describe.each(engines)('store on $name', (engine) => {
     await expect(store.settle(rev, 'nope', rank([[0]]))).rejects.toThrow(/^itemId: no item "nope"/);
     await expect(store.settle(rev, r1, rank([[0]]))).rejects.toThrow(/^itemId: "rank:state-1" has no disagreement to settle \(2 submitted answers, agreement 1\.000\)/);
     await expect(store.settle(rev, r2, rank([[0]]))).rejects.toThrow(/^itemId: .*no disagreement to settle \(1 submitted answer,/);
+    const g = await store.addItem({ ...RANK[3]!, id: 'gold-r' }, { gold: rank([[0], [1]]) });
+    await store.submit(alice, { clientId: nextCid(), itemId: g, answer: rank([[0], [1]]), durationMs: 1 });
+    await store.submit(bob, { clientId: nextCid(), itemId: g, answer: rank([[1], [0]]), durationMs: 1 });
+    await expect(store.settle(rev, g, rank([[0]]))).rejects.toThrow(/^itemId: "gold-r" is a gold item \(its answer is known\)/);
     await expect(store.settle(rev, r0, rank([[0], [6]]))).rejects.toThrow(/^label.groups.1.0: expected a candidate index in \[0, 5\], received 6/);
     await expect(store.settle(rev, r0, { kind: 'compare', label: 'left' })).rejects.toThrow(/^label.kind: expected rank \(the item's kind\), received compare/);
     await expect(store.settle(rev, c0, { kind: 'compare', label: 'up' })).rejects.toThrow(/^label.label: .*"left"\|"right"\|"tie"\|"cant_tell"/);
@@ -314,7 +318,7 @@ describe.each(engines)('store on $name', (engine) => {
         },
       },
     ]);
-    expect(recs.filter((r) => r.kind === 'ranking')).toHaveLength(5);
+    expect(recs.filter((r) => r.kind === 'ranking')).toHaveLength(7);
     const withOriginals = await store.exportRecords({ originals: true, kind: 'segment_pair' });
     expect(withOriginals.map((r) => [r.annotator, r.kind === 'segment_pair' ? r.label : '', !!r.annotation?.original, !!r.annotation?.settled])).toEqual([
       ['alice', 'left', true, false],
@@ -322,7 +326,7 @@ describe.each(engines)('store on $name', (engine) => {
       ['carol', 'left', true, false],
       ['rita', 'left', false, true],
     ]);
-    expect(await store.exportRecords({ kind: 'ranking', originals: true })).toHaveLength(5);
+    expect(await store.exportRecords({ kind: 'ranking', originals: true })).toHaveLength(7);
     expect(await store.exportRecords({ since: clock + 1 })).toEqual([]);
 
     const st = await store.agreementStats();

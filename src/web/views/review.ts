@@ -4,6 +4,7 @@ import { cloudFromData, type Answer, type Disagreement, type Item, type RankItem
 import type { SegmentLabel } from '../../core/preference.ts';
 import { CloudLayer } from '../cloud-layer.ts';
 import { candidateColor, frameOf, goalOverlay, goalText, labelAnchor, paletteCss, primitiveGlyph, workspaceBox } from '../draw.ts';
+import { setCurrentTask } from '../guidelines.ts';
 import { ProtocolError } from '../net.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
 import { Viewer } from '../viewer.ts';
@@ -49,6 +50,7 @@ export class ReviewView implements View {
     ['1 … 9', "settle with that annotator's answer"],
     ['Space', 'play / pause the clips'],
     ['R', 'refresh the list'],
+    ['?', "this help and the task's guidelines"],
   ];
   #ctx!: AppContext;
   #viewer!: Viewer;
@@ -167,6 +169,8 @@ export class ReviewView implements View {
     if (item.kind === 'rank') this.#showRank(item);
     else this.#showCompare(item);
     this.#viewer.setGoalText(goalText(item.goal));
+    // `?` then shows this task's guidelines: what "better" means is what the reviewer settles by.
+    setCurrentTask(item.task);
     hooks.goal = item.goal?.kind ?? null;
     hooks.itemId = d?.itemId ?? null;
     hooks.ready = true;
