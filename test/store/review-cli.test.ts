@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { PgStore } from '../../src/store/pg-store.ts';
 import { Store } from '../../src/store/store.ts';
 import { addCompareItems, addRankItems, tempDir } from '../server/_helpers.ts';
 import { runCli } from '../stack/run-cli.ts';
+import { freshDatabase, PG_URL } from './_pg.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -68,3 +70,31 @@ it('lists disagreements, settles one from the command line, and the export and s
   expect(st.out).toContain('disagreements: 2 (1 settled, 1 to settle)');
   expect(last((await runCli(['store', 'stats', '--db', db, '--json'])).out).review).toEqual({ disagreements: 2, settled: 1, open: 1 });
 });
+
+it.skipIf(!PG_URL)('does the same on PostgreSQL (--db postgres://…)', async () => {
+  const db = await freshDatabase();
+  const pg = await PgStore.open(db.url, { minWatch: 0 });
+  try {
+    // Items made on a scratch SQLite store, then queued on PostgreSQL.
+    const scratch = new Store(':memory:');
+    const [c0] = addCompareItems(scratch, 1);
+    const item = scratch.item(c0!)!;
+    scratch.close();
+    await pg.addItem(item);
+    const a = (await pg.addUser('alice', 'annotator')).user;
+    const b = (await pg.addUser('bob', 'annotator')).user;
+    await pg.addUser('rita', 'reviewer');
+    await pg.submit(a, { clientId: 'review-pg-001', itemId: c0!, answer: { kind: 'compare', label: 'left' }, durationMs: 3 });
+    await pg.submit(b, { clientId: 'review-pg-002', itemId: c0!, answer: { kind: 'compare', label: 'tie' }, durationMs: 3 });
+    const list = await runCli(['store', 'disagreements', '--db', db.url, '--json']);
+    expect(list.code, list.err).toBe(0);
+    expect(last(list.out).disagreements).toMatchObject([{ itemId: c0, answers: 2, labels: { left: 1, tie: 1 } }]);
+    const ok = await runCli(['store', 'settle', '--db', db.url, '--item', c0!, '--label', '{"kind":"compare","label":"tie"}', '--as', 'rita', '--json']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(last((await runCli(['store', 'stats', '--db', db.url, '--json'])).out).review).toEqual({ disagreements: 1, settled: 1, open: 0 });
+    expect((await pg.exportRecords()).map((r) => [r.annotator, r.kind === 'segment_pair' ? r.label : ''])).toEqual([['rita', 'tie']]);
+  } finally {
+    await pg.close();
+    await db.drop();
+  }
+}, 60_000);

@@ -50,7 +50,6 @@ export class ReviewView implements View {
     ['1 … 9', "settle with that annotator's answer"],
     ['Space', 'play / pause the clips'],
     ['R', 'refresh the list'],
-    ['?', "this help and the task's guidelines"],
   ];
   #ctx!: AppContext;
   #viewer!: Viewer;
