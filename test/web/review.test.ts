@@ -91,7 +91,7 @@ describe('review view', () => {
     await waitHooks(page, `p.lastSettled?.itemId === ${JSON.stringify(rankId)} && p.ready && p.itemId === ${JSON.stringify(pairId)}`, 30_000);
     expect(await page.locator('table.disagreements tr[data-item]').count()).toBe(1);
     expect(await page.locator('.goal-caption').textContent()).toMatch(/^Goal: /);
-    expect(await page.locator('ol.originals li').allTextContents()).toEqual([expect.stringMatching(/^aliceleft better⚑ unclear/), expect.stringMatching(/^bobright better \(slight\)/)]);
+    expect(await page.locator('ol.originals li').allTextContents()).toEqual([expect.stringMatching(/^aliceleft betterUse 1⚑ unclear: grains hide the T$/), expect.stringMatching(/^bobright better \(slight\)Use 2$/)]);
     await screenshot(page, 'review-compare');
 
     // Settle the pair with a label of the reviewer's own and a note.
