@@ -18,6 +18,12 @@ export const AnnotationMetaSchema = z.strictObject({
   shownSwapped: z.boolean().default(false),
   strength: z.enum(['slight', 'clear']).optional(),
   flag: z.strictObject({ reason: z.string(), comment: z.string() }).optional(),
+  /** A reviewer's label settling the annotators' disagreement on this item (it stands for their answers in training data). */
+  settled: z
+    .strictObject({ by: z.string().min(1), at: z.number().int(), note: z.string().nullable(), answers: z.number().int().nonnegative() })
+    .optional(),
+  /** An annotator's original answer to an item a reviewer settled (exported only when asked; training uses the settled record). */
+  original: z.boolean().optional(),
 });
 export type AnnotationMeta = z.infer<typeof AnnotationMetaSchema>;
 

@@ -128,6 +128,31 @@ export const AnswerSchema = z.discriminatedUnion('kind', [RankAnswerSchema, Comp
 export type Answer = z.infer<typeof AnswerSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Review: disagreements between annotators and the label a reviewer settles them with
+
+/** Longest reviewer note, characters. */
+export const MAX_NOTE_CHARS = 500;
+
+export const SettlementSchema = z.strictObject({ label: AnswerSchema, reviewer: z.string(), note: z.string().nullable(), at: z.number().int() });
+export type Settlement = z.infer<typeof SettlementSchema>;
+
+export const DisagreementSchema = z.strictObject({
+  itemId: ItemIdSchema,
+  kind: z.enum(ITEM_KINDS),
+  task: z.string(),
+  answers: z.number().int(),
+  agreement: z.number(),
+  disagreement: z.number(),
+  labels: z.record(z.string(), z.number().int()).optional(),
+  originals: z.array(
+    z.strictObject({ answerId: z.number().int(), annotator: z.string(), answer: AnswerSchema, createdAt: z.number().int(), durationMs: z.number().int().nullable() }),
+  ),
+  settled: SettlementSchema.nullable(),
+  replaced: z.array(SettlementSchema),
+});
+export type Disagreement = z.infer<typeof DisagreementSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Client → server (JSON text frames)
 
 /** Request id chosen by the client, echoed in the reply. */
@@ -178,6 +203,12 @@ export const ClientMessageSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('guidelines'), id: ReqId, task: TaskNameSchema }),
   /** Replaces the guidelines of a task's family (admins). */
   z.strictObject({ op: z.literal('guidelines.set'), id: ReqId, task: TaskNameSchema, markdown: z.string().min(1).max(MAX_GUIDELINES_CHARS) }),
+  /** The items whose annotators disagree, each with every original answer (reviewers, admins). */
+  z.strictObject({ op: z.literal('disagreements'), id: ReqId, includeSettled: z.boolean().default(false) }),
+  /** One item as the annotators saw it (in its own left/right order), for review. */
+  z.strictObject({ op: z.literal('review.item'), id: ReqId, itemId: ItemIdSchema }),
+  /** Settles a disagreement with a label (an answer to the item); settling again replaces it. */
+  z.strictObject({ op: z.literal('settle'), id: ReqId, itemId: ItemIdSchema, label: AnswerSchema, note: z.string().max(MAX_NOTE_CHARS).optional() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientOp = ClientMessage['op'];
@@ -277,6 +308,9 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
     aborted: z.boolean().default(false),
   }),
   z.strictObject({ op: z.literal('stats'), id: ReqId, stats: z.unknown() }),
+  z.strictObject({ op: z.literal('disagreements'), id: ReqId, disagreements: z.array(DisagreementSchema) }),
+  z.strictObject({ op: z.literal('review.item'), id: ReqId, item: ItemSchema }),
+  z.strictObject({ op: z.literal('settled'), id: ReqId, itemId: ItemIdSchema, settlement: SettlementSchema }),
   z.strictObject({
     op: z.literal('guidelines'),
     id: ReqId,

@@ -202,7 +202,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     res.end(webRoot ? 'not found\n' : 'this server runs without the web app (API only)\n');
   }
 
-  /** GET /api/export with `Authorization: Bearer <admin token>`: the preference records as JSONL. */
   /** The user of an `Authorization: Bearer` header; refused tokens count against the address as on the socket. */
   function bearerUser(req: IncomingMessage) {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
@@ -214,6 +213,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     return user;
   }
 
+  /** GET /api/export[?originals=1] with `Authorization: Bearer <admin token>`: the preference records as JSONL. */
   function exportHttp(req: IncomingMessage, res: ServerResponse): void {
     const user = bearerUser(req);
     if (!user || user.role !== 'admin') {
@@ -222,7 +222,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       return;
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson', ...SECURITY_HEADERS });
-    for (const rec of exportRecords(store)) res.write(`${JSON.stringify(rec)}\n`);
+    // ?originals=1 adds the annotators' answers to settled items (marked), as `store export --originals`.
+    const originals = new URL(req.url ?? '/', 'http://localhost').searchParams.get('originals') === '1';
+    for (const rec of exportRecords(store, { originals })) res.write(`${JSON.stringify(rec)}\n`);
     res.end();
   }
 

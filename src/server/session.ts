@@ -17,13 +17,15 @@ import { agreementStats } from '../store/stats.ts';
 import { CLOSE, type AccessGuard } from './access.ts';
 import type { Committer } from './committer.ts';
 import { guidelinesFor } from './guidelines.ts';
+import { reviewHandlers } from './review.ts';
+import { SqlitePreferenceStore } from '../store/store-api.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { TeleopController } from './teleop.ts';
 
 /** Who may send each op (after `auth`). A Record, so a new op cannot be added without deciding. */
 export const OP_ROLES: Record<ClientOp, readonly Role[] | 'anyone'> = {
   auth: 'anyone',
-  ping: ['admin', 'annotator', 'operator'],
+  ping: ['admin', 'annotator', 'operator', 'reviewer'],
   next: ['admin', 'annotator'],
   submit: ['admin', 'annotator'],
   skip: ['admin', 'annotator'],
@@ -35,8 +37,11 @@ export const OP_ROLES: Record<ClientOp, readonly Role[] | 'anyone'> = {
   'teleop.execute': ['admin', 'operator'],
   estop: ['admin', 'operator'],
   stats: ['admin'],
-  guidelines: ['admin', 'annotator', 'operator'],
+  guidelines: ['admin', 'annotator', 'operator', 'reviewer'],
   'guidelines.set': ['admin'],
+  disagreements: ['admin', 'reviewer'],
+  'review.item': ['admin', 'reviewer'],
+  settle: ['admin', 'reviewer'],
 };
 
 /** After this many refused tokens a connection is closed. */
@@ -157,7 +162,9 @@ export class Session {
 
   #makeHandlers(): Handlers {
     const { store, committer, live, teleop, access } = this.#ctx;
+    const review = reviewHandlers(new SqlitePreferenceStore(store), (m) => this.send(m), this.#ctx.log);
     return {
+      ...review,
       auth: (m) => {
         if (this.#user) return this.error(m.id, 'conflict', 'token', `already authenticated as ${this.#user.name}`);
         const blocked = access.authBlocked(this.address);

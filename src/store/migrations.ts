@@ -159,6 +159,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users_v6 RENAME TO users;
     `,
   },
+  {
+    version: 7,
+    description: 'settlements: a reviewer settles a disagreement with a label; settling again replaces it and keeps the earlier one',
+    sql: `
+      CREATE TABLE settlements (
+        id           INTEGER PRIMARY KEY,
+        item_id      TEXT NOT NULL REFERENCES items (id),
+        user_id      INTEGER NOT NULL REFERENCES users (id),
+        label        TEXT NOT NULL,
+        note         TEXT,
+        created_at   INTEGER NOT NULL,
+        replaced_at  INTEGER
+      );
+      CREATE UNIQUE INDEX settlements_current ON settlements (item_id) WHERE replaced_at IS NULL;
+    `,
+  },
 ];
 
 /** Applies every migration above the database's version; returns the versions applied. */

@@ -94,6 +94,17 @@ const PG_SQL: Record<number, string> = {
   6: `
     ALTER TABLE users DROP CONSTRAINT users_role_check;
     ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'annotator', 'operator', 'reviewer', 'robot'));`,
+  7: `
+    CREATE TABLE settlements (
+      id           BIGSERIAL PRIMARY KEY,
+      item_id      TEXT NOT NULL REFERENCES items (id),
+      user_id      BIGINT NOT NULL REFERENCES users (id),
+      label        TEXT NOT NULL,
+      note         TEXT,
+      created_at   BIGINT NOT NULL,
+      replaced_at  BIGINT
+    );
+    CREATE UNIQUE INDEX settlements_current ON settlements (item_id) WHERE replaced_at IS NULL;`,
 };
 
 /** MIGRATIONS with each version's SQL in PostgreSQL's dialect. */

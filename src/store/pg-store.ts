@@ -7,9 +7,20 @@ import type { WorkspaceBox } from '../core/geometry.ts';
 import { FieldError } from '../core/errors.ts';
 import { AnswerSchema, issueField, ROLES, RoleSchema, type AnswerFlag, type Item, type ItemKind, type Role } from '../core/protocol.ts';
 import { checkAnswerFits, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
-import { exportRow, RANKED_ITEMS_SQL, type ExportOptions, type ExportRow } from './export.ts';
+import { EXPORT_ANSWERS_SQL, exportParams, exportRow, RANKED_ITEMS_SQL, SETTLED_EXPORT_SQL, settledRecords, type ExportOptions, type ExportRow, type SettledRow } from './export.ts';
+import {
+  checkSettlement,
+  disagreementsFromRows,
+  REVIEW_ANSWERS_SQL,
+  SETTLEMENTS_SQL,
+  type Disagreement,
+  type DisagreementOptions,
+  type ReviewAnswerRow,
+  type Settlement,
+  type SettlementRow,
+} from './review.ts';
 import { migratePg } from './pg-migrations.ts';
-import { agreementFromRows, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
+import { agreementFromRows, SETTLED_ITEMS_SQL, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
 import { StoreError } from './store-error.ts';
 import { itemRow, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
 import { hashToken, type User } from './users.ts';
@@ -381,16 +392,38 @@ export class PgStore implements PreferenceStore {
     });
   }
 
-  /** The submitted answers as training records, oldest first (as exportRecords on SQLite). */
+  /** The submitted answers as training records, oldest first, then the settled items (as exportRecords on SQLite). */
   async exportRecords(opts: ExportOptions = {}): Promise<(Ranking | SegmentPair)[]> {
-    const r = await this.pool.query<ExportRow>(
-      `SELECT a.item_id, a.value, a.created_at, a.assigned_at, a.duration_ms, a.client, a.swapped, u.name AS annotator, i.kind, i.ref_a, i.ref_b, i.candidate_count
-       FROM answers a JOIN items i ON i.id = a.item_id JOIN users u ON u.id = a.user_id
-       WHERE a.status = 'submitted' AND a.created_at >= $1 AND ($2::int = 1 OR i.gold IS NULL) AND ($3::text IS NULL OR i.kind = $3)
-       ORDER BY a.id`,
-      [opts.since ?? 0, opts.includeGold === false ? 0 : 1, opts.kind === 'ranking' ? 'rank' : opts.kind === 'segment_pair' ? 'compare' : null],
-    );
-    return r.rows.map(exportRow);
+    // One snapshot for both reads, so an item settled in between is neither missing nor doubled.
+    return this.transaction(async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const r = await c.query<ExportRow>(EXPORT_ANSWERS_SQL, exportParams(opts));
+      const s = await c.query<SettledRow>(SETTLED_EXPORT_SQL);
+      return [...r.rows.map(exportRow), ...settledRecords(s.rows, opts)];
+    });
+  }
+
+  async disagreements(opts: DisagreementOptions = {}): Promise<Disagreement[]> {
+    return this.transaction(async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const rows = await c.query<ReviewAnswerRow>(REVIEW_ANSWERS_SQL);
+      const st = await c.query<SettlementRow>(SETTLEMENTS_SQL);
+      return disagreementsFromRows(rows.rows, st.rows, opts);
+    });
+  }
+
+  /** See Store.settle; the item is locked, so concurrent settlements of one item apply one after the other. */
+  async settle(reviewer: User, itemId: string, label: unknown, note?: string | null): Promise<Settlement> {
+    return this.transaction(async (c) => {
+      const item = (await c.query<{ payload: string; gold: string | null }>('SELECT payload, gold FROM items WHERE id = $1 FOR UPDATE', [itemId])).rows[0];
+      if (!item) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+      const answers = (await c.query<{ value: string }>("SELECT value FROM answers WHERE item_id = $1 AND status = 'submitted' ORDER BY id", [itemId])).rows.map((r) => r.value);
+      const ok = checkSettlement(reviewer, JSON.parse(item.payload) as Item, item.gold !== null, answers, label, note);
+      const now = this.#now();
+      await c.query('UPDATE settlements SET replaced_at = $1 WHERE item_id = $2 AND replaced_at IS NULL', [now, itemId]);
+      await c.query('INSERT INTO settlements (item_id, user_id, label, note, created_at) VALUES ($1, $2, $3, $4, $5)', [itemId, reviewer.id, JSON.stringify(ok.label), ok.note, now]);
+      return { label: ok.label, reviewer: reviewer.name, note: ok.note, at: now };
+    });
   }
 
   async rankedItemPayloads(): Promise<string[]> {
@@ -412,7 +445,8 @@ export class PgStore implements PreferenceStore {
        FROM items`,
       [Date.now()],
     );
-    return agreementFromRows(rows.rows, q.rows[0]!);
+    const settled = await this.pool.query<{ item_id: string }>(SETTLED_ITEMS_SQL);
+    return agreementFromRows(rows.rows, q.rows[0]!, new Set(settled.rows.map((r) => r.item_id)));
   }
 
   // ----------------------------------------------------------------------------------------- internals

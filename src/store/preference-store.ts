@@ -4,6 +4,7 @@ import type { Ranking, SegmentPair } from '../core/preference.ts';
 import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
 import type { ExportOptions } from './export.ts';
 import type { AddItemOptions, NextOptions, Receipt, SubmitInput } from './store.ts';
+import type { Disagreement, DisagreementOptions, Settlement } from './review.ts';
 import type { AgreementStats } from './stats.ts';
 import type { User } from './users.ts';
 
@@ -23,6 +24,10 @@ export interface PreferenceStore {
   undo(user: User, clientId: string): Promise<{ itemId: string }>;
   exportRecords(opts?: ExportOptions): Promise<(Ranking | SegmentPair)[]>;
   agreementStats(): Promise<AgreementStats>;
+  /** Items whose annotators disagree, with every original answer (review.ts). */
+  disagreements(opts?: DisagreementOptions): Promise<Disagreement[]>;
+  /** A reviewer's label for a disagreement; settling again replaces it (the earlier one is kept). */
+  settle(reviewer: User, itemId: string, label: unknown, note?: string | null): Promise<Settlement>;
   /** Payload JSON of every rank item with a submitted answer, in queue order (the export's states). */
   rankedItemPayloads(): Promise<string[]>;
   close(): Promise<void>;

@@ -15,6 +15,8 @@ export interface ItemAgreement {
   agreement: number | null;
   /** compare only: label counts. */
   labels?: Record<string, number>;
+  /** A reviewer settled this item's disagreement (its settled label is what the export gives). */
+  settled?: boolean;
 }
 
 export interface AnnotatorStats {
@@ -27,6 +29,12 @@ export interface AnnotatorStats {
   gold: { answered: number; accuracy: number | null };
   /** Mean agreement with the other annotators on shared items (same measures as ItemAgreement). */
   agreement: number | null;
+  /**
+   * Krippendorff's α (as rankAlpha) over the candidates of the rank items this annotator answered,
+   * with every annotator's values for them: how reliable the rankings are where this person took
+   * part. null when none of their rankings shares a candidate with another annotator's.
+   */
+  rankAlpha: number | null;
   cantTell: number;
   /** Submitted answers per UTC day (YYYY-MM-DD). */
   perDay: Record<string, number>;
@@ -42,6 +50,15 @@ export interface QueueStats {
   flagged: number;
 }
 
+/** Disagreements for the reviewers: items (not gold) with two or more answers that do not all agree. */
+export interface ReviewStats {
+  disagreements: number;
+  /** Of those, settled by a reviewer. */
+  settled: number;
+  /** Still to settle. */
+  open: number;
+}
+
 export interface AgreementStats {
   queue: QueueStats;
   items: ItemAgreement[];
@@ -55,6 +72,7 @@ export interface AgreementStats {
    * any candidate ranked by two annotators.
    */
   rankAlpha: number | null;
+  review: ReviewStats;
 }
 
 /**
@@ -140,6 +158,31 @@ function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null;
 }
 
+/**
+ * How much the answers to one item agree (see ItemAgreement.agreement) and, for a clip pair, the label
+ * counts: shared by the statistics and the reviewers' list of disagreements.
+ */
+export function itemAgreement(kind: 'rank' | 'compare', answers: readonly Answer[], n: number | null): { agreement: number | null; labels?: Record<string, number> } {
+  if (kind === 'compare') {
+    const labels: Record<string, number> = {};
+    for (const a of answers) labels[(a as CompareAnswer).label] = (labels[(a as CompareAnswer).label] ?? 0) + 1;
+    const usable = answers.length - (labels.cant_tell ?? 0);
+    return { labels, agreement: usable >= 2 ? Math.max(labels.left ?? 0, labels.right ?? 0, labels.tie ?? 0) / usable : null };
+  }
+  const pairs: number[] = [];
+  for (let i = 0; i < answers.length; i++)
+    for (let j = i + 1; j < answers.length; j++) {
+      const c = rankConcordance(answers[i] as RankAnswer, answers[j] as RankAnswer, n ?? 0);
+      if (c !== null) pairs.push(c);
+    }
+  return { agreement: mean(pairs) };
+}
+
+/** An item's answers disagree: two or more, and their agreement is below 1. */
+export function isDisagreement(gold: boolean, answers: number, agreement: number | null): boolean {
+  return !gold && answers >= 2 && agreement !== null && agreement < 1;
+}
+
 /** One answer row as agreementRows reads it (either engine). */
 export interface AgreementRow {
     item_id: string;
@@ -152,6 +195,9 @@ export interface AgreementRow {
     gold: string | null;
     candidate_count: number | null;
   }
+
+/** Ids of the items a reviewer settled (the same SQL on both engines). */
+export const SETTLED_ITEMS_SQL = 'SELECT DISTINCT item_id FROM settlements';
 
 /** Computes the statistics over every submitted answer (fine for tens of thousands of answers). */
 export function agreementStats(store: Store): AgreementStats {
@@ -170,18 +216,30 @@ export function agreementStats(store: Store): AgreementStats {
        FROM items`,
     )
     .get(Date.now()) as QueueStats;
-  return agreementFromRows(rows, q);
+  const settled = new Set((store.db.prepare(SETTLED_ITEMS_SQL).all() as { item_id: string }[]).map((r) => r.item_id));
+  return agreementFromRows(rows, q, settled);
 }
 
 /** The statistics from the answer rows (oldest first) and the queue counts: the engine-neutral part. */
-export function agreementFromRows(rows: readonly AgreementRow[], queue: QueueStats): AgreementStats {
+export function agreementFromRows(rows: readonly AgreementRow[], queue: QueueStats, settled: ReadonlySet<string> = new Set()): AgreementStats {
   const byItem = new Map<string, { kind: 'rank' | 'compare'; gold: Answer | null; n: number | null; answers: { who: string; a: Answer }[] }>();
   const people = new Map<string, { s: AnnotatorStats; durations: number[]; goldScores: number[]; agree: number[] }>();
   const person = (name: string) => {
     let p = people.get(name);
     if (!p) {
       p = {
-        s: { annotator: name, submitted: 0, skipped: 0, retracted: 0, medianDurationMs: null, gold: { answered: 0, accuracy: null }, agreement: null, cantTell: 0, perDay: {} },
+        s: {
+          annotator: name,
+          submitted: 0,
+          skipped: 0,
+          retracted: 0,
+          medianDurationMs: null,
+          gold: { answered: 0, accuracy: null },
+          agreement: null,
+          rankAlpha: null,
+          cantTell: 0,
+          perDay: {},
+        },
         durations: [],
         goldScores: [],
         agree: [],
@@ -216,22 +274,14 @@ export function agreementFromRows(rows: readonly AgreementRow[], queue: QueueSta
   }
 
   const items: ItemAgreement[] = [];
+  const review: ReviewStats = { disagreements: 0, settled: 0, open: 0 };
   for (const [itemId, it] of byItem) {
-    const rec: ItemAgreement = { itemId, kind: it.kind, gold: it.gold !== null, answers: it.answers.length, agreement: null };
-    if (it.kind === 'compare') {
-      const labels: Record<string, number> = {};
-      for (const { a } of it.answers) labels[(a as CompareAnswer).label] = (labels[(a as CompareAnswer).label] ?? 0) + 1;
-      rec.labels = labels;
-      const usable = it.answers.length - (labels.cant_tell ?? 0);
-      if (usable >= 2) rec.agreement = Math.max(labels.left ?? 0, labels.right ?? 0, labels.tie ?? 0) / usable;
-    } else {
-      const pairs: number[] = [];
-      for (let i = 0; i < it.answers.length; i++)
-        for (let j = i + 1; j < it.answers.length; j++) {
-          const c = rankConcordance(it.answers[i]!.a as RankAnswer, it.answers[j]!.a as RankAnswer, it.n ?? 0);
-          if (c !== null) pairs.push(c);
-        }
-      rec.agreement = mean(pairs);
+    const rec: ItemAgreement = { itemId, kind: it.kind, gold: it.gold !== null, answers: it.answers.length, ...itemAgreement(it.kind, it.answers.map((x) => x.a), it.n) };
+    if (settled.has(itemId)) rec.settled = true;
+    if (isDisagreement(rec.gold, rec.answers, rec.agreement)) {
+      review.disagreements++;
+      if (rec.settled) review.settled++;
+      else review.open++;
     }
     items.push(rec);
     // Each annotator's agreement with every other annotator on this item.
@@ -251,11 +301,27 @@ export function agreementFromRows(rows: readonly AgreementRow[], queue: QueueSta
     return s;
   });
   const units: number[][] = [];
+  const unitsOf = new Map<string, number[][]>();
   for (const it of byItem.values()) {
     if (it.kind !== 'rank' || it.gold || it.answers.length < 2) continue;
     const n = it.n ?? 0;
     const pos = it.answers.map(({ a }) => rankPositions(a as RankAnswer, n));
-    for (let c = 0; c < n; c++) units.push(pos.flatMap((p) => (p[c] === undefined ? [] : [p[c]!])));
+    const mine: number[][] = [];
+    for (let c = 0; c < n; c++) mine.push(pos.flatMap((p) => (p[c] === undefined ? [] : [p[c]!])));
+    units.push(...mine);
+    for (const who of new Set(it.answers.map((x) => x.who))) {
+      const u = unitsOf.get(who) ?? [];
+      u.push(...mine);
+      unitsOf.set(who, u);
+    }
   }
-  return { queue: { ...queue }, rankAlpha: krippendorffAlphaInterval(units), items, annotators, meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))) };
+  for (const a of annotators) a.rankAlpha = krippendorffAlphaInterval(unitsOf.get(a.annotator) ?? []);
+  return {
+    queue: { ...queue },
+    rankAlpha: krippendorffAlphaInterval(units),
+    review,
+    items,
+    annotators,
+    meanItemAgreement: mean(items.flatMap((i) => (i.agreement === null ? [] : [i.agreement]))),
+  };
 }

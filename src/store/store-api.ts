@@ -6,6 +6,7 @@ import { exportRecords, RANKED_ITEMS_SQL, type ExportOptions } from './export.ts
 import { PgStore } from './pg-store.ts';
 import { parseDbTarget } from './db-target.ts';
 import type { PreferenceStore } from './preference-store.ts';
+import type { DisagreementOptions } from './review.ts';
 import { Store, type AddItemOptions, type NextOptions, type StoreOptions, type SubmitInput } from './store.ts';
 import { agreementStats } from './stats.ts';
 import type { User } from './users.ts';
@@ -55,6 +56,12 @@ export class SqlitePreferenceStore implements PreferenceStore {
   }
   async agreementStats() {
     return agreementStats(this.store);
+  }
+  async disagreements(opts?: DisagreementOptions) {
+    return this.store.disagreements(opts);
+  }
+  async settle(reviewer: User, itemId: string, label: unknown, note?: string | null) {
+    return this.store.settle(reviewer, itemId, label, note);
   }
   async rankedItemPayloads() {
     return (this.store.db.prepare(RANKED_ITEMS_SQL).all() as { payload: string }[]).map((r) => r.payload);

@@ -15,6 +15,17 @@ import {
 } from '../core/protocol.ts';
 import { checkAnswerFits, clipSeconds, presentItem, unswapLabel, WATCH_TOLERANCE_MS } from './answer-checks.ts';
 import { migrate } from './migrations.ts';
+import {
+  checkSettlement,
+  disagreementsFromRows,
+  REVIEW_ANSWERS_SQL,
+  SETTLEMENTS_SQL,
+  type Disagreement,
+  type DisagreementOptions,
+  type ReviewAnswerRow,
+  type Settlement,
+  type SettlementRow,
+} from './review.ts';
 import { StoreError } from './store-error.ts';
 import { UserTable, type User } from './users.ts';
 
@@ -323,6 +334,33 @@ export class Store {
       },
       queue: { total: q.total, complete: q.complete, available: this.#st.countAvailable.get({ user: user.id, now })?.n ?? 0 },
     };
+  }
+
+  // ----------------------------------------------------------------------------------------- review
+
+  /** Items whose annotators disagree, each with every original answer (see review.ts). */
+  disagreements(opts: DisagreementOptions = {}): Disagreement[] {
+    return disagreementsFromRows(this.db.prepare(REVIEW_ANSWERS_SQL).all() as ReviewAnswerRow[], this.db.prepare(SETTLEMENTS_SQL).all() as SettlementRow[], opts);
+  }
+
+  /**
+   * Settles an item's disagreement with `label` (an answer to the item): the export then gives this
+   * label instead of the annotators' answers, which are kept. Settling again replaces the label and
+   * keeps the earlier one as history.
+   */
+  settle(reviewer: User, itemId: string, label: unknown, note?: string | null): Settlement {
+    return this.transaction(() => {
+      const row = this.db.prepare('SELECT payload, gold FROM items WHERE id = ?').get(itemId) as { payload: string; gold: string | null } | undefined;
+      if (!row) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+      const answers = (this.db.prepare("SELECT value FROM answers WHERE item_id = ? AND status = 'submitted' ORDER BY id").all(itemId) as { value: string }[]).map((r) => r.value);
+      const ok = checkSettlement(reviewer, JSON.parse(row.payload) as Item, row.gold !== null, answers, label, note);
+      const now = this.#now();
+      this.db.prepare('UPDATE settlements SET replaced_at = ? WHERE item_id = ? AND replaced_at IS NULL').run(now, itemId);
+      this.db
+        .prepare('INSERT INTO settlements (item_id, user_id, label, note, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(itemId, reviewer.id, JSON.stringify(ok.label), ok.note, now);
+      return { label: ok.label, reviewer: reviewer.name, note: ok.note, at: now };
+    });
   }
 
   // ----------------------------------------------------------------------------------------- teleop log

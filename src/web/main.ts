@@ -8,6 +8,7 @@ import { AdminView } from './views/admin.ts';
 import { CompareView } from './views/compare.ts';
 import { LiveView } from './views/live.ts';
 import { RankView } from './views/rank.ts';
+import { ReviewView } from './views/review.ts';
 import { TeleopView } from './views/teleop.ts';
 
 const TOKEN_KEY = 'pam.token';
@@ -24,6 +25,7 @@ const ROUTES: Route[] = [
   { name: 'compare', title: 'Compare', roles: ['annotator', 'admin'], make: () => new CompareView() },
   { name: 'teleop', title: 'Teleop', roles: ['operator', 'admin'], make: () => new TeleopView() },
   { name: 'live', title: 'Live', roles: ['annotator', 'operator', 'admin'], make: () => new LiveView() },
+  { name: 'review', title: 'Review', roles: ['reviewer', 'admin'], make: () => new ReviewView() },
   { name: 'admin', title: 'Admin', roles: ['admin'], make: () => new AdminView() },
 ];
 

@@ -43,6 +43,9 @@ const VALID: Record<string, unknown>[] = [
   { op: 'teleop.execute', id: 10, clientId: 'abcdefgh1238', primitive: { kind: 'sweep', a: [0, 0, 0], b: [0.1, 0.1, 0] } },
   { op: 'estop', id: 11, engaged: false },
   { op: 'stats', id: 12 },
+  { op: 'disagreements', id: 14, includeSettled: true },
+  { op: 'review.item', id: 15, itemId: 'rank:state-0' },
+  { op: 'settle', id: 16, itemId: 'rank:state-0', label: { kind: 'rank', groups: [[1], [0]] }, note: 'why' },
 ];
 
 const JUNK: unknown[] = [null, true, -1, 1.5, 2 ** 40, NaN, '', 'x'.repeat(300), [], {}, [1, 2], { a: 1 }, 'left', -0, 1e308];

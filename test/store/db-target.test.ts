@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RANKINGS_FILE } from '../../src/preference/dataset.ts';
 import { Store } from '../../src/store/store.ts';
@@ -78,15 +78,19 @@ describe('--db values', () => {
     }
   }, 60_000);
 
-  it.skipIf(!PG_URL)('`pamstack store stats` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
+  it.skipIf(!PG_URL)('`pamstack store import` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
     const tmp = tempDir();
+    const src = tempDir();
     try {
-      const r = spawnSync(process.execPath, [BIN, 'store', 'stats', '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+      const lines = join(src.dir, 'items.jsonl');
+      writeFileSync(lines, '');
+      const r = spawnSync(process.execPath, [BIN, 'store', 'import', '--in', lines, '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack store`/);
       expect(readdirSync(tmp.dir)).toEqual([]);
     } finally {
       tmp.cleanup();
+      src.cleanup();
     }
   }, 60_000);
 

@@ -245,6 +245,114 @@ describe.each(engines)('store on $name', (engine) => {
     expect(st.queue).toMatchObject({ open: 2, complete: 1, retired: 0, gold: 1, flagged: 1 });
   });
 
+  it('lists disagreements with every original answer, and a settled item exports one record with the settled label', async () => {
+    const rev = (await store.addUser('rita', 'reviewer')).user;
+    const [r0, r1, r2] = [await store.addItem(RANK[0]!), await store.addItem(RANK[1]!), await store.addItem(RANK[2]!)];
+    const [pair] = makeItems('compare', 1);
+    const c0 = await store.addItem(pair!);
+    // r0: the rankings differ; r1: identical rankings (no disagreement); r2: one answer only; c0: left vs right.
+    await store.submit(alice, { clientId: nextCid(), itemId: r0, answer: rank([[0], [1], [2]]), durationMs: 10 });
+    await store.submit(bob, { clientId: nextCid(), itemId: r0, answer: rank([[2], [1], [0]]), durationMs: 20 });
+    await store.submit(alice, { clientId: nextCid(), itemId: r1, answer: rank([[1], [0]]), durationMs: 10 });
+    await store.submit(bob, { clientId: nextCid(), itemId: r1, answer: rank([[1], [0]]), durationMs: 10 });
+    await store.submit(alice, { clientId: nextCid(), itemId: r2, answer: rank([[0]]), durationMs: 10 });
+    for (const [u, label] of [[alice, 'left'], [bob, 'right'], [carol, 'left']] as const)
+      await store.submit(u, { clientId: nextCid(), itemId: c0, answer: { kind: 'compare', label }, durationMs: 900 });
+
+    const list = await store.disagreements();
+    // c0: 2 of 3 agree; r0: 3 of the 12 candidate pairs are ordered the other way (the three unplaced
+    // are below the placed ones for both), most disagreement first.
+    expect(list.map((d) => [d.itemId, d.answers, +d.disagreement.toFixed(3)])).toEqual([[c0, 3, 0.333], [r0, 2, 0.25]]);
+    expect(list[1]!.originals.map((o) => [o.annotator, o.answer])).toEqual([['alice', rank([[0], [1], [2]])], ['bob', rank([[2], [1], [0]])]]);
+    expect(list[0]).toMatchObject({ kind: 'compare', task: pair!.task, labels: { left: 2, right: 1 }, settled: null });
+
+    // Bad input names the field and what is allowed.
+    await expect(store.settle(rev, 'nope', rank([[0]]))).rejects.toThrow(/^itemId: no item "nope"/);
+    await expect(store.settle(rev, r1, rank([[0]]))).rejects.toThrow(/^itemId: "rank:state-1" has no disagreement to settle \(2 submitted answers, agreement 1\.000\)/);
+    await expect(store.settle(rev, r2, rank([[0]]))).rejects.toThrow(/^itemId: .*no disagreement to settle \(1 submitted answer,/);
+    const g = await store.addItem({ ...RANK[3]!, id: 'gold-r' }, { gold: rank([[0], [1]]) });
+    await store.submit(alice, { clientId: nextCid(), itemId: g, answer: rank([[0], [1]]), durationMs: 1 });
+    await store.submit(bob, { clientId: nextCid(), itemId: g, answer: rank([[1], [0]]), durationMs: 1 });
+    await expect(store.settle(rev, g, rank([[0]]))).rejects.toThrow(/^itemId: "gold-r" is a gold item \(its answer is known\)/);
+    await expect(store.settle(rev, r0, rank([[0], [6]]))).rejects.toThrow(/^label.groups.1.0: expected a candidate index in \[0, 5\], received 6/);
+    await expect(store.settle(rev, r0, { kind: 'compare', label: 'left' })).rejects.toThrow(/^label.kind: expected rank \(the item's kind\), received compare/);
+    await expect(store.settle(rev, c0, { kind: 'compare', label: 'up' })).rejects.toThrow(/^label.label: .*"left"\|"right"\|"tie"\|"cant_tell"/);
+    await expect(store.settle(rev, c0, { kind: 'compare', label: 'left' }, 'x'.repeat(501))).rejects.toThrow(/^note: expected text of at most 500 characters/);
+    const err = await store.settle(alice, c0, { kind: 'compare', label: 'left' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'forbidden', field: 'reviewer' });
+
+    clock += 1000;
+    const s1 = await store.settle(rev, c0, { kind: 'compare', label: 'right' }, 'first take');
+    expect(s1).toMatchObject({ reviewer: 'rita', note: 'first take', at: clock, label: { kind: 'compare', label: 'right' } });
+    clock += 1000;
+    // Settling again replaces the label; the earlier one is kept as history.
+    await store.settle(rev, c0, { kind: 'compare', label: 'left', strength: 'clear' }, 'the right clip drops the rope');
+    expect((await store.disagreements()).map((d) => d.itemId)).toEqual([r0]);
+    const all = await store.disagreements({ includeSettled: true });
+    expect(all.find((d) => d.itemId === c0)).toMatchObject({
+      settled: { reviewer: 'rita', label: { label: 'left' }, note: 'the right clip drops the rope' },
+      replaced: [{ label: { label: 'right' }, note: 'first take' }],
+    });
+    expect(all.find((d) => d.itemId === c0)!.originals).toHaveLength(3);
+
+    // Export: one settled record for c0 instead of its three answers; originals only when asked, marked.
+    const recs = await store.exportRecords();
+    const pairs = recs.filter((r) => r.kind === 'segment_pair');
+    expect(pairs).toEqual([
+      {
+        kind: 'segment_pair',
+        left: pair!.kind === 'compare' ? pair!.left.id : '',
+        right: pair!.kind === 'compare' ? pair!.right.id : '',
+        label: 'left',
+        annotator: 'rita',
+        source: 'human',
+        time: clock,
+        annotation: {
+          itemId: c0,
+          assignedAt: null,
+          durationMs: null,
+          client: null,
+          shownSwapped: false,
+          strength: 'clear',
+          settled: { by: 'rita', at: clock, note: 'the right clip drops the rope', answers: 3 },
+        },
+      },
+    ]);
+    expect(recs.filter((r) => r.kind === 'ranking')).toHaveLength(7);
+    const withOriginals = await store.exportRecords({ originals: true, kind: 'segment_pair' });
+    expect(withOriginals.map((r) => [r.annotator, r.kind === 'segment_pair' ? r.label : '', !!r.annotation?.original, !!r.annotation?.settled])).toEqual([
+      ['alice', 'left', true, false],
+      ['bob', 'right', true, false],
+      ['carol', 'left', true, false],
+      ['rita', 'left', false, true],
+    ]);
+    expect(await store.exportRecords({ kind: 'ranking', originals: true })).toHaveLength(7);
+    expect(await store.exportRecords({ since: clock + 1 })).toEqual([]);
+
+    const st = await store.agreementStats();
+    expect(st.review).toEqual({ disagreements: 2, settled: 1, open: 1 });
+    expect(st.items.find((i) => i.itemId === c0)!.settled).toBe(true);
+  });
+
+  it("gives each annotator Krippendorff's α over the candidates of the items they ranked (hand-computed)", async () => {
+    const [r0, r1] = [await store.addItem(RANK[0]!), await store.addItem(RANK[1]!)];
+    // r0: alice 0 > 1 > 2, bob 0 > 2 > 1 → units (fractional positions) {0,0}, {½,1}, {1,½}; the other
+    // candidates are marked not comparable (missing values). r1: bob and carol rank alike.
+    await store.submit(alice, { clientId: nextCid(), itemId: r0, answer: rank([[0], [1], [2]], [3, 4, 5]), durationMs: 1 });
+    await store.submit(bob, { clientId: nextCid(), itemId: r0, answer: rank([[0], [2], [1]], [3, 4, 5]), durationMs: 1 });
+    await store.submit(bob, { clientId: nextCid(), itemId: r1, answer: rank([[0], [1]], [2, 3, 4, 5]), durationMs: 1 });
+    await store.submit(carol, { clientId: nextCid(), itemId: r1, answer: rank([[0], [1]], [2, 3, 4, 5]), durationMs: 1 });
+    const st = await store.agreementStats();
+    const alpha = (who: string) => st.annotators.find((a) => a.annotator === who)!.rankAlpha;
+    // alice (r0 only): n = 6 values, D_o = (0 + 2·¼ + 2·¼)/6 = 1/6; D_e = (2·6·2.5 − 2·3²)/(6·5) = 0.4; α = 1 − (1/6)/0.4 = 7/12.
+    expect(alpha('alice')).toBeCloseTo(7 / 12, 10);
+    // carol (r1 only): perfect agreement.
+    expect(alpha('carol')).toBe(1);
+    // bob (both items): r0's units plus {0,0}, {1,1}: n = 10, D_o = 1/10, Σv = 5, Σv² = 4.5 → D_e = (2·10·4.5 − 2·25)/90 = 4/9; α = 1 − 0.1/(4/9) = 31/40.
+    expect(alpha('bob')).toBeCloseTo(31 / 40, 10);
+    expect(st.rankAlpha).toBeCloseTo(31 / 40, 10);
+  });
+
   it('never leases one item to two annotators over 1,000 concurrent next requests on two replicas', async () => {
     const r2 = await replica();
     const many = makeItems('rank', 600, 'load');

@@ -4,12 +4,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { makeCloud } from '../../core/pointcloud.ts';
-import { AnswerSchema, cloudFromData, ItemSchema, type RankItem } from '../../core/protocol.ts';
+import { AnswerSchema, cloudFromData, ItemSchema, MAX_NOTE_CHARS, type Answer, type RankItem } from '../../core/protocol.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { RANKINGS_FILE, writeStates, type CandidateState } from '../../preference/dataset.ts';
 import { writeRecordsJsonl } from '../../store/export.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
-import { agreementStats } from '../../store/stats.ts';
 import { StoreError } from '../../store/store-error.ts';
 import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
 import { openPreferenceStore, sqliteDbPath } from '../../store/store-api.ts';
@@ -41,18 +40,26 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'dataset folder (created); files in it are replaced atomically')
     .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--no-gold', 'leave out answers to gold items')
+    .option('--originals', "also the annotators' answers to items a reviewer settled, marked annotation.original (by default a settled item gives only its settled label)")
     .option('--since <ms>', 'only answers stored at or after this time (ms since the epoch)', '0')
     .option('--json', 'print one JSON object with the counts')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(
-          z.strictObject({ out: z.string().min(1), db: Db, gold: z.boolean().default(true), since: intFlag(0).default(0), json: z.boolean().default(false) }),
+          z.strictObject({
+            out: z.string().min(1),
+            db: Db,
+            gold: z.boolean().default(true),
+            originals: z.boolean().default(false),
+            since: intFlag(0).default(0),
+            json: z.boolean().default(false),
+          }),
           raw,
         );
         const s = await openPreferenceStore(f.db);
         mkdirSync(f.out, { recursive: true });
         try {
-          const opts = { includeGold: f.gold, since: f.since };
+          const opts = { includeGold: f.gold, since: f.since, originals: f.originals };
           const r = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'ranking' }), join(f.out, RANKINGS_FILE));
           const p = writeRecordsJsonl(await s.exportRecords({ ...opts, kind: 'segment_pair' }), join(f.out, SEGMENT_PAIRS_FILE));
           const states = statesOf(await s.rankedItemPayloads());
@@ -69,16 +76,17 @@ export function register(program: Command): void {
   store
     .command('stats')
     .description('agreement per item and per annotator, gold accuracy, answer counts')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print one JSON object')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ db: Db, json: z.boolean().default(false) }), raw);
-        const s = new Store(await sqliteDbPath(f.db, 'store'));
+        const s = await openPreferenceStore(f.db);
         try {
-          const st = agreementStats(s);
+          const st = await s.agreementStats();
           if (f.json) return printJson(st);
-          console.log(`items answered: ${st.items.length}, mean agreement ${st.meanItemAgreement?.toFixed(3) ?? '—'}`);
+          console.log(`items answered: ${st.items.length}, mean agreement ${st.meanItemAgreement?.toFixed(3) ?? '—'}, Krippendorff's α ${st.rankAlpha?.toFixed(3) ?? '—'}`);
+          process.stdout.write(`disagreements: ${st.review.disagreements} (${st.review.settled} settled, ${st.review.open} to settle)\n`);
           console.table(
             st.annotators.map((a) => ({
               annotator: a.annotator,
@@ -88,10 +96,96 @@ export function register(program: Command): void {
               median_s: a.medianDurationMs === null ? '' : +(a.medianDurationMs / 1000).toFixed(1),
               gold: a.gold.answered ? `${a.gold.answered} @ ${a.gold.accuracy?.toFixed(2) ?? '—'}` : '',
               agreement: a.agreement?.toFixed(3) ?? '',
+              alpha: a.rankAlpha?.toFixed(3) ?? '',
             })),
           );
         } finally {
-          s.close();
+          await s.close();
+        }
+      }),
+    );
+
+  store
+    .command('disagreements')
+    .description('items whose annotators disagree (two or more answers that differ), with every answer, for review')
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+    .option('--all', 'also the items a reviewer already settled')
+    .option('--json', 'print one JSON object { disagreements: [...] } with every original answer')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(z.strictObject({ db: Db, all: z.boolean().default(false), json: z.boolean().default(false) }), raw);
+        const s = await openPreferenceStore(f.db);
+        try {
+          const list = await s.disagreements({ includeSettled: f.all });
+          if (f.json) return printJson({ disagreements: list });
+          if (!list.length) return void process.stdout.write('no disagreements to settle\n');
+          const rows = [
+            ['item', 'task', 'answers', 'disagreement', 'the answers', 'settled'],
+            ...list.map((d) => [
+              d.itemId,
+              d.task,
+              String(d.answers),
+              d.disagreement.toFixed(3),
+              d.originals.map((o) => `${o.annotator}: ${answerText(o.answer)}`).join(' | '),
+              d.settled ? `${answerText(d.settled.label)} by ${d.settled.reviewer}` : '',
+            ]),
+          ];
+          const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
+          process.stdout.write(rows.map((r) => r.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd()).join('\n') + '\n');
+        } finally {
+          await s.close();
+        }
+      }),
+    );
+
+  store
+    .command('settle')
+    .description("settle an item's disagreement with a label: the export then gives this label instead of the answers (which are kept)")
+    .requiredOption('--item <id>', 'the item (see `store disagreements`)')
+    .requiredOption('--label <json>', 'an answer to the item: {"kind":"compare","label":"left"} or {"kind":"rank","groups":[[2],[0,1]]}; short forms: "left" (a clip pair), [[2],[0,1]] (a ranking)')
+    .requiredOption('--as <name>', 'the reviewer (a user with role reviewer or admin)')
+    .option('--note <text>', 'why (kept with the label, exported)')
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
+    .option('--json', 'print one JSON object with the settlement')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const f = parseFlags(
+          z.strictObject({
+            item: z.string().min(1),
+            label: z.string().min(1),
+            as: z.string().min(1),
+            note: z.string().max(MAX_NOTE_CHARS).optional(),
+            db: Db,
+            json: z.boolean().default(false),
+          }),
+          raw,
+        );
+        let label: unknown;
+        try {
+          label = JSON.parse(f.label);
+        } catch (e) {
+          // A bare word is a clip pair's label (left, right, tie, cant_tell).
+          if (/^[a-z_]+$/.test(f.label)) label = f.label;
+          else throw new CliError(`--label: expected JSON (an answer to the item), received ${JSON.stringify(f.label)} (${(e as Error).message})`);
+        }
+        if (typeof label === 'string') label = { kind: 'compare', label };
+        else if (Array.isArray(label)) label = { kind: 'rank', groups: label };
+        const s = await openPreferenceStore(f.db);
+        try {
+          const reviewer = (await s.listUsers()).find((u) => u.name === f.as);
+          if (!reviewer) throw new CliError(`--as: no user named ${JSON.stringify(f.as)}`);
+          if (reviewer.disabled) throw new CliError(`--as: ${f.as} is disabled`);
+          const r = await s.settle(reviewer, f.item, label, f.note);
+          if (f.json) printJson({ itemId: f.item, settlement: r });
+          else process.stdout.write(`${f.item}: settled by ${r.reviewer} as ${answerText(r.label)}\n`);
+        } catch (e) {
+          if (e instanceof StoreError) {
+            const flag = e.field === 'itemId' ? '--item' : e.field === 'reviewer' ? '--as' : e.field === 'note' ? '--note' : '--label';
+            throw new CliError(`${flag}: ${e.message}`);
+          }
+          throw e;
+        } finally {
+          await s.close();
         }
       }),
     );
@@ -189,7 +283,12 @@ export function register(program: Command): void {
     );
 }
 
-/** The rank items that have at least one submitted answer, as the preference dataset's states. */
+/** An answer in a few characters, for tables: `left (clear)`, `2 > 0,1 > …`. */
+function answerText(a: Answer): string {
+  if (a.kind === 'compare') return a.strength ? `${a.label} (${a.strength})` : a.label;
+  return a.groups.map((g) => g.join(',')).join(' > ') + (a.notComparable.length ? ` ?${a.notComparable.join(',')}` : '');
+}
+
 /** The states of ranked items (payload JSON, in queue order) in the dataset's states format. */
 function statesOf(payloads: readonly string[]): CandidateState[] {
   const rows = payloads.map((payload) => ({ payload }));

@@ -12,11 +12,13 @@ interface Stats {
     medianDurationMs: number | null;
     gold: { answered: number; accuracy: number | null };
     agreement: number | null;
+    rankAlpha: number | null;
     cantTell: number;
     perDay: Record<string, number>;
   }[];
   meanItemAgreement: number | null;
   rankAlpha: number | null;
+  review: { disagreements: number; settled: number; open: number };
 }
 
 const REFRESH_MS = 10_000;
@@ -95,14 +97,19 @@ export class AdminView implements View {
             ['flagged', q.flagged, 'items flagged by annotators'],
             ['agreement', fmt(st.meanItemAgreement), 'mean agreement over items (pairwise)'],
             ['alpha', fmt(st.rankAlpha), "Krippendorff's α over the rankings (interval, fractional rank positions)"],
+            ['to settle', st.review.open, 'disagreements no reviewer has settled yet (Review view)'],
+            ['settled', st.review.settled, 'disagreements settled by a reviewer (the export uses their label)'],
           ] as const
-        ).map(([k, v, title]) => h('div', { class: 'stat', 'data-k': k, title }, h('b', {}, String(v)), h('span', {}, k))),
+        ).map(([k, v, title]) => h('div', { class: 'stat', 'data-k': k.replace(' ', '-'), title }, h('b', {}, String(v)), h('span', {}, k))),
       ),
       h('h3', {}, 'Annotators'),
       h(
         'table',
         { class: 'annotators' },
-        h('tr', {}, ...['annotator', 'submitted', 'today', 'skipped', 'undone', 'median answer (s)', 'gold (n @ accuracy)', 'agreement', "can't tell"].map((t) => h('th', {}, t))),
+        h('tr', {}, ...['annotator', 'submitted', 'today', 'skipped', 'undone', 'median answer (s)', 'gold (n @ accuracy)', 'agreement', 'α (rankings)', "can't tell"].map((t) =>
+            h('th', t.startsWith('α') ? { title: "Krippendorff's α over the candidates of the rank items this annotator answered, with every annotator's rankings of them" } : {}, t),
+          ),
+        ),
         ...st.annotators.map((a) =>
           h(
             'tr',
@@ -115,6 +122,7 @@ export class AdminView implements View {
             cell('median', a.medianDurationMs === null ? '—' : (a.medianDurationMs / 1000).toFixed(1)),
             cell('gold', a.gold.answered ? `${a.gold.answered} @ ${fmt(a.gold.accuracy, 2)}` : '—'),
             cell('agreement', fmt(a.agreement)),
+            cell('alpha', fmt(a.rankAlpha)),
             cell('cantTell', a.cantTell),
           ),
         ),

@@ -13,7 +13,7 @@ import { Viewer } from '../viewer.ts';
 export const SPEEDS = [0.25, 0.5, 1, 1.5, 2, 4] as const;
 const SPEED_KEY = 'pam.speed';
 
-interface Clip {
+export interface Clip {
   times: Float64Array;
   clouds: { points: Float32Array; rgb?: Uint8Array }[];
   gripper: (THREE.Vector3 | null)[];
@@ -21,7 +21,7 @@ interface Clip {
   duration: number;
 }
 
-function decodeClip(s: Segment): Clip {
+export function decodeClip(s: Segment): Clip {
   const t0 = s.frames[0]!.t;
   const times = new Float64Array(s.frames.map((f) => f.t - t0));
   return {
@@ -45,7 +45,7 @@ function frameAt(times: Float64Array, t: number): number {
   return lo;
 }
 
-class ClipPane {
+export class ClipPane {
   readonly layer = new CloudLayer(16_384, 3);
   clip: Clip | null = null;
   shown = -1;
