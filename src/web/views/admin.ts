@@ -1,25 +1,6 @@
 // Admin view: the queue, answers per annotator (per day), median answer time, gold accuracy and agreement — the figures of `pamstack store stats`.
+import type { AgreementStats } from '../../core/annotation-stats.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
-
-interface Stats {
-  queue: { open: number; complete: number; retired: number; gold: number; leased: number; flagged: number };
-  items: { agreement: number | null }[];
-  annotators: {
-    annotator: string;
-    submitted: number;
-    skipped: number;
-    retracted: number;
-    medianDurationMs: number | null;
-    gold: { answered: number; accuracy: number | null };
-    agreement: number | null;
-    rankAlpha: number | null;
-    cantTell: number;
-    perDay: Record<string, number>;
-  }[];
-  meanItemAgreement: number | null;
-  rankAlpha: number | null;
-  review: { disagreements: number; settled: number; open: number };
-}
 
 const REFRESH_MS = 10_000;
 const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
@@ -58,7 +39,7 @@ export class AdminView implements View {
     try {
       const m = await this.#ctx.conn.request({ op: 'stats' });
       if (m.op !== 'stats') return;
-      this.#render(m.stats as Stats);
+      this.#render(m.stats as AgreementStats);
       const hooks = debugHooks();
       hooks.adminStats = m.stats;
       hooks.ready = true;
@@ -67,7 +48,7 @@ export class AdminView implements View {
     }
   }
 
-  #render(st: Stats): void {
+  #render(st: AgreementStats): void {
     const q = st.queue;
     const today = new Date().toISOString().slice(0, 10);
     const days = [...new Set(st.annotators.flatMap((a) => Object.keys(a.perDay)))].sort().slice(-7);
