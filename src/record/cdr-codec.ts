@@ -4,6 +4,7 @@
 // schema), parsed with @foxglove/rosmsg; bytes are written and read by @foxglove/rosmsg2-serialization.
 // Every message is validated against its definition first (see message-validation.ts), so a field
 // that does not exist in ROS fails here instead of becoming a silent zero on the robot.
+import { CdrWriter } from '@foxglove/cdr';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
@@ -34,6 +35,32 @@ const msgdefsRoot = join(
   dirname(createRequire(import.meta.url).resolve('@foxglove/rosmsg-msgs-common/package.json')),
   'msgdefs',
 );
+
+/**
+ * CDR strings are UTF-8 bytes with a uint32 length that counts the bytes and the NUL (Fast-CDR,
+ * src/cpp/Cdr.cpp, `Cdr::serialize(const char*)`: `length = strlen(string_t) + 1`). @foxglove/cdr 3.5's
+ * `CdrWriter.string` takes the length from `value.length` (UTF-16 units), so any non-ASCII string was
+ * written truncated ("héllo wörld" read back "héllo wör"). Its writer grows the buffer on demand, so
+ * replacing this one method corrects every message @foxglove/rosmsg2-serialization writes.
+ */
+const utf8 = new TextEncoder();
+interface CdrWriterInternals {
+  offset: number;
+  array: Uint8Array;
+  view: DataView;
+  resizeIfNeeded(bytes: number): void;
+  uint32(v: number): unknown;
+}
+CdrWriter.prototype.string = function string(this: CdrWriter, value: string, writeLength = true): CdrWriter {
+  const w = this as unknown as CdrWriterInternals;
+  const bytes = utf8.encode(value);
+  if (writeLength) w.uint32(bytes.length + 1);
+  w.resizeIfNeeded(bytes.length + 1);
+  w.array.set(bytes, w.offset);
+  w.view.setUint8(w.offset + bytes.length, 0);
+  w.offset += bytes.length + 1;
+  return this;
+};
 
 const codecs = new Map<RosDistro, RosMessageCodec>();
 

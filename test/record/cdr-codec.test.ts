@@ -138,3 +138,22 @@ describe('message validation', () => {
     expect(() => codec.serialize('pamstack_msgs/msg/Nope', {})).toThrow(/not among the jazzy definitions/);
   });
 });
+
+describe('CDR strings', () => {
+  // Fast-CDR (src/cpp/Cdr.cpp, Cdr::serialize(const char*)): uint32 length = strlen + 1, i.e. UTF-8
+  // bytes plus the NUL, then the bytes; what rclcpp publishes for a std::string holding UTF-8.
+  it('writes UTF-8 bytes with their byte length (non-ASCII strings survive the round trip)', () => {
+    const codec = RosMessageCodec.for('humble');
+    const bytes = codec.serialize('std_msgs/msg/String', { data: 'é' });
+    expect(Array.from(bytes)).toEqual([0, 1, 0, 0, 3, 0, 0, 0, 0xc3, 0xa9, 0]);
+    for (const s of ['héllo wörld', 'ロボット', 'x😀y', 'μ − σ', ''])
+      expect((codec.deserialize('std_msgs/msg/String', codec.serialize('std_msgs/msg/String', { data: s })) as { data: string }).data).toBe(s);
+    // a string array inside a nested message, and the fields after it still line up
+    const status = {
+      level: 1, name: 'näme', message: 'σ too wide', hardware_id: 'ü',
+      values: [{ key: 'α', value: '0.94' }, { key: 'plain', value: 'ASCII' }],
+    };
+    const back = codec.deserialize('diagnostic_msgs/msg/DiagnosticStatus', codec.serialize('diagnostic_msgs/msg/DiagnosticStatus', status));
+    expect(back).toEqual(status);
+  });
+});
