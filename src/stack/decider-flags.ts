@@ -3,7 +3,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { DECIDER_DEFAULTS, REWARD_KINDS, SELECT_MODES, type DeciderOverrides } from './decider-spec.ts';
-import { intFlag, numFlag } from './command-kit.ts';
+import type { World } from '../core/world.ts';
+import { CliError, intFlag, numFlag } from './command-kit.ts';
+import type { Decider } from './decider.ts';
+import type { DeciderSpec } from './decider-spec.ts';
 
 /** Flag values (strings from commander) for the spec keys; absent: the spec's value (or the schema default). */
 export const DeciderFlags = {
@@ -53,4 +56,20 @@ export function deciderOverrides(f: { [K in keyof typeof DeciderFlags]?: z.outpu
     backend: f.backend,
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as DeciderOverrides;
+}
+
+/**
+ * The decider of a command's `--policy`, for a world the command already opened: a spec that cannot
+ * load (a missing checkpoint, a reward folder of the wrong kind) disposes the world and is refused
+ * naming --policy.
+ */
+export async function loadCommandDecider(world: World, spec: DeciderSpec): Promise<Decider> {
+  try {
+    // loaded here, not at the top: commands that never decide start without the ML stack
+    const { loadDecider } = await import('./decider.ts');
+    return await loadDecider(spec);
+  } catch (e) {
+    world.dispose();
+    throw new CliError(`--policy: ${(e as Error).message}`);
+  }
 }

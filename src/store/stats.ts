@@ -1,7 +1,7 @@
 // Agreement statistics: per item (how much annotators agree), per annotator (gold accuracy, agreement with others).
 import type { AgreementStats, AnnotatorStats, ItemAgreement, QueueStats, ReviewStats } from '../core/annotation-stats.ts';
 import type { Answer, CompareAnswer, RankAnswer } from '../core/protocol.ts';
-import type { Store } from './store.ts';
+import type Database from 'better-sqlite3';
 
 export type { AgreementStats, AnnotatorStats, ItemAgreement, QueueStats, ReviewStats } from '../core/annotation-stats.ts';
 
@@ -130,7 +130,7 @@ export interface AgreementRow {
 export const SETTLED_ITEMS_SQL = 'SELECT DISTINCT item_id FROM settlements';
 
 /** Computes the statistics over every submitted answer (fine for tens of thousands of answers). */
-export function agreementStats(store: Store): AgreementStats {
+export function agreementStats(store: { db: Database.Database }): AgreementStats {
   const rows = store.db
     .prepare(
       `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count

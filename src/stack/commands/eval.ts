@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { createWorld, SIM_TASKS } from '../../../sim/index.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { action, CliError, flagDefault, intFlag, parseFlags, printJson } from '../command-kit.ts';
-import { loadDecider } from '../decider.ts';
 import { deciderSpecFor, describeSpec } from '../decider-spec.ts';
 import { rollout, type EpisodeResult, type StepInfo } from '../rollout.ts';
 import { defaultWorkers, rolloutParallel } from '../rollout-parallel.ts';
@@ -12,7 +11,7 @@ import type { EvalResult } from '../../core/episode.ts';
 import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDeciderOptions, DeciderFlags, deciderOverrides } from '../decider-flags.ts';
+import { addDeciderOptions, DeciderFlags, deciderOverrides, loadCommandDecider } from '../decider-flags.ts';
 
 const Flags = z.strictObject({
   task: TaskNameSchema,
@@ -74,13 +73,7 @@ export function register(program: Command): void {
         } catch (e) {
           throw new CliError(`--task: ${(e as Error).message}`);
         }
-        let decider;
-        try {
-          decider = await loadDecider(spec);
-        } catch (e) {
-          world.dispose();
-          throw new CliError(`--policy: ${(e as Error).message}`);
-        }
+        const decider = await loadCommandDecider(world, spec);
         try {
           const recorder = f.record ? episodeRecorder(f.record, { task: f.task, policy: f.policy, select: spec.select }) : null;
           const { result } = await rollout(world, decider, {

@@ -73,10 +73,10 @@ export function register(program: Command): void {
         if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
           throw new CliError('--execute reward: needs --collect and a --policy (a checkpoint or task folder whose candidates the reward chooses among)');
         if (f.collect) {
-          const [{ createWorld }, { deciderSpecFor }, { loadDecider }, { collectCandidateStates }] = await Promise.all([
+          const [{ createWorld }, { deciderSpecFor }, { loadCommandDecider }, { collectCandidateStates }] = await Promise.all([
             import('../../../sim/index.ts'),
             import('../decider-spec.ts'),
-            import('../decider.ts'),
+            import('../decider-flags.ts'),
             import('../collect-states.ts'),
           ]);
           // The decider proposes the N candidates; it scores only when its choice is what runs (--execute reward).
@@ -85,13 +85,7 @@ export function register(program: Command): void {
           if (f.rewardDir) Object.assign(overrides, { select: 'ras', reward: rewardKind(f.rewardDir), rewardDir: f.rewardDir, lcb: f.lcb });
           const spec = deciderSpecFor(f.policy, overrides, '--policy');
           const world = await createWorld(f.task);
-          let decider;
-          try {
-            decider = await loadDecider(spec);
-          } catch (e) {
-            world.dispose();
-            throw new CliError(`--policy: ${(e as Error).message}`);
-          }
+          const decider = await loadCommandDecider(world, spec);
           const bar = startProgress('collect', f.states, { quiet: f.json });
           try {
             const states = await collectCandidateStates(world, decider, {

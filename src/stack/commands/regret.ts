@@ -42,10 +42,10 @@ export function register(program: Command): void {
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(CollectFlags, raw);
-        const [{ createWorld }, { deciderSpecFor }, { loadDecider }, { collectTransitions }, { writeTransitions }] = await Promise.all([
+        const [{ createWorld }, { deciderSpecFor }, { loadCommandDecider }, { collectTransitions }, { writeTransitions }] = await Promise.all([
           import('../../../sim/index.ts'),
           import('../decider-spec.ts'),
-          import('../decider.ts'),
+          import('../decider-flags.ts'),
           import('../collect-transitions.ts'),
           import('../../preference/sim-regret.ts'),
         ]);
@@ -53,13 +53,7 @@ export function register(program: Command): void {
         const spec = deciderSpecFor(f.policy, { candidates: f.candidates, select: 'first' }, '--policy');
         if (spec.policy === 'expert' || spec.policy === 'random') throw new CliError(`--policy: expected a task folder or a policy checkpoint (its candidates are what the teachers compare), received ${f.policy}`);
         const world = await createWorld(f.task);
-        let decider;
-        try {
-          decider = await loadDecider(spec);
-        } catch (e) {
-          world.dispose();
-          throw new CliError(`--policy: ${(e as Error).message}`);
-        }
+        const decider = await loadCommandDecider(world, spec);
         const bar = startProgress('regret collect', f.states, { quiet: f.json });
         const t0 = performance.now();
         try {
