@@ -2,7 +2,8 @@
 //
 // Ours is the command users run (`pamstack gw --in FILE --json`, its own `ms`: solve time, start-up
 // excluded), in its default mode: the fast entropic solver (FAST_ENTROPIC_GW: warm, inexact,
-// over-relaxed inner Sinkhorns, Aitken-extrapolated outer steps, f32 products of each step's change),
+// over-relaxed inner Sinkhorns, Aitken-extrapolated outer steps, f32 products of each step's change on
+// ONNX Runtime where it loads),
 // the same fixed point as POT's iterates, agreement reported. `--exact` also times the command's
 // `--exact` mode (POT's own rules). CG is POT's Frank–Wolfe with exact line search. Each workload is
 // repeated, ours and POT back to back, until POT's spread is below 10 % or the round limit; each round's
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Rng, parseOrThrow } from '../src/core/index.ts';
+import { loadOrtMatmul } from '../src/nn/onnx-matmul.ts';
 import { FAST_ENTROPIC_GW, defaultMatmulKernel } from '../src/transfer/index.ts';
 import { DEBIAN_PYTHON, loadNow, machineDescription, printTable, repeatUntilSteady, writeBenchResult } from './_common.ts';
 
@@ -108,6 +110,11 @@ function agreement(ours: GwOut, pot: GwOut): { max_abs_T: number; gw_rel: number
 }
 
 const flags = parseOrThrow(FlagsSchema, parseArgs(process.argv.slice(2)), 'gw bench flags');
+// what `pamstack gw` multiplies with (it loads the same kernel): named in the result
+const ortProducts = await loadOrtMatmul().then((k) => {
+  k?.dispose();
+  return k?.name ?? null;
+});
 const sizes = flags.sizes.split(',').map(Number);
 const solvers = flags.solvers.split(',');
 const dir = mkdtempSync(join(os.tmpdir(), 'pamstack-gw-bench-'));
@@ -150,7 +157,7 @@ try {
       anchor: 'POT 0.8.2 (numpy/OpenBLAS), ../shared/anchors/pot_gw.py',
       anchor_ms: main!.pot,
       ratio: main!.ours / main!.pot,
-      backend: `${defaultMatmulKernel().name} (f64 matmul, Sinkhorn sweep and exps; f32 products of ΔT; one thread); fast options ${JSON.stringify(FAST_ENTROPIC_GW)}`,
+      backend: `f32 products of ΔT on ${ortProducts ?? 'wasm-simd-f32 (onnxruntime-node does not load here)'}; ${defaultMatmulKernel().name} f64 matmul, Sinkhorn sweep and exps on one thread; fast options ${JSON.stringify(FAST_ENTROPIC_GW)}`,
       machine: `${machineDescription()}, ${main!.load}, anchor spread ${(100 * main!.spread).toFixed(1)} %`,
       ...extra,
     });

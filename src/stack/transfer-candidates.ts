@@ -10,6 +10,7 @@ import { rankingToPairs } from '../preference/pairs.ts';
 import type { PairData, RewardModel } from '../preference/reward-model.ts';
 import { evaluatePairs, splitPairs, trainRewardModel, type PreferenceFit, type RewardTrainReport } from '../preference/reward-train.ts';
 import { type CandidateItems, transferCandidateLabels } from '../transfer/candidate-transfer.ts';
+import type { MatmulKernel } from '../transfer/dense.ts';
 import type { IndexedPreference, TransferredPreference } from '../transfer/label-transfer.ts';
 
 /** Named sets of shared columns for the fused cost. */
@@ -140,6 +141,8 @@ export interface CandidateTransferRun {
   shared: string;
   ties: boolean;
   reward: { epochs: number; hidden: number[]; seed: number; valFraction: number } | null;
+  /** The fast solver's f32 product kernel (the command passes ONNX Runtime's where it loads). */
+  productKernel?: MatmulKernel;
 }
 
 /** The transfer, its report and (unless `reward` is null) the trained robust reward. */
@@ -164,6 +167,7 @@ export function runCandidateTransfer(o: CandidateTransferRun): {
     epsilon: o.epsilon,
     exact: o.exact ?? false,
     alpha: o.alpha,
+    ...(o.productKernel ? { productKernel: o.productKernel } : {}),
     ...(shared ? { sourceColumns: shared.columns, targetColumns: shared.columns } : {}),
   });
   const n = t.labels.length;

@@ -1,5 +1,6 @@
 // Candidate-level cross-task transfer: (state, candidate) items, within-state pairs, a GW coupling, labels.
 import { FieldError } from '../core/index.ts';
+import type { MatmulKernel } from './dense.ts';
 import { entropicGromovWasserstein, entropicGwMode, type GwResult } from './entropic-gw.ts';
 import { type IndexedPreference, type TransferredPreference, transferPreferences } from './label-transfer.ts';
 import { crossSegmentDistances, euclideanSegmentDistances, type StateSequence } from './trajectory-distance.ts';
@@ -29,6 +30,8 @@ export interface CandidateTransferOptions {
   maxIter?: number;
   /** POT 0.8.2's exact iterates instead of the fast solver (FAST_ENTROPIC_GW). @default false */
   exact?: boolean;
+  /** The fast solver's f32 product kernel (EntropicGwOptions.productKernel). */
+  productKernel?: MatmulKernel;
 }
 
 /** The coupling and the labels of every within-state target pair. */
@@ -106,7 +109,7 @@ export function transferCandidateLabels(
   }
   const gw = entropicGromovWasserstein(
     { C1: euclideanSegmentDistances(S), C2: euclideanSegmentDistances(T), p: new Float64Array(M).fill(1 / M), q: new Float64Array(N).fill(1 / N) },
-    { ...entropicGwMode(o.exact ?? false), epsilon: o.epsilon ?? 0.01, maxIter: o.maxIter ?? 1000, ...(featureCost ? { featureCost, alpha } : {}) },
+    { ...entropicGwMode(o.exact ?? false), epsilon: o.epsilon ?? 0.01, maxIter: o.maxIter ?? 1000, productKernel: o.productKernel, ...(featureCost ? { featureCost, alpha } : {}) },
   );
   const pairs = withinGroupPairs(target.group);
   return { gw, pairs, labels: transferPreferences(gw.T, M, N, sourcePrefs, pairs) };

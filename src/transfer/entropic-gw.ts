@@ -45,10 +45,15 @@ export interface EntropicGwOptions {
   /**
    * Track the product h1(C1)·T·h2(C2)ᵀ by f32 products of each step's change ΔT (twice the f64
    * kernel's speed) with one exact f64 product once ‖ΔT‖ is small ({@link TrackedProduct}): the
-   * same fixed point to ~1e-10, not POT's iterates. Needs WebAssembly SIMD (otherwise ignored).
+   * same fixed point to ~1e-10, not POT's iterates. Needs WebAssembly SIMD or a `productKernel` (otherwise ignored).
    * @default false
    */
   f32Products?: boolean;
+  /**
+   * The float32 product kernel of `f32Products`. @default the WebAssembly SIMD f32 kernel; the commands
+   * pass ONNX Runtime's (src/nn/onnx-matmul.ts) where it loads.
+   */
+  productKernel?: MatmulKernel;
   /**
    * Over-relax each inner Sinkhorn with the ω that the previous solves' contraction rates say is best
    * ({@link optimalRelaxation}), starting from `sinkhorn.relax` (or 1): the same fixed points in a
@@ -147,8 +152,8 @@ export function entropicGromovWasserstein(prob: GwProblem, options: EntropicGwOp
   let T: Float64Array = outerInto(p, q, new Float64Array(n * m));
   let Tprev: Float64Array = new Float64Array(n * m);
   const grad = new Float64Array(n * m);
-  const tracked = options.f32Products && wasmKernels()
-    ? new TrackedProduct(tensor, p, q, wasmF32MatmulKernel, F32_REFRESH_BELOW, F32_REFRESH_TOL * tol)
+  const tracked = options.f32Products && (options.productKernel || wasmKernels())
+    ? new TrackedProduct(tensor, p, q, options.productKernel ?? wasmF32MatmulKernel, F32_REFRESH_BELOW, F32_REFRESH_TOL * tol)
     : null;
   const product = tracked ? tracked.product : new Float64Array(n * m);
   const M = options.featureCost;

@@ -102,6 +102,8 @@ export interface GwSolveOptions {
   /** Entropic: POT 0.8.2's exact iterates instead of the fast configuration (FAST_ENTROPIC_GW). @default false */
   exact?: boolean;
   kernel?: MatmulKernel;
+  /** The fast solver's f32 product kernel (EntropicGwOptions.productKernel). */
+  productKernel?: MatmulKernel;
 }
 
 /** Solves a request; `ms` is the solver's time only (parsing and validation excluded). */
@@ -110,7 +112,7 @@ export function solveGwRequest(req: GwRequest, opts: GwSolveOptions = {}): { res
   const t0 = performance.now();
   const result =
     req.solver === 'entropic'
-      ? entropicGromovWasserstein(req.problem, { ...entropicGwMode(opts.exact ?? false), epsilon: req.epsilon!, loss: req.loss, kernel })
+      ? entropicGromovWasserstein(req.problem, { ...entropicGwMode(opts.exact ?? false), epsilon: req.epsilon!, loss: req.loss, kernel, productKernel: opts.productKernel })
       : cgGromovWasserstein(req.problem, { loss: req.loss, kernel });
   return { result, ms: performance.now() - t0 };
 }

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrtMatmul, type OrtMatmul } from '../../src/nn/onnx-matmul.ts';
+import { jsMatmulKernel } from '../../src/transfer/dense.ts';
 import { entropicGromovWasserstein, gwRequestFrom, marginalErrors, solveGwRequest } from '../../src/transfer/index.ts';
 import { loadPotFixtures, maxAbsDiff, problemOf } from './pot-fixtures.ts';
 
@@ -93,6 +95,34 @@ describe('entropicGromovWasserstein vs POT 0.8.2', () => {
     // the exact mode is POT's iterates (same check count as POT's log)
     const exact = solveGwRequest(gwRequestFrom(fx.input), { exact: true }).result;
     expect(Math.ceil(exact.iterations / 10) * 10).toBe(fx.pot.iterations);
+  });
+
+  describe('with the f32 products on ONNX Runtime (what pamstack gw and transfer run where it loads)', () => {
+    let ort: OrtMatmul;
+    beforeAll(async () => {
+      // onnxruntime-node is a dependency installed by npm ci (.ci/run checks it loads): a missing one fails here
+      ort = (await loadOrtMatmul(2))!;
+      expect(ort).not.toBeNull();
+    });
+    afterAll(() => ort?.dispose());
+
+    it('multiplies like the f64 kernel within f32 rounding, odd and empty shapes included', () => {
+      for (const [n, k, m] of [[7, 13, 5], [1, 1, 1], [33, 64, 17], [0, 4, 3], [3, 0, 2]] as const) {
+        const A = Float64Array.from({ length: n * k }, (_, i) => Math.sin(i + 1)), B = Float64Array.from({ length: k * m }, (_, i) => Math.cos(3 * i));
+        const want = new Float64Array(n * m), got = new Float64Array(n * m).fill(NaN);
+        jsMatmulKernel.matmul(A, B, want, n, k, m);
+        ort.matmul(A, B, got, n, k, m);
+        if (n * m) expect(maxAbsDiff(got, Array.from(want))).toBeLessThan(1e-5 * Math.max(1, k));
+        else expect(got.length).toBe(0);
+      }
+    });
+
+    it.each(converged.map((fx) => [fx.name, fx] as const))('%s: POT’s plan and gw within 1e-6', (_, fx) => {
+      const { result } = solveGwRequest(gwRequestFrom(fx.input), { productKernel: ort });
+      expect(result.converged).toBe(true);
+      expect(maxAbsDiff(result.T, fx.pot.T.flat())).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(result.gw - fx.pot.gw) / Math.abs(fx.pot.gw)).toBeLessThanOrEqual(1e-6);
+    });
   });
 
   it('rejects a negative innerTolerance, naming it', () => {

@@ -212,17 +212,25 @@ export function register(program: Command): void {
         const hidden = f.hidden === undefined ? undefined : f.hidden ? f.hidden.split(',').map(Number) : [];
         if (f.items === 'candidates') {
           if (f.distance !== 'euclidean') throw new CliError('--distance: segments only (candidate items are single feature rows)');
-          const run = runCandidateTransfer({
-            source: f.source,
-            target: f.target,
-            features: DEFAULT_REWARD_FEATURES,
-            epsilon: f.epsilon,
-            exact: f.exact,
-            alpha: f.alpha,
-            shared: f.shared ?? 'object',
-            ties: f.ties,
-            reward: f.reward === 'robust' ? { epochs: f.epochs ?? 200, hidden: hidden ?? [64, 64], seed: f.seed, valFraction: 0.2 } : null,
-          });
+          // the fast solver's f32 products on ONNX Runtime where it loads
+          const productKernel = f.exact ? null : await (await import('../../nn/onnx-matmul.ts')).loadOrtMatmul();
+          let run;
+          try {
+            run = runCandidateTransfer({
+              source: f.source,
+              target: f.target,
+              features: DEFAULT_REWARD_FEATURES,
+              epsilon: f.epsilon,
+              exact: f.exact,
+              alpha: f.alpha,
+              shared: f.shared ?? 'object',
+              ties: f.ties,
+              reward: f.reward === 'robust' ? { epochs: f.epochs ?? 200, hidden: hidden ?? [64, 64], seed: f.seed, valFraction: 0.2 } : null,
+              ...(productKernel ? { productKernel } : {}),
+            });
+          } finally {
+            productKernel?.dispose();
+          }
           mkdirSync(f.out, { recursive: true });
           writeFileSync(join(f.out, 'labels.json'), JSON.stringify({ teacher: `transferred:${String((run.report.source as { task: string }).task)}`, pairs: run.labels }));
           if (run.model) {
@@ -260,10 +268,17 @@ export function register(program: Command): void {
             });
           featureCost = crossSegmentDistances(S, Tg, col(src, 'source'), col(tgt, 'target'));
         }
-        const gw = entropicGromovWasserstein(
-          { C1, C2, p: new Float64Array(M).fill(1 / M), q: new Float64Array(N).fill(1 / N) },
-          { ...entropicGwMode(f.exact), epsilon: f.epsilon, ...(featureCost ? { featureCost, alpha: f.alpha } : {}) },
-        );
+        // the fast solver's f32 products on ONNX Runtime where it loads
+        const productKernel = f.exact ? null : await (await import('../../nn/onnx-matmul.ts')).loadOrtMatmul();
+        let gw;
+        try {
+          gw = entropicGromovWasserstein(
+            { C1, C2, p: new Float64Array(M).fill(1 / M), q: new Float64Array(N).fill(1 / N) },
+            { ...entropicGwMode(f.exact), epsilon: f.epsilon, ...(productKernel ? { productKernel } : {}), ...(featureCost ? { featureCost, alpha: f.alpha } : {}) },
+          );
+        } finally {
+          productKernel?.dispose();
+        }
         const labels = transferPreferences(gw.T, M, N, srcLabels.pairs, allPairs(N));
         const byPair = new Map(labels.map((l) => [`${l.first},${l.second}`, l]));
         const get = (j: number, l: number) => (j < l ? byPair.get(`${j},${l}`)!.y : 1 - byPair.get(`${l},${j}`)!.y);
