@@ -37,26 +37,49 @@ export function initGwTensor(
 ): GwTensor {
   const n = p.length, m = q.length;
   const square = loss === 'square_loss';
-  const f1 = square ? (a: number) => a * a : (a: number) => a * Math.log(a + KL_FLOOR) - a;
-  const f2 = square ? (b: number) => b * b : (b: number) => b;
-  const h2 = square ? (b: number) => 2 * b : (b: number) => Math.log(b + KL_FLOOR);
+  // The element maps are written out per loss (no closure call per entry): this runs once per solve on
+  // n² + m² entries, before the JIT has warmed up.
   // constC1_i = Σ_k f1(C1_ik) p_k ; constC2_j = Σ_l q_l f2(C2_jl)
   const c1 = new Float64Array(n), c2 = new Float64Array(m);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let k = 0; k < n; k++) s += f1(C1[i * n + k]) * p[k];
+    const o = i * n;
+    if (square)
+      for (let k = 0; k < n; k++) {
+        const a = C1[o + k]!;
+        s += a * a * p[k]!;
+      }
+    else
+      for (let k = 0; k < n; k++) {
+        const a = C1[o + k]!;
+        s += (a * Math.log(a + KL_FLOOR) - a) * p[k]!;
+      }
     c1[i] = s;
   }
   for (let j = 0; j < m; j++) {
     let s = 0;
-    for (let l = 0; l < m; l++) s += q[l] * f2(C2[j * m + l]);
+    const o = j * m;
+    if (square)
+      for (let l = 0; l < m; l++) {
+        const b = C2[o + l]!;
+        s += q[l]! * b * b;
+      }
+    else for (let l = 0; l < m; l++) s += q[l]! * C2[o + l]!;
     c2[j] = s;
   }
   const constC = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) constC[i * m + j] = c1[i] + c2[j];
+  for (let i = 0; i < n; i++) {
+    const o = i * m, ci = c1[i]!;
+    for (let j = 0; j < m; j++) constC[o + j] = ci + c2[j]!;
+  }
   const hC1 = Float64Array.from(C1); // h1(a) = a for both losses
+  // hC2T[l][j] = h2(C2[j][l]): h2(b) = 2b (square) or log(b + floor) (kl)
   const hC2T = new Float64Array(m * m);
-  for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) hC2T[l * m + j] = h2(C2[j * m + l]);
+  for (let j = 0; j < m; j++) {
+    const o = j * m;
+    if (square) for (let l = 0; l < m; l++) hC2T[l * m + j] = 2 * C2[o + l]!;
+    else for (let l = 0; l < m; l++) hC2T[l * m + j] = Math.log(C2[o + l]! + KL_FLOOR);
+  }
   return { n, m, loss, constC, hC1, hC2T, kernel, scratch: new Float64Array(n * m) };
 }
 
