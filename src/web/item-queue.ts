@@ -12,6 +12,18 @@ export interface Done {
 /** How many items beyond the current one are kept ready. */
 const PREFETCH = 2;
 
+// The store times a watch from the later of the lease and the user's last stored answer (any view), and
+// that answer is stored after the next item already shows. The client counts from its acknowledgement
+// (which follows the commit), so its countdown never ends before the server's: a lagging ack would
+// otherwise get an answer the countdown allowed refused as too early.
+let answersInFlight = 0;
+let lastAnswerAckAt = 0;
+
+/** Whether an answer of this page is still on its way to the store (its watch countdown waits for it). */
+export function answerInFlight(): boolean {
+  return answersInFlight > 0;
+}
+
 export class ItemQueue {
   current: Item | null = null;
   buffer: Item[] = [];
@@ -61,6 +73,12 @@ export class ItemQueue {
   /** Milliseconds since the current item appeared. */
   elapsed(): number {
     return Math.round(performance.now() - this.#shownAt);
+  }
+
+  /** Milliseconds the current item has been watched as the store counts it (0 while an answer is unacknowledged). */
+  watchedMs(): number {
+    if (answerInFlight()) return 0;
+    return Math.round(performance.now() - Math.max(this.#shownAt, lastAnswerAckAt));
   }
 
   /** Sends the answer for the current item and moves on at once; the server's ack arrives later. */
@@ -113,10 +131,12 @@ export class ItemQueue {
 
   #send(msg: { op: 'submit'; clientId: string; itemId: string; answer: Answer; durationMs: number } | { op: 'skip'; clientId: string; itemId: string; flag?: AnswerFlag }): void {
     this.unacked++;
+    answersInFlight++;
     this.#conn
       .durable(msg)
       .then(() => {
         this.acked++;
+        lastAnswerAckAt = performance.now();
         void this.refreshProgress();
       })
       .catch((e: Error) => {
@@ -125,6 +145,7 @@ export class ItemQueue {
       })
       .finally(() => {
         this.unacked--;
+        answersInFlight--;
         this.#onChange('progress');
       });
   }

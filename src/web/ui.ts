@@ -35,6 +35,9 @@ export function toast(text: string, kind: 'info' | 'error' | 'ok' = 'info', ms =
   const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
   box.appendChild(el);
   setTimeout(() => el.remove(), ms);
+  // The last few, for a test that fails after the toast is gone.
+  const hooks = debugHooks();
+  hooks.toasts = [...((hooks.toasts as string[] | undefined) ?? []), `${kind}: ${text}`].slice(-10);
 }
 
 /** What every view gets from the shell. */

@@ -38,13 +38,21 @@ export async function waitHooks(page: Page, pred: string, timeout = 30_000): Pro
   await page.waitForFunction(`(() => { const p = window.__pam; return !!p && (${pred}); })()`, null, { timeout });
 }
 
-/** Polls `f` (sync or async) until it returns a truthy value. */
-export async function until<T>(f: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+/** Polls `f` (sync or async) until it returns a truthy value; given the page, the error names its recent toasts. */
+export async function until<T>(
+  f: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  what = 'condition',
+  page?: Page,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
     if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - t0 > timeoutMs) {
+      const toasts = page ? ((await page.evaluate(() => window.__pam?.toasts).catch(() => [])) as string[] | undefined) ?? [] : [];
+      throw new Error(`timed out waiting for ${what}${toasts.length ? ` (the page's toasts: ${toasts.map((t) => JSON.stringify(t)).join(', ')})` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

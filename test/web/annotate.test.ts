@@ -158,7 +158,7 @@ describe('annotator in the browser, keyboard only', () => {
     await waitHooks(page, 'p.watching === false', 10_000);
     const shownLeft = (await page.evaluate(() => window.__pam.shownLeft)) as string;
     await page.keyboard.press('ArrowLeft');
-    const r = await until(() => rows().find((x) => x.item_id === first), 15_000, 'the left label');
+    const r = await until(() => rows().find((x) => x.item_id === first), 15_000, 'the left label', page);
     const item = store.item(first!) as { left: { id: string } };
     // Stored in the item's order: "left as shown" is the item's right clip when the sides were swapped.
     expect(JSON.parse(r.value!)).toEqual({ kind: 'compare', label: shownLeft === item.left.id ? 'left' : 'right', strength: 'clear' });

@@ -4,7 +4,7 @@ import { cloudFromData, type CompareAnswer, type CompareItem, type Segment } fro
 import type { SegmentLabel } from '../../core/preference.ts';
 import { CloudLayer } from '../cloud-layer.ts';
 import { frameOf, goalOverlay, goalText, pathLine, workspaceBox } from '../draw.ts';
-import { ItemQueue } from '../item-queue.ts';
+import { answerInFlight, ItemQueue } from '../item-queue.ts';
 import { FlagBox } from '../flag.ts';
 import { showGuidelinesOnFirstVisit } from '../guidelines.ts';
 import { debugHooks, h, toast, type AppContext, type View } from '../ui.ts';
@@ -158,6 +158,8 @@ export class CompareView implements View {
       if (why === 'error') toast(detail ?? 'error', 'error');
       if (why === 'item') this.#show();
       this.#renderPanel();
+      // In the same task as the new item's hooks, so nothing reads a countdown of the previous item.
+      this.#renderWatch();
       this.#updateProgress();
     });
     const hooks = debugHooks();
@@ -222,7 +224,7 @@ export class CompareView implements View {
     if (!it) return 0;
     const mw = this.#queue.minWatch;
     const need = mw === 'shorter-clip' ? Math.min(clipSpan(it.left), clipSpan(it.right)) * 1000 : mw;
-    return Math.max(0, need - this.#queue.elapsed());
+    return Math.max(0, need - this.#queue.watchedMs());
   }
 
   #answer(label: SegmentLabel, strength: 'slight' | 'clear' = 'clear'): void {
@@ -351,14 +353,14 @@ export class CompareView implements View {
 
   /** The countdown until answers count; the answer buttons wait for it. */
   #renderWatch(): void {
+    const left = this.#watchLeftMs();
+    const waiting = left > 0;
+    debugHooks().watching = waiting;
     const note = this.#watchNote;
     if (!note) return;
-    const left = this.#watchLeftMs();
-    const text = left > 0 ? `watch both clips once: ${(left / 1000).toFixed(1)} s` : '';
+    const text = !waiting ? '' : answerInFlight() ? 'saving your last answer…' : `watch both clips once: ${(left / 1000).toFixed(1)} s`;
     if (note.textContent !== text) {
       note.textContent = text;
-      const waiting = left > 0;
-      debugHooks().watching = waiting;
       for (const b of this.#panel.querySelectorAll<HTMLButtonElement>('button.answer')) b.disabled = waiting || !this.#item;
     }
   }
