@@ -21,11 +21,23 @@ import {
 } from './review.ts';
 import { migratePg } from './pg-migrations.ts';
 import { agreementFromRows, SETTLED_ITEMS_SQL, type AgreementRow, type AgreementStats, type QueueStats } from './stats.ts';
-import { StoreError } from './store-error.ts';
-import { itemRow, type AddItemOptions, type NextOptions, type Receipt, type StoreOptions, type SubmitInput } from './store.ts';
+import { entryError, StoreError } from './store-error.ts';
+import {
+  itemRow,
+  type AddItemOptions,
+  type EstopEvent,
+  type NextOptions,
+  type Progress,
+  type Receipt,
+  type StoreOptions,
+  type SubmitInput,
+  type TeleopLogEntry,
+} from './store.ts';
 import { hashToken, type User } from './users.ts';
 import { maskUrl } from './db-target.ts';
-import type { PreferenceStore } from './preference-store.ts';
+import type { GuidelinesEdit, PreferenceStore, UserChangeListener } from './preference-store.ts';
+import { asStoreError, isConnectionLoss } from './pg-errors.ts';
+import { PgUserChannel, USERS_CHANNEL } from './pg-user-channel.ts';
 import type { Ranking, SegmentPair } from '../core/preference.ts';
 
 /** BIGINT columns (ids, ms timestamps, counts) as numbers: every value the store keeps is below 2^53. */
@@ -69,19 +81,27 @@ const ELIGIBLE = `
   AND NOT (i.id = ANY($5::text[]))`;
 const OTHERS_LEASES = `(SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> $1 AND l.until > $2::bigint)`;
 
+const INSERT_ITEM_SQL = `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+function itemParams(r: ReturnType<typeof itemRow>): unknown[] {
+  return [r.id, r.kind, r.task, r.ref_a, r.ref_b, r.payload, r.candidate_count, r.gold, r.min_annotations, r.priority, r.disagreement, r.created_at, r.min_watch_ms];
+}
+
 export class PgStore implements PreferenceStore {
   readonly engine = 'postgres' as const;
   readonly pool: pg.Pool;
   readonly display: string;
+  #url: string;
   #leaseMs: number;
   #goldEvery: number;
   #now: () => number;
   #minWatch: 'shorter-clip' | number;
   #randomizeSides: boolean;
 
-  private constructor(pool: pg.Pool, display: string, opts: PgOptions) {
+  private constructor(pool: pg.Pool, url: string, opts: PgOptions) {
     this.pool = pool;
-    this.display = display;
+    this.#url = url;
+    this.display = maskUrl(url);
     this.#leaseMs = opts.leaseMs ?? 600_000;
     this.#goldEvery = opts.goldEvery ?? 10;
     this.#now = opts.now ?? Date.now;
@@ -101,7 +121,8 @@ export class PgStore implements PreferenceStore {
     // The pool's timeout also bounds the wait for a free connection, which under load (hundreds of
     // requests per pool) is long and normal; the first connection gets a short one of its own.
     const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 60_000, types: TYPES });
-    // An idle client's error (server restart) must not crash the process; the pool replaces it.
+    // An idle client's error (a server restart) is emitted on the pool and would crash the process
+    // without a listener; the pool has already removed that client (node-postgres docs, Pool 'error').
     pool.on('error', () => {});
     let client: pg.PoolClient;
     try {
@@ -119,26 +140,16 @@ export class PgStore implements PreferenceStore {
     } finally {
       client.release();
     }
-    return new PgStore(pool, display, opts);
-  }
-
-  /** Connects to `url` once and disconnects (no migration); unreachable is a FieldError naming `flag`. */
-  static async probe(url: string, flag = 'db'): Promise<void> {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      await c.query('SELECT 1');
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new FieldError(flag, 'a reachable PostgreSQL server', `${maskUrl(url)} (${err.code ?? ''} ${err.message})`.replace(/\s+/g, ' '));
-    } finally {
-      await c.end().catch(() => {});
-    }
+    return new PgStore(pool, url, opts);
   }
 
   get leaseMs(): number {
     return this.#leaseMs;
+  }
+
+  /** See StoreOptions.minWatch. */
+  get minWatch(): 'shorter-clip' | number {
+    return this.#minWatch;
   }
 
   /** Schema version (the highest applied migration). */
@@ -150,9 +161,23 @@ export class PgStore implements PreferenceStore {
     await this.pool.end();
   }
 
-  /** Runs `fn` in one transaction on one connection; committed before it resolves. */
+  /**
+   * Runs `fn` in one transaction on one connection; committed before it resolves. A lost connection
+   * rejects with StoreError `unavailable` (the outcome of a COMMIT cut off is unknown: a retry with the
+   * same client id answers `duplicate` if it did commit).
+   */
   async transaction<T>(fn: (c: Q) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw asStoreError(e);
+    }
+    // A checked-out client has no pool listener for 'error' (pg-pool removes its idle listener on
+    // acquire), so a server restart mid-transaction would crash the process without this one.
+    let broken: unknown = null;
+    const onError = (e: Error) => (broken ??= e);
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       try {
@@ -160,11 +185,25 @@ export class PgStore implements PreferenceStore {
         await c.query('COMMIT');
         return out;
       } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
+        if (!isConnectionLoss(e) && !broken) await c.query('ROLLBACK').catch(() => {});
         throw e;
       }
+    } catch (e) {
+      if (isConnectionLoss(e)) broken ??= e;
+      throw asStoreError(e);
     } finally {
-      c.release();
+      c.off('error', onError);
+      // release(error) destroys the client instead of returning it to the pool (node-postgres docs, pool.connect).
+      c.release(broken ? (broken as Error) : undefined);
+    }
+  }
+
+  /** One statement on any pooled connection (autocommit); a lost connection is StoreError `unavailable`. */
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (e) {
+      throw asStoreError(e);
     }
   }
 
@@ -177,7 +216,7 @@ export class PgStore implements PreferenceStore {
     const token = `pam_${randomBytes(32).toString('base64url')}`;
     const now = this.#now();
     try {
-      const res = await this.pool.query<{ id: number }>('INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id', [
+      const res = await this.#query<{ id: number }>('INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id', [
         name,
         r.data,
         hashToken(token),
@@ -192,27 +231,48 @@ export class PgStore implements PreferenceStore {
 
   /** The enabled user holding `token`, or null. */
   async authenticate(token: string): Promise<User | null> {
-    const u = (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)])).rows[0];
+    const u = (await this.#query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)])).rows[0];
     return u && u.disabled === 0 ? toUser(u) : null;
   }
 
-  /** Disables (or re-enables) a user: their token stops working at once. */
+  /**
+   * Disables (or re-enables) a user: their token stops working at once, and every replica is told on
+   * the users channel by the same statement (delivered when it commits), so it closes their sockets.
+   */
   async setDisabled(name: string, disabled: boolean): Promise<User> {
-    const r = await this.pool.query<UserRow>('UPDATE users SET disabled = $1 WHERE name = $2 RETURNING id, name, role, created_at, disabled', [disabled ? 1 : 0, name]);
+    const r = await this.#query<UserRow>(
+      `WITH u AS (UPDATE users SET disabled = $1 WHERE name = $2 RETURNING id, name, role, created_at, disabled)
+       SELECT u.*, pg_notify('${USERS_CHANNEL}', u.id::text) FROM u`,
+      [disabled ? 1 : 0, name],
+    );
     if (!r.rows[0]) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
     return toUser(r.rows[0]);
   }
 
-  /** Replaces a user's token; returns the new one. */
+  /** Replaces a user's token; returns the new one. Every replica is told on the users channel (see setDisabled). */
   async rotateToken(name: string): Promise<string> {
     const token = `pam_${randomBytes(32).toString('base64url')}`;
-    const r = await this.pool.query('UPDATE users SET token_hash = $1 WHERE name = $2', [hashToken(token), name]);
+    const r = await this.#query(
+      `WITH u AS (UPDATE users SET token_hash = $1 WHERE name = $2 RETURNING id) SELECT pg_notify('${USERS_CHANNEL}', u.id::text) FROM u`,
+      [hashToken(token), name],
+    );
     if (r.rowCount === 0) throw new StoreError('not_found', 'name', `no user named ${JSON.stringify(name)}`);
     return token;
   }
 
   async listUsers(): Promise<User[]> {
-    return (await this.pool.query<UserRow>('SELECT id, name, role, created_at, disabled FROM users ORDER BY id')).rows.map(toUser);
+    return (await this.#query<UserRow>('SELECT id, name, role, created_at, disabled FROM users ORDER BY id')).rows.map(toUser);
+  }
+
+  async activeTokenHashes(): Promise<Map<number, string>> {
+    const r = await this.#query<{ id: number; token_hash: string }>('SELECT id, token_hash FROM users WHERE disabled = 0');
+    return new Map(r.rows.map((x) => [x.id, x.token_hash]));
+  }
+
+  /** Listens on the users channel with a dedicated connection (see PgUserChannel); resolves with its stop function. */
+  async watchUsers(listener: UserChangeListener, log?: (line: string) => void): Promise<() => Promise<void>> {
+    const ch = await PgUserChannel.open(this.#url, listener, { log });
+    return () => ch.close();
   }
 
   // ----------------------------------------------------------------------------------------- items
@@ -221,20 +281,39 @@ export class PgStore implements PreferenceStore {
   async addItem(item: Item, opts: AddItemOptions = {}): Promise<string> {
     const r = itemRow(item, opts, this.#now());
     try {
-      await this.pool.query(
-        `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [r.id, r.kind, r.task, r.ref_a, r.ref_b, r.payload, r.candidate_count, r.gold, r.min_annotations, r.priority, r.disagreement, r.created_at, r.min_watch_ms],
-      );
+      await this.pool.query(INSERT_ITEM_SQL, itemParams(r));
     } catch (e) {
       if ((e as { code?: string }).code === UNIQUE_VIOLATION) throw new StoreError('conflict', 'item.id', `an item ${JSON.stringify(r.id)} exists`);
-      throw e;
+      throw asStoreError(e);
     }
     return r.id;
   }
 
+  async addItems(entries: readonly { item: Item; opts?: AddItemOptions }[]): Promise<string[]> {
+    const now = this.#now();
+    const rows = entries.map((e, i) => {
+      try {
+        return itemRow(e.item, e.opts ?? {}, now);
+      } catch (err) {
+        throw entryError(err, i);
+      }
+    });
+    return this.transaction(async (c) => {
+      for (const [i, r] of rows.entries()) {
+        // A savepoint per item would cost a round trip each; a conflict aborts the whole batch anyway.
+        try {
+          await c.query(INSERT_ITEM_SQL, itemParams(r));
+        } catch (e) {
+          if ((e as { code?: string }).code === UNIQUE_VIOLATION) throw entryError(new StoreError('conflict', 'item.id', `an item ${JSON.stringify(r.id)} exists`), i);
+          throw e;
+        }
+      }
+      return rows.map((r) => r.id);
+    });
+  }
+
   async item(itemId: string): Promise<Item | null> {
-    const r = await this.pool.query<{ payload: string }>('SELECT payload FROM items WHERE id = $1', [itemId]);
+    const r = await this.#query<{ payload: string }>('SELECT payload FROM items WHERE id = $1', [itemId]);
     return r.rows[0] ? (JSON.parse(r.rows[0].payload) as Item) : null;
   }
 
@@ -427,17 +506,17 @@ export class PgStore implements PreferenceStore {
   }
 
   async rankedItemPayloads(): Promise<string[]> {
-    const r = await this.pool.query<{ payload: string }>(RANKED_ITEMS_SQL);
+    const r = await this.#query<{ payload: string }>(RANKED_ITEMS_SQL);
     return r.rows.map((x) => x.payload);
   }
 
   /** Agreement per item and annotator, gold accuracy and queue counts (as agreementStats on SQLite). */
   async agreementStats(): Promise<AgreementStats> {
-    const rows = await this.pool.query<AgreementRow>(
+    const rows = await this.#query<AgreementRow>(
       `SELECT a.item_id, a.status, a.value, a.duration_ms, a.created_at, u.name, i.kind, i.gold, i.candidate_count
        FROM answers a JOIN users u ON u.id = a.user_id JOIN items i ON i.id = a.item_id ORDER BY a.id`,
     );
-    const q = await this.pool.query<QueueStats>(
+    const q = await this.#query<QueueStats>(
       `SELECT count(*) FILTER (WHERE status = 'open' AND gold IS NULL) AS open, count(*) FILTER (WHERE status = 'complete' AND gold IS NULL) AS complete,
               count(*) FILTER (WHERE status = 'retired') AS retired, count(*) FILTER (WHERE gold IS NOT NULL) AS gold,
               (SELECT count(*) FROM leases WHERE until > $1) AS leased,
@@ -445,13 +524,70 @@ export class PgStore implements PreferenceStore {
        FROM items`,
       [Date.now()],
     );
-    const settled = await this.pool.query<{ item_id: string }>(SETTLED_ITEMS_SQL);
+    const settled = await this.#query<{ item_id: string }>(SETTLED_ITEMS_SQL);
     return agreementFromRows(rows.rows, q.rows[0]!, new Set(settled.rows.map((r) => r.item_id)));
+  }
+
+  /** The user's counts and what is left in the queue for them (as Store.progress). */
+  async progress(user: User): Promise<Progress> {
+    const now = this.#now();
+    const r = await this.#query<{ submitted: number; skipped: number; today: number; total: number; complete: number; available: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'submitted') AS submitted, count(*) FILTER (WHERE status = 'skipped') AS skipped,
+              count(*) FILTER (WHERE status = 'submitted' AND created_at >= $3) AS today,
+              (SELECT count(*) FROM items WHERE status <> 'retired' AND gold IS NULL) AS total,
+              (SELECT count(*) FROM items WHERE status = 'complete' AND gold IS NULL) AS complete,
+              (SELECT count(*) FROM items i
+               WHERE i.status = 'open'
+                 AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
+                 AND (i.gold IS NOT NULL OR i.n_submitted + ${OTHERS_LEASES} < i.min_annotations)) AS available
+       FROM answers WHERE user_id = $1`,
+      [user.id, now, now - (now % 86_400_000)],
+    );
+    const x = r.rows[0]!;
+    return { mine: { submitted: x.submitted, skipped: x.skipped, today: x.today }, queue: { total: x.total, complete: x.complete, available: x.available } };
+  }
+
+  // ----------------------------------------------------------------------------------------- teleop, guidelines, e-stop
+
+  async teleopByClient(user: User, clientId: string): Promise<{ status: string; reason: string | null; duration_s: number | null } | null> {
+    const r = await this.#query<{ status: string; reason: string | null; duration_s: number | null }>(
+      'SELECT status, reason, duration_s FROM teleop WHERE user_id = $1 AND client_id = $2',
+      [user.id, clientId],
+    );
+    return r.rows[0] ?? null;
+  }
+
+  async logTeleop(user: User, clientId: string, e: TeleopLogEntry): Promise<void> {
+    await this.#query(
+      `INSERT INTO teleop (user_id, client_id, task, primitive, status, reason, duration_s, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (user_id, client_id) DO NOTHING`,
+      [user.id, clientId, e.task, JSON.stringify(e.primitive), e.status, e.reason ?? null, e.durationS ?? null, this.#now()],
+    );
+  }
+
+  async guidelines(family: string): Promise<GuidelinesEdit | null> {
+    const r = await this.#query<{ markdown: string; updated_by: string; updated_at: number }>('SELECT markdown, updated_by, updated_at FROM guidelines WHERE family = $1', [family]);
+    const x = r.rows[0];
+    return x ? { markdown: x.markdown, updatedBy: x.updated_by, updatedAt: x.updated_at } : null;
+  }
+
+  async setGuidelines(family: string, markdown: string, by: string): Promise<{ updatedAt: number }> {
+    const now = this.#now();
+    await this.#query(
+      `INSERT INTO guidelines (family, markdown, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (family) DO UPDATE SET markdown = excluded.markdown, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+      [family, markdown, by, now],
+    );
+    return { updatedAt: now };
+  }
+
+  async logEstop(e: EstopEvent): Promise<void> {
+    await this.#query('INSERT INTO estop_log (user_name, role, action, latched_by, created_at) VALUES ($1, $2, $3, $4, $5)', [e.user, e.role, e.action, e.latchedBy, this.#now()]);
   }
 
   // ----------------------------------------------------------------------------------------- internals
 
-  async #prior(c: Q, user: User, clientId: string, itemId: string): Promise<Receipt | null> {
+  async #prior(c: Q | pg.Pool, user: User, clientId: string, itemId: string): Promise<Receipt | null> {
     const p = (await c.query<{ id: number; item_id: string }>('SELECT id, item_id FROM answers WHERE user_id = $1 AND client_id = $2', [user.id, clientId])).rows[0];
     if (!p) return null;
     if (p.item_id !== itemId) throw new StoreError('conflict', 'clientId', `already used for item ${JSON.stringify(p.item_id)}`);
@@ -460,15 +596,15 @@ export class PgStore implements PreferenceStore {
 
   /** A concurrent retry lost the race on (user, client id): its transaction rolled back; answer as a duplicate. */
   async #retryAsDuplicate(e: unknown, user: User, clientId: string, itemId: string): Promise<Receipt> {
-    if ((e as { constraint?: string }).constraint !== 'answers_user_client') throw e;
-    const c = await this.pool.connect();
+    if ((e as { constraint?: string }).constraint !== 'answers_user_client') throw asStoreError(e);
+    let p: Receipt | null;
     try {
-      const p = await this.#prior(c, user, clientId, itemId);
-      if (!p) throw e;
-      return p;
-    } finally {
-      c.release();
+      p = await this.#prior(this.pool, user, clientId, itemId);
+    } catch (e2) {
+      throw asStoreError(e2);
     }
+    if (!p) throw e;
+    return p;
   }
 
   async #itemOrThrow(c: Q, itemId: string): Promise<ItemRow> {
