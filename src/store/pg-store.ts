@@ -167,6 +167,19 @@ export class PgStore implements PreferenceStore {
    * same client id answers `duplicate` if it did commit).
    */
   async transaction<T>(fn: (c: Q) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(fn);
+      } catch (e) {
+        // A deadlock victim (40P01) or a serialization failure (40001) rolled back entirely and may
+        // simply run again (PostgreSQL manual, "Serialization Failure Handling").
+        const code = (e as { code?: string }).code;
+        if ((code !== '40P01' && code !== '40001') || attempt >= 3) throw e;
+      }
+    }
+  }
+
+  async #transactionOnce<T>(fn: (c: Q) => Promise<T>): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
@@ -357,7 +370,13 @@ export class PgStore implements PreferenceStore {
         position++;
         const wantGold = this.#goldEvery > 0 && position % this.#goldEvery === 0;
         const exclude = [...have, ...taken, ...skipped];
-        const row = (wantGold ? await this.#pick(c, user, now, k, exclude, true) : undefined) ?? (await this.#pick(c, user, now, k, exclude, false)) ?? (await this.#pick(c, user, now, k, exclude, true));
+        const row =
+          (wantGold ? await this.#pick(c, user, now, k, exclude, 'gold') : undefined) ??
+          (await this.#pick(c, user, now, k, exclude, 'skip-locked')) ??
+          (await this.#pick(c, user, now, k, exclude, 'gold')) ??
+          // SKIP LOCKED also passes over items that are only busy (another annotator's lease or answer
+          // in progress); before answering "nothing left", wait for them once.
+          (out.length === 0 ? await this.#pick(c, user, now, k, exclude, 'wait') : undefined);
         if (!row) break;
         if (row.gold === null) {
           // The room seen by the locking statement's snapshot may predate a lease committed just
@@ -384,18 +403,18 @@ export class PgStore implements PreferenceStore {
     });
   }
 
-  async #pick(c: Q, user: User, now: number, k: number[], exclude: string[], gold: boolean) {
-    const sql = gold
-      ? `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ORDER BY i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`
-      : `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
-         ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`;
-    // Gold items are shared by every annotator: their lock is only held to keep the statement uniform.
-    const r = await c.query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(gold ? sql.replace(' FOR UPDATE OF i SKIP LOCKED', '') : sql, [
-      user.id,
-      now,
-      ...k,
-      exclude,
-    ]);
+  /**
+   * The best eligible item: a gold one (shared by every annotator: not locked), or a regular one with
+   * room, locked FOR UPDATE and either skipping rows other transactions hold (`skip-locked`) or
+   * waiting for them (`wait`; READ COMMITTED re-checks the row's own columns once the lock is granted).
+   */
+  async #pick(c: Q, user: User, now: number, k: number[], exclude: string[], how: 'gold' | 'skip-locked' | 'wait') {
+    const sql =
+      how === 'gold'
+        ? `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ORDER BY i.seq LIMIT 1`
+        : `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
+           ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1 FOR UPDATE OF i${how === 'skip-locked' ? ' SKIP LOCKED' : ''}`;
+    const r = await c.query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(sql, [user.id, now, ...k, exclude]);
     return r.rows[0];
   }
 

@@ -185,6 +185,23 @@ describe.each(engines)('store on $name', (engine) => {
     expect((await store.next(carol, { count: 3 })).length).toBe(1);
   });
 
+  it('waits for an item that is only busy (locked by another transaction) instead of answering that nothing is left', async () => {
+    const id = await store.addItem(RANK[0]!, { minAnnotations: 2 });
+    // SQLite has one writer at a time: nothing is ever "busy" between transactions there.
+    if (engine.name !== 'postgres') return void expect((await store.next(alice, { count: 1 })).map((i) => i.id)).toEqual([id]);
+    const other = await (store as PgStore).pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [id]);
+      const asked = store.next(alice, { count: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('COMMIT');
+      expect((await asked).map((i) => i.id)).toEqual([id]);
+    } finally {
+      other.release();
+    }
+  });
+
   it('gives back leased items the client does not hold, and renews the held ones', async () => {
     for (const it of RANK.slice(0, 3)) await store.addItem(it, { minAnnotations: 1 });
     const ids = RANK.slice(0, 3).map((i) => i.id);
