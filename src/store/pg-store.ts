@@ -81,6 +81,28 @@ const ELIGIBLE = `
   AND NOT (i.id = ANY($5::text[]))`;
 const OTHERS_LEASES = `(SELECT count(*) FROM leases l WHERE l.item_id = i.id AND l.user_id <> $1 AND l.until > $2::bigint)`;
 
+/**
+ * A query config; with `name`, a prepared statement: each connection parses and plans it once and then
+ * sends only its name (node-postgres docs, "Prepared statements"). For the statements every answer runs.
+ */
+function named(text: string, values: unknown[], name?: string): pg.QueryConfig {
+  return name ? { name: `pamstack_${name}`, text, values } : { text, values };
+}
+
+/** `c.query` of a (named) statement inside a transaction. */
+function query<R extends pg.QueryResultRow>(c: Q, text: string, values: unknown[], name?: string): Promise<pg.QueryResult<R>> {
+  return c.query<R>(named(text, values, name));
+}
+
+/**
+ * A deadlock victim (40P01) or a serialization failure (40001): its transaction rolled back entirely
+ * and may simply run again (PostgreSQL manual, "Serialization Failure Handling").
+ */
+function retryable(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '40P01' || code === '40001';
+}
+
 const INSERT_ITEM_SQL = `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
 function itemParams(r: ReturnType<typeof itemRow>): unknown[] {
@@ -171,10 +193,7 @@ export class PgStore implements PreferenceStore {
       try {
         return await this.#transactionOnce(fn);
       } catch (e) {
-        // A deadlock victim (40P01) or a serialization failure (40001) rolled back entirely and may
-        // simply run again (PostgreSQL manual, "Serialization Failure Handling").
-        const code = (e as { code?: string }).code;
-        if ((code !== '40P01' && code !== '40001') || attempt >= 3) throw e;
+        if (!retryable(e) || attempt >= 3) throw e;
       }
     }
   }
@@ -211,12 +230,18 @@ export class PgStore implements PreferenceStore {
     }
   }
 
-  /** One statement on any pooled connection (autocommit); a lost connection is StoreError `unavailable`. */
-  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(sql, params);
-    } catch (e) {
-      throw asStoreError(e);
+  /**
+   * One statement on any pooled connection (autocommit); a lost connection is StoreError `unavailable`.
+   * `name` makes it a prepared statement (see named()).
+   */
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>(named(sql, params, name));
+      } catch (e) {
+        if (retryable(e) && attempt < 3) continue;
+        throw asStoreError(e);
+      }
     }
   }
 
@@ -244,7 +269,7 @@ export class PgStore implements PreferenceStore {
 
   /** The enabled user holding `token`, or null. */
   async authenticate(token: string): Promise<User | null> {
-    const u = (await this.#query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)])).rows[0];
+    const u = (await this.#query<UserRow>('SELECT id, name, role, created_at, disabled FROM users WHERE token_hash = $1', [hashToken(token)], 'authenticate')).rows[0];
     return u && u.disabled === 0 ? toUser(u) : null;
   }
 
@@ -278,7 +303,7 @@ export class PgStore implements PreferenceStore {
   }
 
   async activeTokenHashes(): Promise<Map<number, string>> {
-    const r = await this.#query<{ id: number; token_hash: string }>('SELECT id, token_hash FROM users WHERE disabled = 0');
+    const r = await this.#query<{ id: number; token_hash: string }>('SELECT id, token_hash FROM users WHERE disabled = 0', [], 'active_tokens');
     return new Map(r.rows.map((x) => [x.id, x.token_hash]));
   }
 
@@ -344,27 +369,35 @@ export class PgStore implements PreferenceStore {
     const kinds = opts.kinds ?? ['rank', 'compare'];
     const k = [kinds.includes('rank') ? 1 : 0, kinds.includes('compare') ? 1 : 0];
     return this.transaction(async (c) => {
-      await c.query('DELETE FROM leases WHERE until <= $1', [now]);
-      if (have.length) await c.query('UPDATE leases SET until = $1 WHERE item_id = ANY($2::text[]) AND user_id = $3', [until, have, user.id]);
+      // One round trip for the preliminaries: expired leases go, held ones are renewed (data-modifying
+      // WITH clauses run once and to completion whether or not the query reads them; PostgreSQL manual,
+      // "Data-Modifying Statements in WITH"), and the user's other leases and answer count are read.
+      // The read sees the snapshot from before those changes, which the filters make harmless.
+      const pre = await query<{ submitted: number; id: string | null; payload: string | null; swapped: number | null }>(
+        c,
+        `WITH expired AS (DELETE FROM leases WHERE until <= $2),
+              renewed AS (UPDATE leases SET until = $5 WHERE item_id = ANY($6::text[]) AND user_id = $1)
+         SELECT s.n AS submitted, m.id, m.payload, m.swapped
+         FROM (SELECT count(*) AS n FROM answers WHERE user_id = $1 AND status = 'submitted') s
+         LEFT JOIN LATERAL (
+           SELECT i.id, i.payload, l.swapped, l.until FROM leases l JOIN items i ON i.id = l.item_id
+           WHERE l.user_id = $1 AND l.until > $2 AND i.status = 'open' AND NOT (i.id = ANY($6::text[]))
+             AND ((i.kind = 'rank' AND $3::int = 1) OR (i.kind = 'compare' AND $4::int = 1))
+             AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
+         ) m ON true
+         ORDER BY m.until`,
+        [user.id, now, ...k, until, have],
+        'next_pre',
+      );
       const out: string[] = [];
       const taken: string[] = [];
-      const mine = await c.query<{ id: string; payload: string; swapped: number }>(
-        `SELECT i.id, i.payload, l.swapped FROM leases l JOIN items i ON i.id = l.item_id
-         WHERE l.user_id = $1 AND l.until > $2 AND i.status = 'open'
-           AND ((i.kind = 'rank' AND $3::int = 1) OR (i.kind = 'compare' AND $4::int = 1))
-           AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.user_id = $1 AND a.status <> 'retracted')
-         ORDER BY l.until`,
-        [user.id, now, ...k],
-      );
-      for (const r of mine.rows) {
-        if (out.length >= opts.count) break;
-        if (have.includes(r.id)) continue;
-        out.push(presentItem(r.payload, r.swapped === 1));
+      for (const r of pre.rows) {
+        if (out.length >= opts.count || r.id === null) break;
+        out.push(presentItem(r.payload!, r.swapped === 1));
         taken.push(r.id);
-        await c.query('UPDATE leases SET until = $1 WHERE item_id = $2 AND user_id = $3', [until, r.id, user.id]);
       }
-      const submitted = (await c.query<{ n: number }>("SELECT count(*) AS n FROM answers WHERE user_id = $1 AND status = 'submitted'", [user.id])).rows[0]!.n;
-      let position = submitted + have.length + out.length;
+      if (taken.length) await c.query('UPDATE leases SET until = $1 WHERE item_id = ANY($2::text[]) AND user_id = $3', [until, taken, user.id]);
+      let position = pre.rows[0]!.submitted + have.length + out.length;
       const skipped: string[] = [];
       while (out.length < opts.count) {
         position++;
@@ -378,26 +411,26 @@ export class PgStore implements PreferenceStore {
           // in progress); before answering "nothing left", wait for them once.
           (out.length === 0 ? await this.#pick(c, user, now, k, exclude, 'wait') : undefined);
         if (!row) break;
-        if (row.gold === null) {
-          // The room seen by the locking statement's snapshot may predate a lease committed just
-          // before the lock was taken; a fresh statement under the lock sees every committed lease.
-          const room = await c.query<{ ok: boolean }>(
-            `SELECT i.n_submitted + ${OTHERS_LEASES} < i.min_annotations AS ok FROM items i WHERE i.id = $3`,
-            [user.id, now, row.id],
-          );
-          if (!room.rows[0]?.ok) {
-            skipped.push(row.id);
-            position--;
-            continue;
-          }
-        }
         const swapped = row.kind === 'compare' && this.#randomizeSides ? randomInt(2) : 0;
+        // A regular item is leased only if it still has room: the room seen by the locking statement's
+        // snapshot may predate a lease committed just before the lock was taken, and this statement,
+        // run under the lock with a snapshot of its own, sees every committed lease.
+        const leased = await query(
+          c,
+          `INSERT INTO leases (item_id, user_id, until, assigned_at, swapped)
+           SELECT $3, $1, $4, $2, $5 FROM items i
+           WHERE i.id = $3 AND (i.gold IS NOT NULL OR i.n_submitted + ${OTHERS_LEASES} < i.min_annotations)
+           ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until`,
+          [user.id, now, row.id, until, swapped],
+          'next_lease',
+        );
+        if (leased.rowCount === 0) {
+          skipped.push(row.id);
+          position--;
+          continue;
+        }
         out.push(presentItem(row.payload, swapped === 1));
         taken.push(row.id);
-        await c.query(
-          'INSERT INTO leases (item_id, user_id, until, assigned_at, swapped) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id, user_id) DO UPDATE SET until = excluded.until',
-          [row.id, user.id, until, now, swapped],
-        );
       }
       return out;
     });
@@ -414,7 +447,7 @@ export class PgStore implements PreferenceStore {
         ? `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ORDER BY i.seq LIMIT 1`
         : `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
            ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1 FOR UPDATE OF i${how === 'skip-locked' ? ' SKIP LOCKED' : ''}`;
-    const r = await c.query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(sql, [user.id, now, ...k, exclude]);
+    const r = await query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(c, sql, [user.id, now, ...k, exclude], `next_pick_${how}`);
     return r.rows[0];
   }
 
@@ -424,31 +457,29 @@ export class PgStore implements PreferenceStore {
 
   /**
    * Stores an answer; resolves after the commit. A retry with the same client id (even a concurrent
-   * one, on another replica) returns the first receipt with `duplicate: true`.
+   * one, on another replica) returns the first receipt with `duplicate: true`. Two statements, each
+   * its own transaction: one reads what the checks need, one stores the answer, drops the lease and
+   * counts it (the item's row lock keeps the count exact).
    */
   async submit(user: User, s: SubmitInput): Promise<Receipt> {
     try {
-      return await this.transaction(async (c) => {
-        const prior = await this.#prior(c, user, s.clientId, s.itemId);
-        if (prior) return prior;
-        const item = await this.#itemOrThrow(c, s.itemId);
-        const answer = AnswerSchema.safeParse(s.answer);
-        if (!answer.success) throw new StoreError('invalid', `answer.${issueField(answer.error.issues[0]!)}`, answer.error.issues[0]!.message);
-        const payload = JSON.parse(item.payload) as Item;
-        const workspace = (payload as { workspace?: WorkspaceBox }).workspace ?? null;
-        checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', payload.kind === 'rank' ? payload.primitive : null, workspace);
-        const lease = (await c.query<{ assigned_at: number | null; swapped: number }>('SELECT assigned_at, swapped FROM leases WHERE item_id = $1 AND user_id = $2', [s.itemId, user.id])).rows[0] ?? null;
-        if (item.kind === 'compare') await this.#checkWatched(c, user, item, lease);
-        const swapped = lease?.swapped === 1;
-        const value = swapped && answer.data.kind === 'compare' ? { ...answer.data, label: unswapLabel(answer.data.label) } : answer.data;
-        const id = await this.#insertAnswer(c, user, s.clientId, item.id, 'submitted', JSON.stringify(value), s.durationMs, {
-          assignedAt: lease?.assigned_at ?? null,
-          swapped,
-          client: s.client?.slice(0, 200) ?? null,
-        });
-        await this.#count(c, s.itemId, 1);
-        return { answerId: id, duplicate: false };
+      const ctx = await this.#answerContext(user, s.clientId, s.itemId);
+      if ('duplicate' in ctx) return ctx;
+      const { item, lease } = ctx;
+      const answer = AnswerSchema.safeParse(s.answer);
+      if (!answer.success) throw new StoreError('invalid', `answer.${issueField(answer.error.issues[0]!)}`, answer.error.issues[0]!.message);
+      const payload = JSON.parse(item.payload) as Item;
+      const workspace = (payload as { workspace?: WorkspaceBox }).workspace ?? null;
+      checkAnswerFits(answer.data, item.kind, item.candidate_count, 'answer', payload.kind === 'rank' ? payload.primitive : null, workspace);
+      if (item.kind === 'compare') this.#checkWatched(item, lease, ctx.lastAnswerAt);
+      const swapped = lease?.swapped === 1;
+      const value = swapped && answer.data.kind === 'compare' ? { ...answer.data, label: unswapLabel(answer.data.label) } : answer.data;
+      const id = await this.#storeAnswer(user, s.clientId, item.id, 'submitted', JSON.stringify(value), s.durationMs, {
+        assignedAt: lease?.assigned_at ?? null,
+        swapped,
+        client: s.client?.slice(0, 200) ?? null,
       });
+      return { answerId: id, duplicate: false };
     } catch (e) {
       return this.#retryAsDuplicate(e, user, s.clientId, s.itemId);
     }
@@ -457,14 +488,10 @@ export class PgStore implements PreferenceStore {
   /** Records that `user` skipped an item: it is not offered to them again (until undone). */
   async skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag): Promise<Receipt> {
     try {
-      return await this.transaction(async (c) => {
-        const prior = await this.#prior(c, user, clientId, itemId);
-        if (prior) return prior;
-        const item = await this.#itemOrThrow(c, itemId);
-        const lease = (await c.query<{ assigned_at: number | null; swapped: number }>('SELECT assigned_at, swapped FROM leases WHERE item_id = $1 AND user_id = $2', [itemId, user.id])).rows[0];
-        const meta = { assignedAt: lease?.assigned_at ?? null, swapped: lease?.swapped === 1, client: null };
-        return { answerId: await this.#insertAnswer(c, user, clientId, item.id, 'skipped', flag ? JSON.stringify({ flag }) : null, null, meta), duplicate: false };
-      });
+      const ctx = await this.#answerContext(user, clientId, itemId);
+      if ('duplicate' in ctx) return ctx;
+      const meta = { assignedAt: ctx.lease?.assigned_at ?? null, swapped: ctx.lease?.swapped === 1, client: null };
+      return { answerId: await this.#storeAnswer(user, clientId, itemId, 'skipped', flag ? JSON.stringify({ flag }) : null, null, meta), duplicate: false };
     } catch (e) {
       return this.#retryAsDuplicate(e, user, clientId, itemId);
     }
@@ -626,25 +653,51 @@ export class PgStore implements PreferenceStore {
     return p;
   }
 
-  async #itemOrThrow(c: Q, itemId: string): Promise<ItemRow> {
-    // Locking the item serializes answers to it (n_submitted and completion stay exact).
-    const r = await c.query<ItemRow>('SELECT id, kind, candidate_count, payload, min_watch_ms, status FROM items WHERE id = $1 FOR UPDATE', [itemId]);
-    if (!r.rows[0]) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
-    return r.rows[0];
+  /**
+   * What an answer's checks need, in one statement: an earlier answer with this client id (then its
+   * receipt, as a duplicate), the item, the user's lease of it, and for a clip pair the time of the
+   * user's last answer (the watch clock).
+   */
+  async #answerContext(
+    user: User,
+    clientId: string,
+    itemId: string,
+  ): Promise<Receipt | { item: ItemRow; lease: { assigned_at: number | null; swapped: number } | null; lastAnswerAt: number | null }> {
+    const r = await this.#query<ItemRow & { prior_id: number | null; prior_item: string | null; assigned_at: number | null; swapped: number | null; leased: boolean; last_at: number | null }>(
+      `SELECT p.id AS prior_id, p.item_id AS prior_item, i.id, i.kind, i.candidate_count, i.payload, i.min_watch_ms, i.status,
+              l.item_id IS NOT NULL AS leased, l.assigned_at, l.swapped,
+              CASE WHEN i.kind = 'compare' THEN (SELECT max(created_at) FROM answers WHERE user_id = $1 AND status <> 'retracted') END AS last_at
+       FROM (SELECT 1) one
+       LEFT JOIN answers p ON p.user_id = $1 AND p.client_id = $2
+       LEFT JOIN items i ON i.id = $3
+       LEFT JOIN leases l ON l.item_id = $3 AND l.user_id = $1`,
+      [user.id, clientId, itemId],
+      'answer_context',
+    );
+    const x = r.rows[0]!;
+    if (x.prior_id !== null) {
+      if (x.prior_item !== itemId) throw new StoreError('conflict', 'clientId', `already used for item ${JSON.stringify(x.prior_item)}`);
+      return { answerId: x.prior_id, duplicate: true };
+    }
+    if (x.id === null) throw new StoreError('not_found', 'itemId', `no item ${JSON.stringify(itemId)}`);
+    return { item: x, lease: x.leased ? { assigned_at: x.assigned_at, swapped: x.swapped ?? 0 } : null, lastAnswerAt: x.last_at };
   }
 
-  async #checkWatched(c: Q, user: User, item: ItemRow, lease: { assigned_at: number | null } | null): Promise<void> {
+  #checkWatched(item: ItemRow, lease: { assigned_at: number | null } | null, lastAnswerAt: number | null): void {
     const need = this.#minWatch === 'shorter-clip' ? (item.min_watch_ms ?? 0) : this.#minWatch;
     if (need <= 0) return;
     if (!lease) throw new StoreError('conflict', 'itemId', `${JSON.stringify(item.id)} is not assigned to you now; ask for items with next first`);
-    const last = (await c.query<{ t: number | null }>("SELECT max(created_at) AS t FROM answers WHERE user_id = $1 AND status <> 'retracted'", [user.id])).rows[0]?.t ?? 0;
-    const elapsed = this.#now() - Math.max(lease.assigned_at ?? 0, last);
+    const elapsed = this.#now() - Math.max(lease.assigned_at ?? 0, lastAnswerAt ?? 0);
     if (elapsed < need - WATCH_TOLERANCE_MS)
       throw new StoreError('invalid', 'answer', `answered ${elapsed} ms after the clips appeared; watch at least one full play of the shorter clip (${(need / 1000).toFixed(2)} s) first`);
   }
 
-  async #insertAnswer(
-    c: Q,
+  /**
+   * Stores an answer or skip, drops the user's lease of the item and (for an answer) counts it toward
+   * the item's completion, in one statement (one transaction, one round trip). A second live answer
+   * of the user to the item is a conflict; a reused client id surfaces as answers_user_client.
+   */
+  async #storeAnswer(
     user: User,
     clientId: string,
     itemId: string,
@@ -654,11 +707,18 @@ export class PgStore implements PreferenceStore {
     meta: { assignedAt: number | null; swapped: boolean; client: string | null },
   ): Promise<number> {
     try {
-      const r = await c.query<{ id: number }>(
-        'INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at, assigned_at, swapped, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id',
+      const r = await this.#query<{ id: number }>(
+        `WITH a AS (INSERT INTO answers (item_id, user_id, client_id, status, value, duration_ms, created_at, assigned_at, swapped, client)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id),
+              d AS (DELETE FROM leases WHERE item_id = $1 AND user_id = $2),
+              u AS (UPDATE items SET n_submitted = n_submitted + 1,
+                      status = CASE WHEN status = 'retired' OR gold IS NOT NULL THEN status
+                                    WHEN n_submitted + 1 >= min_annotations THEN 'complete' ELSE 'open' END
+                    WHERE id = $1 AND $4 = 'submitted')
+         SELECT id FROM a`,
         [itemId, user.id, clientId, status, value, durationMs, this.#now(), meta.assignedAt, meta.swapped ? 1 : 0, meta.client],
+        'store_answer',
       );
-      await c.query('DELETE FROM leases WHERE item_id = $1 AND user_id = $2', [itemId, user.id]);
       return r.rows[0]!.id;
     } catch (e) {
       if ((e as { constraint?: string }).constraint === 'answers_one_live_per_user')
