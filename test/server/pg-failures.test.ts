@@ -4,7 +4,6 @@
 // resend what was answered `unavailable`, and nothing acknowledged is lost or stored twice.
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/core/protocol.ts';
 import { PgStore } from '../../src/store/pg-store.ts';
 import { Store } from '../../src/store/store.ts';
+import { spareTcpPort } from '../../bench/_pg.ts';
 import { freshDatabase, PG_URL } from '../store/_pg.ts';
 import { addRankItems, annotate, annotatorOf, connect, newLedger, requestRetrying, serveProcess, servers, type Ledger } from './_helpers.ts';
 
@@ -153,17 +153,3 @@ describe.skipIf(!PG_URL)('failures on PostgreSQL', () => {
     console.log(`restart under load: ${ledger.unavailable} requests answered unavailable and resent`);
   }, 240_000);
 });
-
-/** `preferred` when nothing listens there, else a port the system picks. */
-async function spareTcpPort(preferred: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number | null>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(null));
-      s.listen(port, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-  return (await tryPort(preferred)) ?? (await tryPort(0))!;
-}
