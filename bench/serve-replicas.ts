@@ -3,9 +3,9 @@
 // PostgreSQL with 1, 2 and 4 replica processes sharing one database, with the load average and the CPU
 // seconds each side spent per answer.
 //
-// Flags: --pg URL (a server to use; else PAMSTACK_TEST_PG; else a throwaway cluster from .ci/pg-cluster
-// with fsync on), --pg-port N (the throwaway cluster's port), --annotators 50, --seconds 10 (measured,
-// after --warmup 3), --items 6000, --min-annotations 3, --only sqlite-1,pg-2 (a subset).
+// Flags (--name=value): --pg=URL (a server to use; else PAMSTACK_TEST_PG; else a throwaway cluster from
+// .ci/pg-cluster with fsync on), --pg-port=N (the throwaway cluster's port), --annotators=50,
+// --seconds=10 (measured, after --warmup=3), --items=6000, --min-annotations=3, --only=sqlite-1,pg-2.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
