@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { taskFamily, type TaskFamily, type TaskName } from '../core/task.ts';
-import type { Store } from '../store/store.ts';
+import type { PreferenceStore } from '../store/preference-store.ts';
 
 export const GUIDELINES_DIR = fileURLToPath(new URL('../../docs/guidelines/', import.meta.url));
 
@@ -30,9 +30,9 @@ export function repoGuidelines(family: TaskFamily, dir = GUIDELINES_DIR): string
 }
 
 /** What annotators of `task` read: the admin's edit when there is one, else the repo's file. */
-export function guidelinesFor(store: Store, task: TaskName): Guidelines {
+export async function guidelinesFor(store: PreferenceStore, task: TaskName): Promise<Guidelines> {
   const family = taskFamily(task);
-  const edit = store.guidelines(family);
+  const edit = await store.guidelines(family);
   if (edit) return { family, markdown: edit.markdown, source: 'admin', updatedBy: edit.updatedBy, updatedAt: edit.updatedAt };
   return { family, markdown: repoGuidelines(family), source: 'repo', updatedBy: null, updatedAt: null };
 }

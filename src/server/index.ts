@@ -2,7 +2,8 @@
 //
 // Embedding (the main job runs the sim loop and this server in one process):
 //
-//   const server = await startServer({ port: 8080, host: '127.0.0.1', dbPath: 'data/pamstack.db',
+//   const server = await startServer({ port: 8080, host: '127.0.0.1',
+//     dbPath: 'data/pamstack.db',              // or postgres://…, a database several servers share
 //     world,                                   // teleop checks (workspace, reach) and state come from it
 //     onTeleop: (p, { user }) => loop.runTeleop(p), // optional: run the operator's primitive inside the loop
 //     onEstop: (engaged) => loop.setPaused(engaged) });

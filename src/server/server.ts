@@ -5,10 +5,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_CLIENT_FRAME_BYTES, type MotionFrameData, type TeleopState } from '../core/protocol.ts';
 import type { World } from '../core/world.ts';
-import { exportRecords } from '../store/export.ts';
-import { Store, type StoreOptions } from '../store/store.ts';
+import type { PreferenceStore } from '../store/preference-store.ts';
+import { openPreferenceStore, SqlitePreferenceStore } from '../store/store-api.ts';
+import { StoreError } from '../store/store-error.ts';
+import { DEFAULT_DB_PATH, Store, type StoreOptions } from '../store/store.ts';
 import { AccessGuard, CLOSE, remoteAddress, type AccessOptions } from './access.ts';
-import { Committer } from './committer.ts';
 import { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
 import { Session } from './session.ts';
 import { SECURITY_HEADERS, serveStatic } from './static-files.ts';
@@ -20,12 +21,18 @@ export interface ServerOptions {
   port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
   host?: string;
-  /** SQLite file of the store (ignored when `store` is given). @default 'data/pamstack.db' */
+  /**
+   * The store when `store` is not given: a SQLite file or a postgres:// URL (several servers may share
+   * one PostgreSQL database). @default 'data/pamstack.db'
+   */
   dbPath?: string;
-  /** An open store to use (the caller keeps ownership and closes it). */
-  store?: Store;
+  /**
+   * An open store to use (the caller keeps ownership and closes it): either engine, or a SQLite Store,
+   * which the server wraps once (its answers then share group commits).
+   */
+  store?: PreferenceStore | Store;
   /** Store options when the server opens the store itself. */
-  storeOptions?: StoreOptions;
+  storeOptions?: Omit<StoreOptions, 'synchronous'>;
   /** The world operators teleoperate (sim, or a robot behind the World seam). */
   world?: World;
   /** Executes teleop primitives instead of `world.execute` (the main job queues them into its loop). */
@@ -51,7 +58,11 @@ export interface ServerOptions {
   estopReset?: EstopResetPolicy;
   /** PEM certificate chain and key: serve HTTPS and WSS instead of HTTP and WS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** How often open sessions are checked against the users table (disabled users, replaced tokens), ms. @default 500 */
+  /**
+   * How often open sessions are checked against the users table (disabled users, replaced tokens), ms.
+   * On PostgreSQL a change made by any process is also pushed at once (LISTEN/NOTIFY), so this is only
+   * the fallback. @default 500 on SQLite, 10_000 on PostgreSQL
+   */
   revalidateMs?: number;
 }
 
@@ -59,7 +70,7 @@ export interface PamServer {
   /** http://host:port/ (https:// with `tls`) */
   readonly url: string;
   readonly port: number;
-  readonly store: Store;
+  readonly store: PreferenceStore;
   /** Sends a frame to every live-view client; returns its sequence number. Cheap when nobody watches. */
   publishLive(frame: LiveFrame): number;
   /**
@@ -92,10 +103,13 @@ export function originAllowed(req: IncomingMessage, allowed: readonly string[]):
 /** Starts the server; resolves once it listens. */
 export async function startServer(opts: ServerOptions = {}): Promise<PamServer> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`pamstack serve: ${l}\n`));
-  const ownsStore = !opts.store;
-  const store = opts.store ?? new Store(opts.dbPath ?? 'data/pamstack.db', opts.storeOptions);
+  // A store the server opened or wrapped is closed with it; a PreferenceStore passed in stays the caller's.
+  const closeStore = !opts.store || opts.store instanceof Store;
+  const store: PreferenceStore =
+    opts.store instanceof Store
+      ? new SqlitePreferenceStore(opts.store, { ownsStore: false })
+      : (opts.store ?? (await openPreferenceStore(opts.dbPath ?? DEFAULT_DB_PATH, opts.storeOptions)));
   const webRoot = opts.webRoot === false ? null : (opts.webRoot ?? (await ensureWebBuild({ log })));
-  const committer = new Committer(store);
   const live = new LiveHub({ budgetBytes: opts.liveBudgetBytes });
   const sessions = new Set<Session>();
   const world = opts.world;
@@ -112,7 +126,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
     onTeleop: opts.onTeleop,
     estopReset: opts.estopReset,
     onEstop: (engaged, by, role) => {
-      store.logEstop({ user: by, role: role ?? null, action: engaged ? 'latch' : 'reset', latchedBy: engaged ? by : null });
+      // The latch acts at once; its log line must not wait for (or fail with) the database.
+      store
+        .logEstop({ user: by, role: role ?? null, action: engaged ? 'latch' : 'reset', latchedBy: engaged ? by : null })
+        .catch((e) => log(`e-stop log not stored: ${(e as Error).message}`));
       log(`e-stop ${engaged ? 'latched' : 'reset'} by ${by}${role ? ` (${role})` : ''}`);
       opts.onEstop?.(engaged, by);
     },
@@ -152,7 +169,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       return;
     }
     ws.once('close', () => access.release(addr));
-    const s = new Session(ws, addr, { store, committer, live, teleop, access, log }, req.headers['user-agent'] ?? '');
+    const s = new Session(ws, addr, { store, live, teleop, access, log }, req.headers['user-agent'] ?? '');
     sessions.add(s);
     (ws as WebSocket & { isAlive?: boolean }).isAlive = true;
     ws.on('pong', () => ((ws as WebSocket & { isAlive?: boolean }).isAlive = true));
@@ -174,19 +191,30 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   }, 30_000);
   heartbeat.unref();
 
-  // Sessions of disabled users or replaced tokens close within a second, whichever process changed them.
+  // Sessions of disabled users or replaced tokens close within a second, whichever process changed them:
+  // SQLite is polled; PostgreSQL tells every replica at once (NOTIFY) and is polled slowly as a fallback.
+  const recheck = revalidator(store, sessions, log);
   const revalidate = setInterval(() => {
-    if (sessions.size === 0 || !store.db.open) return;
-    const active = store.users.activeTokenHashes();
-    for (const s of sessions) s.revalidate(active);
-  }, opts.revalidateMs ?? 500);
+    if (sessions.size > 0) recheck('all');
+  }, opts.revalidateMs ?? (store.engine === 'postgres' ? 10_000 : 500));
   revalidate.unref();
+  const unwatchUsers = await store.watchUsers((userId) => recheck(userId === null ? 'all' : userId), log);
 
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    routeHttp(req, res).catch((e) => {
+      const unavailable = e instanceof StoreError && e.code === 'unavailable';
+      if (!unavailable) log(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(unavailable ? 503 : 500, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+      res.end(unavailable ? `${e.message}\n` : 'internal error (logged on the server)\n');
+    });
+  }
+
+  async function routeHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       // Details (load, e-stop) only for an admin token: unauthenticated probes learn that it is up.
-      const user = bearerUser(req);
+      const user = await bearerUser(req);
       if (!user || user.role !== 'admin') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
         res.end('ok\n');
@@ -203,38 +231,48 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   }
 
   /** The user of an `Authorization: Bearer` header; refused tokens count against the address as on the socket. */
-  function bearerUser(req: IncomingMessage) {
+  async function bearerUser(req: IncomingMessage) {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     if (!m) return null;
     const addr = remoteAddress(req);
     if (access.authBlocked(addr)) return null;
-    const user = store.users.authenticate(m[1]!);
+    const user = await store.authenticate(m[1]!);
     if (!user) access.authFailed(addr);
     return user;
   }
 
   /** GET /api/export[?originals=1] with `Authorization: Bearer <admin token>`: the preference records as JSONL. */
-  function exportHttp(req: IncomingMessage, res: ServerResponse): void {
-    const user = bearerUser(req);
+  async function exportHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const user = await bearerUser(req);
     if (!user || user.role !== 'admin') {
       res.writeHead(user ? 403 : 401, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
       res.end(user ? 'export needs the admin role\n' : 'send Authorization: Bearer <admin token>\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', ...SECURITY_HEADERS });
     // ?originals=1 adds the annotators' answers to settled items (marked), as `store export --originals`.
     const originals = new URL(req.url ?? '/', 'http://localhost').searchParams.get('originals') === '1';
-    for (const rec of exportRecords(store, { originals })) res.write(`${JSON.stringify(rec)}\n`);
+    const records = await store.exportRecords({ originals });
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', ...SECURITY_HEADERS });
+    for (const rec of records) res.write(`${JSON.stringify(rec)}\n`);
     res.end();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // E.g. the port is taken: let go of what was opened, so the process can exit with the error.
+    clearInterval(heartbeat);
+    clearInterval(revalidate);
+    await unwatchUsers?.();
+    if (closeStore) await store.close();
+    throw e;
+  }
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${opts.tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}/`;
@@ -262,13 +300,48 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       closed = true;
       clearInterval(heartbeat);
       clearInterval(revalidate);
+      await unwatchUsers?.();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
-      // Commit (and so keep) writes still waiting for their group, before the store closes.
-      committer.drain();
-      if (ownsStore) store.close();
+      // Answers still waiting for their group commit are committed by close (SQLite), and so kept.
+      if (closeStore) await store.close();
     },
+  };
+}
+
+/**
+ * Checks open sessions against the enabled users' token hashes: `'all'`, or the sessions of one user
+ * (a notification). Requests made while a check runs are merged into one more check after it.
+ */
+function revalidator(store: PreferenceStore, sessions: ReadonlySet<Session>, log: (line: string) => void): (who: number | 'all') => void {
+  let running = false;
+  let queued: Set<number> | 'all' | null = null;
+  let failing = false;
+  const run = async () => {
+    running = true;
+    while (queued) {
+      const who = queued;
+      queued = null;
+      try {
+        const active = await store.activeTokenHashes();
+        failing = false;
+        for (const s of sessions) if (who === 'all' || (s.user && who.has(s.user.id))) s.revalidate(active);
+      } catch (e) {
+        // The database is away (a restart): the next poll or notification tries again; say so once.
+        if (!failing) log(`cannot check sessions against the users table: ${(e as Error).message}`);
+        failing = true;
+      }
+    }
+    running = false;
+  };
+  return (who) => {
+    if (who === 'all' || queued === 'all') queued = 'all';
+    else {
+      queued ??= new Set();
+      queued.add(who);
+    }
+    if (!running) void run();
   };
 }

@@ -10,15 +10,12 @@ import {
   type Role,
   type ServerMessage,
 } from '../core/protocol.ts';
+import type { PreferenceStore } from '../store/preference-store.ts';
 import { StoreError } from '../store/store-error.ts';
-import type { Store } from '../store/store.ts';
 import { hashToken, type User } from '../store/users.ts';
-import { agreementStats } from '../store/stats.ts';
 import { CLOSE, type AccessGuard } from './access.ts';
-import type { Committer } from './committer.ts';
 import { guidelinesFor } from './guidelines.ts';
 import { reviewHandlers } from './review.ts';
-import { SqlitePreferenceStore } from '../store/store-api.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { TeleopController } from './teleop.ts';
 
@@ -48,8 +45,8 @@ export const OP_ROLES: Record<ClientOp, readonly Role[] | 'anyone'> = {
 const MAX_FAILED_AUTH = 10;
 
 export interface SessionContext {
-  store: Store;
-  committer: Committer;
+  /** Either engine; its writes resolve after they committed, so an ack is only sent for a stored answer. */
+  store: PreferenceStore;
   live: LiveHub;
   teleop: TeleopController;
   access: AccessGuard;
@@ -67,6 +64,10 @@ export class Session {
   /** SHA-256 of the token this session authenticated with (compared with the store's on revalidation). */
   #tokenHash: string | null = null;
   #failedAuth = 0;
+  /** An auth frame being checked: frames after it wait for it, so they are handled as the client sent them. */
+  #authing: Promise<void> | null = null;
+  /** This session's answers, skips and undos not yet settled: a later `next` waits for them. */
+  #writes = new Set<Promise<unknown>>();
   #handlers: Handlers;
   #authDeadline: ReturnType<typeof setTimeout> | null;
 
@@ -137,6 +138,11 @@ export class Session {
       return this.error(id, 'invalid', issueField(i), i.message);
     }
     const msg = parsed.data;
+    if (this.#authing) void this.#authing.then(() => this.#dispatch(msg));
+    else this.#dispatch(msg);
+  }
+
+  #dispatch(msg: ClientMessage): void {
     if (msg.op !== 'auth') {
       const user = this.#user;
       if (!user) return this.error(msg.id, 'unauthorized', 'token', 'send {op:"auth", token} first');
@@ -151,21 +157,39 @@ export class Session {
     } catch (e) {
       return this.#fail(msg.id, e);
     }
-    if (r) r.catch((e) => this.#fail(msg.id, e));
+    if (!r) return;
+    const settled = r.catch((e) => this.#fail(msg.id, e));
+    if (msg.op === 'auth') {
+      // Frames sent after auth wait for its outcome (the store answers asynchronously).
+      this.#authing = settled;
+      void settled.then(() => {
+        if (this.#authing === settled) this.#authing = null;
+      });
+    }
   }
 
   #fail(id: number, e: unknown): void {
+    // A StoreError is the client's to see: a refusal, or `unavailable` (the database is away; resend).
     if (e instanceof StoreError) return this.error(id, e.code, e.field, e.message);
     this.#ctx.log(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     this.error(id, 'internal', null, 'internal error (logged on the server)');
   }
 
+  /** Runs a write of this session and tracks it until it settles (see `next`). */
+  #write<T>(run: () => Promise<T>): Promise<T> {
+    const p = run();
+    this.#writes.add(p);
+    const drop = () => this.#writes.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
   #makeHandlers(): Handlers {
-    const { store, committer, live, teleop, access } = this.#ctx;
-    const review = reviewHandlers(new SqlitePreferenceStore(store), (m) => this.send(m), this.#ctx.log);
+    const { store, live, teleop, access } = this.#ctx;
+    const review = reviewHandlers(store, (m) => this.send(m), this.#ctx.log);
     return {
       ...review,
-      auth: (m) => {
+      auth: async (m) => {
         if (this.#user) return this.error(m.id, 'conflict', 'token', `already authenticated as ${this.#user.name}`);
         const blocked = access.authBlocked(this.address);
         if (blocked) {
@@ -173,7 +197,8 @@ export class Session {
           this.ws.close(CLOSE.policy, 'too many refused tokens from this address');
           return;
         }
-        const user = store.users.authenticate(m.token);
+        const user = await store.authenticate(m.token);
+        if (this.ws.readyState !== this.ws.OPEN) return;
         if (!user) {
           this.#failedAuth++;
           access.authFailed(this.address);
@@ -190,28 +215,29 @@ export class Session {
       },
       ping: (m) => this.send({ op: 'pong', id: m.id, time: Date.now() }),
       next: async (m, user) => {
-        // Through the committer, so it runs after this client's submissions sent before it (a just-answered
-        // item must not be leased back) and shares their transaction.
-        const texts = await committer.enqueue(() => store.nextRaw(user, { count: m.count, have: m.have, kinds: m.kinds }));
+        // After this client's answers sent before it have settled, so a just-answered item is not leased
+        // back (on SQLite they are already queued ahead of it in the same group commit).
+        if (this.#writes.size) await Promise.allSettled([...this.#writes]);
+        const texts = await store.nextRaw(user, { count: m.count, have: m.have, kinds: m.kinds });
         // Item payloads are stored as validated JSON: splice them in rather than parse and re-serialize.
         if (this.ws.readyState === this.ws.OPEN)
           this.ws.send(`{"op":"items","id":${m.id},"leaseMs":${store.leaseMs},"minWatch":${JSON.stringify(store.minWatch)},"items":[${texts.join(',')}]}`);
       },
       submit: async (m, user) => {
-        const r = await committer.enqueue(() =>
+        const r = await this.#write(() =>
           store.submit(user, { clientId: m.clientId, itemId: m.itemId, answer: m.answer, durationMs: m.durationMs, client: this.client }),
         );
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       skip: async (m, user) => {
-        const r = await committer.enqueue(() => store.skip(user, m.clientId, m.itemId, m.flag));
+        const r = await this.#write(() => store.skip(user, m.clientId, m.itemId, m.flag));
         this.send({ op: 'ack', id: m.id, clientId: m.clientId, answerId: r.answerId, duplicate: r.duplicate });
       },
       undo: async (m, user) => {
-        const r = await committer.enqueue(() => store.undo(user, m.clientId));
+        const r = await this.#write(() => store.undo(user, m.clientId));
         this.send({ op: 'undone', id: m.id, clientId: m.clientId, itemId: r.itemId });
       },
-      progress: (m, user) => this.send({ op: 'progress', id: m.id, ...store.progress(user) }),
+      progress: async (m, user) => this.send({ op: 'progress', id: m.id, ...(await store.progress(user)) }),
       live: (m) => {
         if (m.subscribe) live.subscribe(this.ws, { ack: m.ack });
         else live.unsubscribe(this.ws);
@@ -223,7 +249,7 @@ export class Session {
         this.send({ op: 'teleop.verdict', id: m.id, ok: why === null, reason: why });
       },
       'teleop.execute': async (m, user) => {
-        const prior = store.teleopByClient(user, m.clientId);
+        const prior = await store.teleopByClient(user, m.clientId);
         if (prior) {
           // A retry of a command already handled: never move twice.
           if (prior.status === 'executed' || prior.status === 'aborted')
@@ -234,35 +260,35 @@ export class Session {
         try {
           const r = await teleop.execute(m.primitive, user.name);
           const status = r.aborted ? 'aborted' : 'executed';
-          store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status, durationS: r.duration, reason: r.aborted ? 'e-stop' : null });
+          await store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status, durationS: r.duration, reason: r.aborted ? 'e-stop' : null });
           this.send({ op: 'teleop.result', id: m.id, clientId: m.clientId, duration: r.duration, wall: r.wall, metrics: r.metrics, aborted: !!r.aborted });
         } catch (e) {
           if (e instanceof StoreError && e.code === 'refused')
-            store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'refused', reason: e.message });
+            await store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'refused', reason: e.message });
           else if (!(e instanceof StoreError))
-            store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'failed', reason: String(e) });
+            await store.logTeleop(user, m.clientId, { task, primitive: m.primitive, status: 'failed', reason: String(e) });
           throw e;
         }
       },
-      estop: (m, user) => {
+      estop: async (m, user) => {
         const latchedBy = teleop.state().estopBy;
         try {
           teleop.setEstop(m.engaged, user.name, user.role);
         } catch (e) {
           if (e instanceof StoreError && e.code === 'forbidden') {
-            store.logEstop({ user: user.name, role: user.role, action: 'reset_refused', latchedBy });
+            await store.logEstop({ user: user.name, role: user.role, action: 'reset_refused', latchedBy }).catch(() => {});
             this.#ctx.log(`e-stop reset by ${user.name} refused (latched by ${latchedBy})`);
           }
           throw e;
         }
         this.send({ ...teleop.state(), id: m.id });
       },
-      stats: (m) => this.send({ op: 'stats', id: m.id, stats: agreementStats(store) }),
-      guidelines: (m) => this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) }),
-      'guidelines.set': (m, user) => {
-        store.setGuidelines(guidelinesFor(store, m.task).family, m.markdown, user.name);
+      stats: async (m) => this.send({ op: 'stats', id: m.id, stats: await store.agreementStats() }),
+      guidelines: async (m) => this.send({ op: 'guidelines', id: m.id, task: m.task, ...(await guidelinesFor(store, m.task)) }),
+      'guidelines.set': async (m, user) => {
+        await store.setGuidelines((await guidelinesFor(store, m.task)).family, m.markdown, user.name);
         this.#ctx.log(`guidelines of ${m.task} edited by ${user.name}`);
-        this.send({ op: 'guidelines', id: m.id, task: m.task, ...guidelinesFor(store, m.task) });
+        this.send({ op: 'guidelines', id: m.id, task: m.task, ...(await guidelinesFor(store, m.task)) });
       },
     };
   }

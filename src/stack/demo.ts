@@ -8,7 +8,7 @@ import { PrimitiveRefusedError } from '../core/world.ts';
 import type { Primitive } from '../core/primitive.ts';
 import type { TaskName } from '../core/task.ts';
 import { startServer, type PamServer } from '../server/index.ts';
-import type { Store } from '../store/store.ts';
+import type { PreferenceStore } from '../store/preference-store.ts';
 import type { TeleopResult } from '../server/teleop.ts';
 import { createWorld, MujocoWorld } from '../../sim/index.ts';
 import { loadDecider, type TimedDecision } from './decider.ts';
@@ -189,7 +189,7 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
       }));
       // A local admin session so a newcomer sees the live view at once; the token is rotated each
       // start, so an old link stops working. On a non-loopback host the link is a credential: say so.
-      const token = localAdminToken(server.store);
+      const token = await localAdminToken(server.store);
       const link = `${server.url}#/live&token=${token}`;
       loop.pauseMs = o.stepDelayMs;
       o.log(`web app: ${link}  (live view; Alt+1…4 switch to rank, compare, teleop) (${since()})`);
@@ -264,9 +264,9 @@ export async function runDemo(o: DemoOptions): Promise<{ result: EvalResult; epi
 }
 
 /** Rotates (or creates) the token of the `local-admin` user of the demo's store. */
-function localAdminToken(store: Store): string {
+async function localAdminToken(store: PreferenceStore): Promise<string> {
   const name = 'local-admin';
-  return store.users.byName(name) ? store.users.rotateToken(name) : store.users.add(name, 'admin').token;
+  return (await store.listUsers()).some((u) => u.name === name) ? store.rotateToken(name) : (await store.addUser(name, 'admin')).token;
 }
 
 /** Turns "address in use" into an error that says which flag to change. */

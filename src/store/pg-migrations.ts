@@ -105,6 +105,10 @@ const PG_SQL: Record<number, string> = {
       replaced_at  BIGINT
     );
     CREATE UNIQUE INDEX settlements_current ON settlements (item_id) WHERE replaced_at IS NULL;`,
+  8: `
+    DROP INDEX items_queue;
+    CREATE INDEX items_open_queue ON items ((disagreement IS NULL), disagreement DESC, priority DESC, seq) WHERE status = 'open' AND gold IS NULL;
+    CREATE INDEX items_open_gold ON items (seq) WHERE status = 'open' AND gold IS NOT NULL;`,
 };
 
 /** MIGRATIONS with each version's SQL in PostgreSQL's dialect. */

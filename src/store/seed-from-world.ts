@@ -6,7 +6,7 @@ import { Rng } from '../core/rng.ts';
 import type { World } from '../core/world.ts';
 import { makeCompareItem, makeRankItem, makeSegment } from './items.ts';
 import type { RankAnswer } from '../core/protocol.ts';
-import type { Store } from './store.ts';
+import type { PreferenceStore } from './preference-store.ts';
 
 export interface SeedOptions {
   /** States to rank. @default 4 */
@@ -111,7 +111,7 @@ async function recordSegment(w: World, id: string, p: Primitive, frames: number)
 }
 
 /** Adds rank and compare items made in `world` (it is reset); returns how many of each were added. */
-export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {}): Promise<{ rank: number; compare: number }> {
+export async function seedFromWorld(store: Pick<PreferenceStore, 'item' | 'addItem'>, w: World, o: SeedOptions = {}): Promise<{ rank: number; compare: number }> {
   const rng = new Rng(o.seed ?? 0);
   const minAnnotations = o.minAnnotations ?? 3;
   const gold = o.gold ?? 0;
@@ -125,9 +125,9 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     const prims = candidatesFor(w, o.candidates ?? 6, rng);
     const cands: Candidate[] = prims.map((primitive) => ({ primitive }));
     const item = makeRankItem({ stateId: `${w.task}:seed${seed}:step0`, task: w.task, primitive: w.primitive, cloud: w.observe(), candidates: cands, workspace: w.workspace, goal: w.taskGoal?.() });
-    if (store.item(item.id)) continue;
+    if (await store.item(item.id)) continue;
     const known = rank < gold ? goldRanking(await o.oracle!(w, prims)) : undefined;
-    store.addItem(item, known ? { minAnnotations, gold: known } : { minAnnotations });
+    await store.addItem(item, known ? { minAnnotations, gold: known } : { minAnnotations });
     rank++;
   }
   for (let q = 0; q < (o.pairs ?? 2); q++) {
@@ -144,14 +144,14 @@ export async function seedFromWorld(store: Store, w: World, o: SeedOptions = {})
     const sb = await recordSegment(w, `${w.task}:seed${seed}:${expertFirst ? 'b' : 'a'}`, other, o.framesPerSegment ?? 12);
     const [left, right] = expertFirst ? [sa, sb] : [sb, sa];
     const item = makeCompareItem({ left, right, workspace: w.workspace, goal: w.taskGoal?.() });
-    if (store.item(item.id)) continue;
+    if (await store.item(item.id)) continue;
     if (scores) {
       // scores[0] is the expert's clip (sa); left is sa when expertFirst.
       const [sExpert, sOther] = scores as [number, number];
       const [sl, sr] = expertFirst ? [sExpert, sOther] : [sOther, sExpert];
       const label = Math.abs(sl - sr) < GOLD_TIE ? 'tie' : sl > sr ? 'left' : 'right';
-      store.addItem(item, { minAnnotations, gold: { kind: 'compare', label } });
-    } else store.addItem(item, { minAnnotations });
+      await store.addItem(item, { minAnnotations, gold: { kind: 'compare', label } });
+    } else await store.addItem(item, { minAnnotations });
     compare++;
   }
   return { rank, compare };

@@ -1,20 +1,50 @@
 // The store as both engines offer it: one async interface, implemented by PgStore directly and by the
-// SQLite Store through SqlitePreferenceStore (its synchronous calls, resolved; nothing else changes).
-import { FieldError } from '../core/errors.ts';
+// SQLite Store through SqlitePreferenceStore (its synchronous calls, resolved; answers group-committed).
 import type { AnswerFlag, Item, Role } from '../core/protocol.ts';
 import { exportRecords, RANKED_ITEMS_SQL, type ExportOptions } from './export.ts';
 import { PgStore } from './pg-store.ts';
 import { parseDbTarget } from './db-target.ts';
-import type { PreferenceStore } from './preference-store.ts';
+import { GroupCommit } from './group-commit.ts';
+import type { PreferenceStore, UserChangeListener } from './preference-store.ts';
 import type { DisagreementOptions } from './review.ts';
-import { Store, type AddItemOptions, type NextOptions, type StoreOptions, type SubmitInput } from './store.ts';
+import { entryError } from './store-error.ts';
+import { Store, type AddItemOptions, type EstopEvent, type NextOptions, type StoreOptions, type SubmitInput, type TeleopLogEntry } from './store.ts';
 import { agreementStats } from './stats.ts';
 import type { User } from './users.ts';
 
-/** The SQLite Store behind the async interface. */
+export interface SqlitePreferenceStoreOptions {
+  /** Close the Store with this wrapper (false: the caller keeps it, e.g. a Store passed to the server). @default true */
+  ownsStore?: boolean;
+  /** How long the first answer of a group waits for others to share its commit, ms (see GroupCommit). @default 2 */
+  groupWindowMs?: number;
+}
+
+/**
+ * The SQLite Store behind the async interface. Leases and answers (next, submit, skip, undo) go
+ * through a group commit: those arriving within a couple of milliseconds share one transaction and
+ * one fsync, each resolving after it committed, in the order they were called.
+ */
 export class SqlitePreferenceStore implements PreferenceStore {
   readonly engine = 'sqlite' as const;
-  constructor(readonly store: Store) {}
+  readonly store: Store;
+  #group: GroupCommit;
+  #ownsStore: boolean;
+
+  constructor(store: Store, opts: SqlitePreferenceStoreOptions = {}) {
+    this.store = store;
+    this.#ownsStore = opts.ownsStore ?? true;
+    this.#group = new GroupCommit((fn) => store.transaction(fn), opts.groupWindowMs);
+  }
+  get leaseMs() {
+    return this.store.leaseMs;
+  }
+  get minWatch() {
+    return this.store.minWatch;
+  }
+  /** Commits and transactions so far of the group commit (several answers per commit under load). */
+  get groupStats() {
+    return this.#group.stats;
+  }
   async addUser(name: string, role: Role) {
     return this.store.users.add(name, role);
   }
@@ -30,26 +60,47 @@ export class SqlitePreferenceStore implements PreferenceStore {
   async listUsers() {
     return this.store.users.list();
   }
+  async activeTokenHashes() {
+    return this.store.users.activeTokenHashes();
+  }
+  /** SQLite has no notifications across processes: the server polls activeTokenHashes. */
+  async watchUsers(_listener: UserChangeListener) {
+    return null;
+  }
   async addItem(item: Item, opts?: AddItemOptions) {
     return this.store.addItem(item, opts);
+  }
+  async addItems(entries: readonly { item: Item; opts?: AddItemOptions }[]) {
+    return this.store.transaction(() =>
+      entries.map((e, i) => {
+        try {
+          return this.store.addItem(e.item, e.opts);
+        } catch (err) {
+          throw entryError(err, i);
+        }
+      }),
+    );
   }
   async item(itemId: string) {
     return this.store.item(itemId);
   }
-  async nextRaw(user: User, opts: NextOptions) {
-    return this.store.nextRaw(user, opts);
+  nextRaw(user: User, opts: NextOptions) {
+    return this.#group.enqueue(() => this.store.nextRaw(user, opts));
   }
   async next(user: User, opts: NextOptions) {
-    return this.store.next(user, opts);
+    return (await this.nextRaw(user, opts)).map((s) => JSON.parse(s) as Item);
   }
-  async submit(user: User, s: SubmitInput) {
-    return this.store.submit(user, s);
+  submit(user: User, s: SubmitInput) {
+    return this.#group.enqueue(() => this.store.submit(user, s));
   }
-  async skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag) {
-    return this.store.skip(user, clientId, itemId, flag);
+  skip(user: User, clientId: string, itemId: string, flag?: AnswerFlag) {
+    return this.#group.enqueue(() => this.store.skip(user, clientId, itemId, flag));
   }
-  async undo(user: User, clientId: string) {
-    return this.store.undo(user, clientId);
+  undo(user: User, clientId: string) {
+    return this.#group.enqueue(() => this.store.undo(user, clientId));
+  }
+  async progress(user: User) {
+    return this.store.progress(user);
   }
   async exportRecords(opts?: ExportOptions) {
     return [...exportRecords(this.store, opts)];
@@ -66,8 +117,26 @@ export class SqlitePreferenceStore implements PreferenceStore {
   async rankedItemPayloads() {
     return (this.store.db.prepare(RANKED_ITEMS_SQL).all() as { payload: string }[]).map((r) => r.payload);
   }
+  async teleopByClient(user: User, clientId: string) {
+    return this.store.teleopByClient(user, clientId);
+  }
+  async logTeleop(user: User, clientId: string, e: TeleopLogEntry) {
+    this.store.logTeleop(user, clientId, e);
+  }
+  async guidelines(family: string) {
+    return this.store.guidelines(family);
+  }
+  async setGuidelines(family: string, markdown: string, by: string) {
+    return this.store.setGuidelines(family, markdown, by);
+  }
+  async logEstop(e: EstopEvent) {
+    this.store.logEstop(e);
+  }
+  /** Commits the answers still waiting for their group; closes the Store when this wrapper owns it. */
   async close() {
-    this.store.close();
+    if (!this.store.db.open) return;
+    this.#group.drain();
+    if (this.#ownsStore) this.store.close();
   }
 }
 
@@ -76,22 +145,6 @@ export async function openPreferenceStore(db: string, opts: Omit<StoreOptions, '
   const t = parseDbTarget(db, flag);
   if (t.engine === 'sqlite') return new SqlitePreferenceStore(new Store(t.path, opts));
   return PgStore.open(t.url, opts, flag);
-}
-
-/**
- * The SQLite file a `--db` value names, for commands whose store calls are synchronous (serve, store,
- * users). A postgres:// URL is checked for reachability (an unreachable server is named as such) and
- * then refused with the reason, so it never becomes a file name.
- */
-export async function sqliteDbPath(db: string, command: string, flag = 'db'): Promise<string> {
-  const t = parseDbTarget(db, flag);
-  if (t.engine === 'sqlite') return t.path;
-  await PgStore.probe(t.url, flag);
-  throw new FieldError(
-    flag,
-    `a SQLite file for \`pamstack ${command}\` (its store calls are synchronous; see docs/store-postgres.md)`,
-    t.display,
-  );
 }
 
 export type { PreferenceStore };

@@ -83,6 +83,29 @@ export interface SubmitInput {
   client?: string;
 }
 
+/** An annotator's counts and what is left in the queue for them. */
+export interface Progress {
+  mine: { submitted: number; skipped: number; today: number };
+  queue: { total: number; complete: number; available: number };
+}
+
+/** One entry of a teleop command's log (a retry with the same client id must not move twice). */
+export interface TeleopLogEntry {
+  task: string | null;
+  primitive: unknown;
+  status: 'executed' | 'refused' | 'failed' | 'aborted';
+  reason?: string | null;
+  durationS?: number | null;
+}
+
+/** An e-stop event (`role` null: the embedding itself, e.g. a key in the main job). */
+export interface EstopEvent {
+  user: string;
+  role: string | null;
+  action: 'latch' | 'reset' | 'reset_refused';
+  latchedBy: string | null;
+}
+
 export interface Receipt {
   answerId: number;
   duplicate: boolean;
@@ -322,7 +345,7 @@ export class Store {
   }
 
   /** The user's counts and what is left in the queue for them. */
-  progress(user: User): { mine: { submitted: number; skipped: number; today: number }; queue: { total: number; complete: number; available: number } } {
+  progress(user: User): Progress {
     const now = this.#now();
     const dayStart = now - (now % 86_400_000);
     const q = this.#st.queueCounts.get()!;
@@ -374,11 +397,7 @@ export class Store {
     );
   }
 
-  logTeleop(
-    user: User,
-    clientId: string,
-    e: { task: string | null; primitive: unknown; status: 'executed' | 'refused' | 'failed' | 'aborted'; reason?: string | null; durationS?: number | null },
-  ): void {
+  logTeleop(user: User, clientId: string, e: TeleopLogEntry): void {
     this.db
       .prepare(
         'INSERT OR IGNORE INTO teleop (user_id, client_id, task, primitive, status, reason, duration_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -406,7 +425,7 @@ export class Store {
   }
 
   /** Appends an e-stop event (`role` null: the embedding itself, e.g. a key in the main job). */
-  logEstop(e: { user: string; role: string | null; action: 'latch' | 'reset' | 'reset_refused'; latchedBy: string | null }): void {
+  logEstop(e: EstopEvent): void {
     this.db
       .prepare('INSERT INTO estop_log (user_name, role, action, latched_by, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(e.user, e.role, e.action, e.latchedBy, this.#now());

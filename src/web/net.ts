@@ -27,7 +27,17 @@ interface Pending {
   durable: boolean;
   resolve: (m: ServerMessage) => void;
   reject: (e: Error) => void;
+  /** A resend waiting after an `unavailable` reply, and the wait before the next one (ms). */
+  retry?: ReturnType<typeof setTimeout>;
+  retryMs?: number;
 }
+
+/**
+ * Durable writes resent after an `unavailable` reply (the server's database was away: the write was
+ * not stored, or its outcome is unknown; the client id makes the resend safe). A teleop command is
+ * not: `unavailable` there means no robot is attached, and a move is never repeated unasked.
+ */
+const RESEND_WHEN_UNAVAILABLE: ReadonlySet<Outgoing['op']> = new Set(['submit', 'skip', 'undo']);
 
 export type ConnState = 'connecting' | 'open' | 'closed' | 'refused';
 
@@ -139,6 +149,9 @@ export class Connection {
       this.#authed = false;
       this.#ws = null;
       for (const [id, p] of this.#pending) {
+        // A resend waiting for the database goes out with the others after the reconnect instead.
+        if (p.retry) clearTimeout(p.retry);
+        p.retry = undefined;
         if (p.durable) this.#queued.push(id);
         else {
           this.#pending.delete(id);
@@ -184,6 +197,14 @@ export class Connection {
     const id = 'id' in m ? m.id : null;
     const p = id !== null && id !== undefined ? this.#pending.get(id) : undefined;
     if (!p) return this.#h.onBroadcast?.(m);
+    if (m.op === 'error' && m.code === 'unavailable' && p.durable && RESEND_WHEN_UNAVAILABLE.has(p.msg.op)) {
+      p.retryMs = Math.min((p.retryMs ?? 250) * 2, 5000);
+      p.retry = setTimeout(() => {
+        p.retry = undefined;
+        if (this.#authed && this.#pending.get(id!) === p) this.#send(id!, p.msg);
+      }, p.retryMs);
+      return;
+    }
     this.#pending.delete(id!);
     if (m.op === 'error') p.reject(new ProtocolError(m.code, m.field, m.message));
     else p.resolve(m);

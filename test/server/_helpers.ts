@@ -1,11 +1,14 @@
 // Test helpers: a promise-based WebSocket client for the protocol, synthetic queue items, temp stores.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { Candidate } from '../../src/core/episode.ts';
 import { makeCloud } from '../../src/core/pointcloud.ts';
-import type { ServerMessage } from '../../src/core/protocol.ts';
+import type { Item, ServerMessage } from '../../src/core/protocol.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { makeCompareItem, makeRankItem, makeSegment } from '../../src/store/items.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -87,7 +90,7 @@ export class TestClient {
   readonly ws: WebSocket;
   readonly received: (ServerMessage | Buffer)[] = [];
   #next = 1;
-  #waiters = new Map<number, (m: ServerMessage) => void>();
+  #waiters = new Map<number, { resolve: (m: ServerMessage) => void; reject: (e: Error) => void }>();
   #any: ((m: ServerMessage | Buffer) => void)[] = [];
   closed: { code: number; reason: string } | null = null;
 
@@ -100,14 +103,19 @@ export class TestClient {
         const w = this.#waiters.get(m.id);
         if (w) {
           this.#waiters.delete(m.id);
-          w(m);
+          w.resolve(m);
         }
       }
       const any = this.#any;
       this.#any = [];
       for (const f of any) f(m);
     });
-    this.ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      // A request the server can no longer answer fails now rather than at its timeout.
+      for (const w of this.#waiters.values()) w.reject(new Error(`connection closed (${code})`));
+      this.#waiters.clear();
+    });
     this.ws.on('error', () => {});
   }
 
@@ -128,9 +136,15 @@ export class TestClient {
         this.#waiters.delete(id);
         reject(new Error(`no reply to ${JSON.stringify(msg).slice(0, 120)} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#waiters.set(id, (m) => {
-        clearTimeout(t);
-        resolve(m);
+      this.#waiters.set(id, {
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
       });
       this.ws.send(JSON.stringify({ ...msg, id }));
     });
@@ -163,4 +177,89 @@ export async function connect(url: string, token: string, opts: WebSocket.Client
   const m = await c.auth(token);
   if (m.op !== 'welcome') throw new Error(`auth refused: ${JSON.stringify(m)}`);
   return c;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/pamstack.js', import.meta.url));
+
+/** `pamstack serve --json` processes started by tests; kill the leftovers in afterAll. */
+export const servers: ChildProcess[] = [];
+
+/** Starts `pamstack serve --db DB --json` (API only, any port) and resolves with its URL once it listens. */
+export function serveProcess(db: string, args: string[] = []): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--db', db, '--port', '0', '--no-web', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += String(d)));
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.on('line', (line) => {
+      try {
+        const o = JSON.parse(line) as { url?: string };
+        if (o.url) resolve({ url: o.url, child, stderr: () => err });
+      } catch {
+        /* not the JSON line */
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited (${code}) before listening: ${err}`)));
+  });
+}
+
+/** What annotators sent and what the server acknowledged. */
+export interface Ledger {
+  /** clientId → itemId of submissions sent. */
+  sent: Map<string, string>;
+  /** clientIds the server acknowledged. */
+  acked: Set<string>;
+  /** `unavailable` replies seen (each followed by a resend). */
+  unavailable: number;
+}
+
+export const newLedger = (): Ledger => ({ sent: new Map(), acked: new Set(), unavailable: 0 });
+
+let cidSeq = 0;
+/** A fresh client id; the annotator's name is its prefix (see annotatorOf). */
+export const newCid = (who: string) => `${who}-${(++cidSeq).toString(36).padStart(8, '0')}`;
+export const annotatorOf = (clientId: string) => clientId.slice(0, clientId.lastIndexOf('-'));
+
+/**
+ * Sends `msg` until it gets a reply other than `unavailable` (the database was away; the same message,
+ * with its client id, is sent again after a pause), as the web app does. Rejects when the socket closes.
+ */
+export async function requestRetrying(c: TestClient, msg: Record<string, unknown>, ledger: Ledger, timeoutMs = 30_000): Promise<ServerMessage> {
+  for (;;) {
+    const r = await c.request(msg, timeoutMs);
+    if (r.op !== 'error' || r.code !== 'unavailable') return r;
+    ledger.unavailable++;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/**
+ * One annotator: leases up to `batch` items, submits them all without waiting (several in flight),
+ * then waits for the acks; stops when the queue is empty, `limit` is reached or the socket closes.
+ */
+export async function annotate(c: TestClient, who: string, ledger: Ledger, opts: { limit: number; batch: number }): Promise<void> {
+  let done = 0;
+  while (done < opts.limit && !c.closed) {
+    let m: ServerMessage;
+    try {
+      m = await requestRetrying(c, { op: 'next', count: Math.min(opts.batch, opts.limit - done) }, ledger);
+    } catch {
+      return; // connection gone
+    }
+    if (m.op !== 'items' || m.items.length === 0) return;
+    await Promise.all(
+      m.items.map(async (it: Item) => {
+        const clientId = newCid(who);
+        ledger.sent.set(clientId, it.id);
+        try {
+          const r = await requestRetrying(c, { op: 'submit', clientId, itemId: it.id, answer: { kind: 'rank', groups: [[done % 6]] }, durationMs: 100 }, ledger);
+          if (r.op === 'ack') ledger.acked.add(clientId);
+        } catch {
+          /* the socket closed before the ack: the answer may or may not be stored */
+        }
+      }),
+    );
+    done += m.items.length;
+  }
 }

@@ -46,6 +46,16 @@ describe('auth and roles', () => {
     c.close();
   });
 
+  it('handles frames sent right behind auth after it, in the order sent', async () => {
+    const c = new TestClient(server.url);
+    await c.opened();
+    const [welcome, pong] = await Promise.all([c.request({ op: 'auth', token: tokens.ann }), c.request({ op: 'ping' })]);
+    expect(welcome).toMatchObject({ op: 'welcome', user: { name: 'ann' } });
+    expect(pong).toMatchObject({ op: 'pong' });
+    expect(c.received.map((m) => (Buffer.isBuffer(m) ? 'binary' : m.op))).toEqual(['welcome', 'pong']);
+    c.close();
+  });
+
   it('closes a connection after 10 refused tokens', async () => {
     const c = new TestClient(server.url);
     await c.opened();

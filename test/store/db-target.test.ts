@@ -78,21 +78,39 @@ describe('--db values', () => {
     }
   }, 60_000);
 
-  it.skipIf(!PG_URL)('`pamstack store import` on a reachable PostgreSQL says it runs on SQLite instead of making a file', () => {
+  it.skipIf(!PG_URL)('`pamstack store import` and `store seed` queue items on PostgreSQL; a bad import names its line and stores nothing', async () => {
+    const db = await freshDatabase();
     const tmp = tempDir();
-    const src = tempDir();
     try {
-      const lines = join(src.dir, 'items.jsonl');
-      writeFileSync(lines, '');
-      const r = spawnSync(process.execPath, [BIN, 'store', 'import', '--in', lines, '--db', PG_URL], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
-      expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/db: expected a SQLite file for `pamstack store`/);
-      expect(readdirSync(tmp.dir)).toEqual([]);
+      const scratch = new Store(':memory:');
+      const [a, b, c] = addRankItems(scratch, 3).map((id) => scratch.item(id)!);
+      scratch.close();
+      const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'store', ...args, '--db', db.url], { cwd: tmp.dir, encoding: 'utf8', timeout: 120_000 });
+      writeFileSync(join(tmp.dir, 'ok.jsonl'), `${JSON.stringify(a)}\n${JSON.stringify({ item: b, minAnnotations: 1 })}\n`);
+      const ok = cli('import', '--in', 'ok.jsonl', '--json');
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toEqual({ added: 2 });
+      // Line 2 repeats an item already in the queue: the whole file is refused, line 1 included.
+      writeFileSync(join(tmp.dir, 'bad.jsonl'), `${JSON.stringify(c)}\n\n${JSON.stringify(a)}\n`);
+      const bad = cli('import', '--in', 'bad.jsonl');
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(`bad.jsonl:3: item.id: an item "${a!.id}" exists`);
+      const seeded = cli('seed', '--task', 'rope-circle', '--states', '1', '--pairs', '0', '--json');
+      expect(seeded.status, seeded.stderr).toBe(0);
+      expect(JSON.parse(seeded.stdout.trim().split('\n').at(-1)!)).toEqual({ rank: 1, compare: 0 });
+      const s = await PgStore.open(db.url);
+      expect((await s.item(a!.id))?.id).toBe(a!.id);
+      expect(await s.item(c!.id)).toBeNull();
+      const ids = (await s.pool.query<{ id: string; min_annotations: number }>('SELECT id, min_annotations FROM items ORDER BY seq')).rows;
+      expect(ids.map((r) => r.id)).toEqual([a!.id, b!.id, "rank:rope-circle:seed0:step0"]);
+      expect(ids[1]!.min_annotations).toBe(1);
+      await s.close();
+      expect(readdirSync(tmp.dir).sort()).toEqual(['bad.jsonl', 'ok.jsonl']);
     } finally {
       tmp.cleanup();
-      src.cleanup();
+      await db.drop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it.skipIf(!PG_URL)('`pamstack users` adds, lists and disables users on PostgreSQL', async () => {
     const db = await freshDatabase();

@@ -8,7 +8,7 @@ import type { Answer, Item } from '../../src/core/protocol.ts';
 import { MIGRATIONS } from '../../src/store/migrations.ts';
 import { migratePg, PG_MIGRATIONS } from '../../src/store/pg-migrations.ts';
 import { PgStore } from '../../src/store/pg-store.ts';
-import { openPreferenceStore, type PreferenceStore } from '../../src/store/store-api.ts';
+import { openPreferenceStore, SqlitePreferenceStore, type PreferenceStore } from '../../src/store/store-api.ts';
 import { StoreError } from '../../src/store/store-error.ts';
 import { Store } from '../../src/store/store.ts';
 import type { User } from '../../src/store/users.ts';
@@ -32,6 +32,8 @@ interface Engine {
   name: 'sqlite' | 'postgres';
   /** Opens a store on a fresh database; `again` opens a second handle on the same one (a replica). */
   open(opts: Parameters<typeof openPreferenceStore>[1]): Promise<{ store: PreferenceStore; again: () => Promise<PreferenceStore>; cleanup: () => Promise<void> }>;
+  /** Rows of a read-only query, for checking tables the interface only writes (e.g. the e-stop log). */
+  rows(store: PreferenceStore, sql: string): Promise<Record<string, unknown>[]>;
 }
 
 const engines: Engine[] = [
@@ -42,6 +44,7 @@ const engines: Engine[] = [
       const path = join(tmp.dir, 'db.sqlite');
       return { store: await openPreferenceStore(path, opts), again: () => openPreferenceStore(path, opts), cleanup: async () => tmp.cleanup() };
     },
+    rows: async (store, sql) => (store as SqlitePreferenceStore).store.db.prepare(sql).all() as Record<string, unknown>[],
   },
 ];
 if (PG_URL)
@@ -51,6 +54,7 @@ if (PG_URL)
       const db = await freshDatabase();
       return { store: await openPreferenceStore(db.url, opts), again: () => openPreferenceStore(db.url, opts), cleanup: db.drop };
     },
+    rows: async (store, sql) => (await (store as PgStore).pool.query(sql)).rows as Record<string, unknown>[],
   });
 
 describe.each(engines)('store on $name', (engine) => {
@@ -103,6 +107,75 @@ describe.each(engines)('store on $name', (engine) => {
     expect((await store.item(RANK[0]!.id))?.id).toBe(RANK[0]!.id);
   });
 
+  it('adds a batch of items all or none; a refusal names the entry', async () => {
+    await store.addItem(RANK[2]!);
+    expect(await store.addItems([{ item: RANK[0]! }, { item: RANK[1]!, opts: { minAnnotations: 1 } }])).toEqual([RANK[0]!.id, RANK[1]!.id]);
+    const taken = await store.addItems([{ item: RANK[3]! }, { item: RANK[2]! }]).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(StoreError);
+    expect(taken).toMatchObject({ code: 'conflict', field: 'items.1.item.id', detail: `an item "${RANK[2]!.id}" exists` });
+    await expect(store.addItems([{ item: RANK[4]! }, { item: RANK[5]!, opts: { minAnnotations: 0 } }])).rejects.toThrow(/^items\.1\.minAnnotations: expected an integer ≥ 1/);
+    expect(await store.item(RANK[3]!.id)).toBeNull();
+    expect(await store.item(RANK[4]!.id)).toBeNull();
+    expect((await store.next(alice, { count: 8 })).map((i) => i.id).sort()).toEqual([RANK[0]!.id, RANK[1]!.id, RANK[2]!.id].sort());
+  });
+
+  it("counts an annotator's answers and what the queue still holds for them", async () => {
+    const [a, b] = [await store.addItem(RANK[0]!, { minAnnotations: 1 }), await store.addItem(RANK[1]!, { minAnnotations: 2 })];
+    await store.addItem({ ...RANK[2]!, id: 'gold-p' }, { gold: rank([[0]]) });
+    expect(await store.progress(alice)).toEqual({ mine: { submitted: 0, skipped: 0, today: 0 }, queue: { total: 2, complete: 0, available: 3 } });
+    await store.next(bob, { count: 1 });
+    await store.submit(alice, { clientId: nextCid(), itemId: a, answer: rank([[0]]), durationMs: 1 });
+    await store.skip(alice, nextCid(), b);
+    expect(await store.progress(alice)).toEqual({ mine: { submitted: 1, skipped: 1, today: 1 }, queue: { total: 2, complete: 1, available: 1 } });
+    // bob holds a lease on b (minAnnotations 2): carol still finds room there.
+    expect((await store.progress(carol)).queue).toEqual({ total: 2, complete: 1, available: 2 });
+  });
+
+  it('logs teleop commands once per client id, keeps guidelines edits and the e-stop log', async () => {
+    expect(await store.teleopByClient(alice, 'cmd-1')).toBeNull();
+    await store.logTeleop(alice, 'cmd-1', { task: 'rope-circle', primitive: { kind: 'pick_place' }, status: 'executed', durationS: 1.5 });
+    await store.logTeleop(alice, 'cmd-1', { task: 'rope-circle', primitive: { kind: 'pick_place' }, status: 'failed', reason: 'again' });
+    expect(await store.teleopByClient(alice, 'cmd-1')).toEqual({ status: 'executed', reason: null, duration_s: 1.5 });
+    expect(await store.teleopByClient(bob, 'cmd-1')).toBeNull();
+    expect(await store.guidelines('rope')).toBeNull();
+    await store.setGuidelines('rope', '# one', 'alice');
+    clock += 5;
+    expect(await store.setGuidelines('rope', '# two', 'bob')).toEqual({ updatedAt: clock });
+    expect(await store.guidelines('rope')).toEqual({ markdown: '# two', updatedBy: 'bob', updatedAt: clock });
+    await store.logEstop({ user: 'op', role: 'operator', action: 'latch', latchedBy: 'op' });
+    await store.logEstop({ user: 'adm', role: 'admin', action: 'reset', latchedBy: null });
+    expect(await engine.rows(store, 'SELECT user_name, action FROM estop_log ORDER BY id')).toEqual([
+      { user_name: 'op', action: 'latch' },
+      { user_name: 'adm', action: 'reset' },
+    ]);
+  });
+
+  it('lists the token hash of every enabled user, and (PostgreSQL) tells every handle who changed', async () => {
+    const before = await store.activeTokenHashes();
+    expect([...before.keys()].sort()).toEqual([alice.id, bob.id, carol.id].sort());
+    const r2 = await replica();
+    const heard: (number | null)[] = [];
+    const stop = await r2.watchUsers((id) => heard.push(id));
+    await store.setDisabled('bob', true);
+    await store.rotateToken('carol');
+    const after = await r2.activeTokenHashes();
+    expect(after.has(bob.id)).toBe(false);
+    expect(after.get(carol.id)).not.toBe(before.get(carol.id));
+    expect(after.get(alice.id)).toBe(before.get(alice.id));
+    if (engine.name === 'sqlite') {
+      // No notifications across SQLite connections: the server polls activeTokenHashes.
+      expect(stop).toBeNull();
+      return;
+    }
+    for (let i = 0; i < 200 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual([bob.id, carol.id]);
+    await expect(store.setDisabled('nobody', true)).rejects.toThrow(/^name: no user named/);
+    await stop!();
+    await store.setDisabled('bob', false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(heard).toEqual([bob.id, carol.id]);
+  });
+
   it('leases each item to at most minAnnotations annotators at a time and leases expire', async () => {
     await store.addItem(RANK[0]!, { minAnnotations: 2 });
     expect((await store.next(alice, { count: 3 })).length).toBe(1);
@@ -110,6 +183,23 @@ describe.each(engines)('store on $name', (engine) => {
     expect((await store.next(carol, { count: 3 })).length).toBe(0);
     clock += 61_000;
     expect((await store.next(carol, { count: 3 })).length).toBe(1);
+  });
+
+  it('waits for an item that is only busy (locked by another transaction) instead of answering that nothing is left', async () => {
+    const id = await store.addItem(RANK[0]!, { minAnnotations: 2 });
+    // SQLite has one writer at a time: nothing is ever "busy" between transactions there.
+    if (engine.name !== 'postgres') return void expect((await store.next(alice, { count: 1 })).map((i) => i.id)).toEqual([id]);
+    const other = await (store as PgStore).pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [id]);
+      const asked = store.next(alice, { count: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('COMMIT');
+      expect((await asked).map((i) => i.id)).toEqual([id]);
+    } finally {
+      other.release();
+    }
   });
 
   it('gives back leased items the client does not hold, and renews the held ones', async () => {

@@ -1,11 +1,13 @@
-// `pamstack serve`: the web app (rank, compare, teleop, live) over HTTP + WebSocket, with the SQLite store.
+// `pamstack serve`: the web app (rank, compare, teleop, live) over HTTP + WebSocket, on a SQLite file or a
+// PostgreSQL database (which several `serve` replicas may share).
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { TaskNameSchema } from '../../core/task.ts';
 import type { World } from '../../core/world.ts';
 import { startServer } from '../../server/server.ts';
-import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
-import { sqliteDbPath } from '../../store/store-api.ts';
+import { maskUrl } from '../../store/db-target.ts';
+import { DEFAULT_DB_PATH } from '../../store/store.ts';
+import { openPreferenceStore } from '../../store/store-api.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { readFileSync } from 'node:fs';
 import { FieldError } from '../../core/errors.ts';
@@ -47,7 +49,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve the web app: annotators rank and compare, operators teleoperate, everyone watches live')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL (several serve processes may share one PostgreSQL database)', DEFAULT_DB_PATH)
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--host <addr>', 'interface to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--task <task>', 'attach a simulated world for teleop and the live view (e.g. rope-circle)')
@@ -77,43 +79,47 @@ Then open the printed URL (the token goes after #token=). The app is built on fi
         if (!!f.tlsCert !== !!f.tlsKey) throw new FieldError(f.tlsCert ? 'tls-key' : 'tls-cert', 'given together with the other (--tls-cert and --tls-key)', 'missing');
         const tls = f.tlsCert && f.tlsKey ? { cert: readPem(f.tlsCert, 'tls-cert'), key: readPem(f.tlsKey, 'tls-key') } : undefined;
         // Before the sim loads: a bad or unreachable --db is reported at once.
-        const dbPath = await sqliteDbPath(f.db, 'serve');
+        const store = await openPreferenceStore(f.db, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
+        const db = maskUrl(f.db);
         const log = (l: string) => process.stderr.write(`pamstack serve: ${l}\n`);
         let world: (World & { dispose(): void }) | undefined;
-        if (f.task) {
-          const sim = await import('../../../sim/index.ts');
-          world = await sim.createWorld(f.task);
-          world.reset(f.seed);
+        try {
+          if (f.task) {
+            const sim = await import('../../../sim/index.ts');
+            world = await sim.createWorld(f.task);
+            world.reset(f.seed);
+          }
+          if (world && f.seedItems > 0) {
+            const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
+            log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);
+            world.reset(f.seed);
+          }
+          const server = await startServer({
+            port: f.port,
+            host: f.host,
+            store,
+            world,
+            allowedOrigins: f.allowOrigin,
+            webRoot: f.web ? undefined : false,
+            log,
+            tls,
+            estopReset: f.estopReset,
+            access: { maxConnections: f.maxConnections, maxPerAddress: f.maxPerAddress },
+          });
+          if ((await store.listUsers()).length === 0) log('no users yet: pamstack users add --role annotator --name NAME');
+          if (f.json) printJson({ url: server.url, port: server.port, db });
+          else log(`listening on ${server.url}  (db ${db}${world ? `, world ${world.task}` : ''})`);
+          await new Promise<void>((resolve) => {
+            const stop = () => resolve();
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+          });
+          await server.close();
+        } finally {
+          // Also on a failed start: an open PostgreSQL pool would keep the process from exiting.
+          await store.close();
+          world?.dispose();
         }
-        const store = new Store(dbPath, { leaseMs: f.leaseS * 1000, goldEvery: f.goldEvery, minWatch: f.minWatch });
-        if (world && f.seedItems > 0) {
-          const r = await seedFromWorld(store, world, { states: f.seedItems, pairs: Math.ceil(f.seedItems / 2), seed: f.seed });
-          log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare from ${world.task}`);
-          world.reset(f.seed);
-        }
-        const server = await startServer({
-          port: f.port,
-          host: f.host,
-          store,
-          world,
-          allowedOrigins: f.allowOrigin,
-          webRoot: f.web ? undefined : false,
-          log,
-          tls,
-          estopReset: f.estopReset,
-          access: { maxConnections: f.maxConnections, maxPerAddress: f.maxPerAddress },
-        });
-        if (store.users.list().length === 0) log('no users yet: pamstack users add --role annotator --name NAME');
-        if (f.json) printJson({ url: server.url, port: server.port, db: f.db });
-        else log(`listening on ${server.url}  (db ${f.db}${world ? `, world ${world.task}` : ''})`);
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await server.close();
-        store.close();
-        world?.dispose();
       }),
     );
 }

@@ -4,14 +4,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { makeCloud } from '../../core/pointcloud.ts';
-import { AnswerSchema, cloudFromData, ItemSchema, MAX_NOTE_CHARS, type Answer, type RankItem } from '../../core/protocol.ts';
+import { AnswerSchema, cloudFromData, ItemSchema, MAX_NOTE_CHARS, type Answer, type CompareItem, type RankItem } from '../../core/protocol.ts';
 import { TaskNameSchema } from '../../core/task.ts';
 import { RANKINGS_FILE, writeStates, type CandidateState } from '../../preference/dataset.ts';
 import { writeRecordsJsonl } from '../../store/export.ts';
 import { seedFromWorld } from '../../store/seed-from-world.ts';
 import { StoreError } from '../../store/store-error.ts';
-import { DEFAULT_DB_PATH, Store } from '../../store/store.ts';
-import { openPreferenceStore, sqliteDbPath } from '../../store/store-api.ts';
+import { DEFAULT_DB_PATH, type AddItemOptions } from '../../store/store.ts';
+import { openPreferenceStore } from '../../store/store-api.ts';
 import { action, CliError, intFlag, parentCommand, parseFlags, printJson } from '../command-kit.ts';
 
 /** Segment-pair labels go here, beside rankings.jsonl and states.jsonl. */
@@ -194,40 +194,42 @@ export function register(program: Command): void {
     .command('import')
     .description('queue items from a JSONL file (rank or compare items as in src/core/protocol.ts)')
     .requiredOption('--in <file>', 'JSONL: one item, or { item, gold?, minAnnotations?, priority?, disagreement? }, per line')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--min-annotations <n>', 'answers per item before it leaves the queue', '3')
     .option('--json', 'print one JSON object with the count')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(z.strictObject({ in: z.string().min(1), db: Db, minAnnotations: intFlag(1, 1000).default(3), json: z.boolean().default(false) }), raw);
         const lines = readFileSync(f.in, 'utf8').split('\n');
-        const s = new Store(await sqliteDbPath(f.db, 'store'));
-        let added = 0;
+        // Every line is checked before the store is touched; then all items go in one transaction.
+        const entries: { item: RankItem | CompareItem; opts: AddItemOptions }[] = [];
+        const lineOf: number[] = [];
+        lines.forEach((line, i) => {
+          if (!line.trim()) return;
+          let v: unknown;
+          try {
+            v = JSON.parse(line);
+          } catch (e) {
+            throw new CliError(`${f.in}:${i + 1}: not JSON (${(e as Error).message})`);
+          }
+          const r = ImportLine.safeParse(v);
+          if (!r.success) throw new CliError(`${f.in}:${i + 1}: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
+          const o = 'item' in r.data ? r.data : { item: r.data };
+          entries.push({ item: o.item, opts: { minAnnotations: o.minAnnotations ?? f.minAnnotations, priority: o.priority, disagreement: o.disagreement, gold: o.gold } });
+          lineOf.push(i + 1);
+        });
+        const s = await openPreferenceStore(f.db);
         try {
-          s.transaction(() => {
-            lines.forEach((line, i) => {
-              if (!line.trim()) return;
-              let v: unknown;
-              try {
-                v = JSON.parse(line);
-              } catch (e) {
-                throw new CliError(`${f.in}:${i + 1}: not JSON (${(e as Error).message})`);
-              }
-              const r = ImportLine.safeParse(v);
-              if (!r.success) throw new CliError(`${f.in}:${i + 1}: ${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`);
-              const o = 'item' in r.data ? r.data : { item: r.data };
-              try {
-                s.addItem(o.item, { minAnnotations: o.minAnnotations ?? f.minAnnotations, priority: o.priority, disagreement: o.disagreement, gold: o.gold });
-              } catch (e) {
-                if (e instanceof StoreError) throw new CliError(`${f.in}:${i + 1}: ${e.message}`);
-                throw e;
-              }
-              added++;
-            });
-          });
+          await s.addItems(entries);
+        } catch (e) {
+          // addItems names the entry (items.<i>.<field>); the user knows the file's lines.
+          const m = e instanceof StoreError ? /^items\.(\d+)(?:\.(.+))?$/.exec(e.field ?? '') : null;
+          if (m) throw new CliError(`${f.in}:${lineOf[Number(m[1])]}: ${m[2] ? `${m[2]}: ` : ''}${(e as StoreError).detail}`);
+          throw e;
         } finally {
-          s.close();
+          await s.close();
         }
+        const added = entries.length;
         if (f.json) printJson({ added });
         else console.log(`queued ${added} items`);
       }),
@@ -237,7 +239,7 @@ export function register(program: Command): void {
     .command('seed')
     .description('queue states to rank and clip pairs to compare, made in the simulator (to try the app)')
     .requiredOption('--task <task>', 'e.g. rope-circle')
-    .option('--db <file>', 'SQLite store', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'store: a SQLite file or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--states <n>', 'states to rank', '6')
     .option('--pairs <n>', 'clip pairs to compare', '3')
     .option('--seed <n>', 'seed', '0')
@@ -259,11 +261,13 @@ export function register(program: Command): void {
           }),
           raw,
         );
-        const { scoreCandidatesInWorld } = await import('../../preference/candidate-oracle.ts');
-        const sim = await import('../../../sim/index.ts');
-        const world = await sim.createWorld(f.task);
-        const s = new Store(await sqliteDbPath(f.db, 'store'));
+        // Before the sim loads: a bad or unreachable --db is reported at once.
+        const s = await openPreferenceStore(f.db);
+        let world: Awaited<ReturnType<typeof import('../../../sim/index.ts').createWorld>> | undefined;
         try {
+          const { scoreCandidatesInWorld } = await import('../../preference/candidate-oracle.ts');
+          const sim = await import('../../../sim/index.ts');
+          world = await sim.createWorld(f.task);
           const r = await seedFromWorld(s, world, {
             states: f.states,
             pairs: f.pairs,
@@ -276,8 +280,8 @@ export function register(program: Command): void {
           if (f.json) printJson(r);
           else console.log(`queued ${r.rank} states to rank and ${r.compare} pairs to compare`);
         } finally {
-          s.close();
-          world.dispose();
+          await s.close();
+          world?.dispose();
         }
       }),
     );

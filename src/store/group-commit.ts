@@ -1,5 +1,5 @@
-// Group commit: writes that arrive within a short window share one transaction (one fsync); each is answered after the commit.
-import type { Store } from '../store/store.ts';
+// Group commit for SQLite: writes that arrive within a short window share one transaction (one fsync);
+// each resolves only after that transaction committed.
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -8,8 +8,8 @@ interface Job {
   done: (o: Outcome<unknown>) => void;
 }
 
-export class Committer {
-  #store: Store;
+export class GroupCommit {
+  #transaction: (fn: () => void) => void;
   #queue: Job[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
   #commits = 0;
@@ -17,17 +17,19 @@ export class Committer {
   #windowMs: number;
 
   /**
+   * `transaction` runs its callback in one transaction (better-sqlite3's `db.transaction`).
    * `windowMs`: how long the first write waits for company. A FULL-sync commit costs an fsync
    * (~1–10 ms), so a couple of milliseconds of waiting multiplies throughput under load.
    */
-  constructor(store: Store, windowMs = 2) {
-    this.#store = store;
+  constructor(transaction: (fn: () => void) => void, windowMs = 2) {
+    this.#transaction = transaction;
     this.#windowMs = windowMs;
   }
 
   /**
-   * Runs `run` inside the next group transaction (as a savepoint: its failure rolls back only itself)
-   * and resolves once that transaction has committed.
+   * Runs `run` inside the next group transaction (as a savepoint when `run` opens its own: its failure
+   * rolls back only itself) and resolves once that transaction has committed. Jobs run in the order
+   * they were enqueued, so a caller's later read sees its earlier writes.
    */
   enqueue<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -53,7 +55,7 @@ export class Committer {
     if (!jobs.length) return;
     const outcomes: Outcome<unknown>[] = [];
     try {
-      this.#store.transaction(() => {
+      this.#transaction(() => {
         for (const j of jobs) {
           try {
             outcomes.push({ ok: true, value: j.run() });
