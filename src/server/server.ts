@@ -6,9 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_CLIENT_FRAME_BYTES, type MotionFrameData, type TeleopState } from '../core/protocol.ts';
 import type { World } from '../core/world.ts';
 import { exportRecords } from '../store/export.ts';
+import { SqlitePreferenceStore } from '../store/store-api.ts';
 import { Store, type StoreOptions } from '../store/store.ts';
 import { AccessGuard, CLOSE, remoteAddress, type AccessOptions } from './access.ts';
 import { Committer } from './committer.ts';
+import { handleItemPush } from './item-push.ts';
 import { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
 import { Session } from './session.ts';
 import { SECURITY_HEADERS, serveStatic } from './static-files.ts';
@@ -107,6 +109,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   };
 
   const access = new AccessGuard(opts.access);
+  const pushContext = { store: new SqlitePreferenceStore(store), access, log };
   const teleop = new TeleopController({
     world,
     onTeleop: opts.onTeleop,
@@ -197,6 +200,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       return;
     }
     if (path === '/api/export') return exportHttp(req, res);
+    if (path === '/api/items') return void handleItemPush(req, res, pushContext);
     if (webRoot && serveStatic(webRoot, req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
     res.end(webRoot ? 'not found\n' : 'this server runs without the web app (API only)\n');
