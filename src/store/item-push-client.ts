@@ -57,7 +57,18 @@ interface Queued {
   bytes: number;
 }
 
-type Outcome = { kind: 'done' } | { kind: 'retry'; error: string } | { kind: 'stop'; error: string };
+type Outcome = { kind: 'done' } | { kind: 'retry' | 'stop'; error: string; status: number | null };
+
+/** The server refused a push or could not be reached; `status` is the HTTP status (null: no answer). */
+export class ItemPushError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = 'ItemPushError';
+  }
+}
 
 /** The push endpoint of a server URL; anything but an http(s) URL without credentials is an error naming `field`. */
 export function pushEndpoint(url: string, field = 'url'): URL {
@@ -150,12 +161,12 @@ export class ItemPushClient {
   }
 
   /**
-   * Asks the server whether this token may push (an empty batch): resolves when it may; throws naming
-   * the answer otherwise (401 unknown or disabled token, 403 wrong role, unreachable, no push API).
+   * Asks the server whether this token may push (an empty batch): resolves when it may; otherwise throws
+   * an ItemPushError naming the answer (401 unknown or disabled token, 403 wrong role, unreachable, no push API).
    */
   async check(): Promise<void> {
     const r = await this.#post('{"items":[]}');
-    if (r.kind !== 'done') throw new Error(r.error);
+    if (r.kind !== 'done') throw new ItemPushError(r.error, r.status);
   }
 
   summary(): PushSummary {
@@ -276,7 +287,7 @@ export class ItemPushClient {
       });
     } catch (e) {
       const c = (e as { cause?: { code?: string; message?: string } }).cause;
-      return { kind: 'retry', error: `${where} unreachable (${c?.code ?? c?.message ?? (e as Error).message})` };
+      return { kind: 'retry', error: `${where} unreachable (${c?.code ?? c?.message ?? (e as Error).message})`, status: null };
     }
     let reply: PushReply | null = null;
     let text = '';
@@ -289,10 +300,10 @@ export class ItemPushClient {
     }
     const said = reply?.error ? `${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}` : text.slice(0, 200).trim();
     const s = res.status;
-    if (s === 408 || s === 429 || s >= 500) return { kind: 'retry', error: `${where} answered ${s}${said ? ` (${said})` : ''}` };
+    if (s === 408 || s === 429 || s >= 500) return { kind: 'retry', error: `${where} answered ${s}${said ? ` (${said})` : ''}`, status: s };
     if (s === 401 || s === 403)
-      return { kind: 'stop', error: `${where} refused the token: ${s} ${s === 401 ? 'unauthorized' : 'forbidden'}${said ? ` (${said})` : ''}` };
-    if (!reply) return { kind: 'stop', error: `${where} answered ${s} without a push reply: is it a pamstack server with the push API?${said ? ` (${said})` : ''}` };
+      return { kind: 'stop', error: `${where} refused the token: ${s} ${s === 401 ? 'unauthorized' : 'forbidden'}${said ? ` (${said})` : ''}`, status: s };
+    if (!reply) return { kind: 'stop', error: `${where} answered ${s} without a push reply: is it a pamstack server with the push API?${said ? ` (${said})` : ''}`, status: s };
     let k = 0;
     for (const r of reply.results) {
       const q = batch[k++];
@@ -308,7 +319,7 @@ export class ItemPushClient {
       return { kind: 'done' };
     }
     const bad = reply.index !== undefined ? batch[reply.index] : batch.length === 1 ? batch[0] : undefined;
-    if (!bad || bad.done) return { kind: 'stop', error: `${where} answered ${s} (${said})` };
+    if (!bad || bad.done) return { kind: 'stop', error: `${where} answered ${s} (${said})`, status: s };
     bad.done = true;
     this.#bytes -= bad.bytes;
     this.#rejected++;
