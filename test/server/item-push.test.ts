@@ -15,8 +15,9 @@ import { startServer, type PamServer } from '../../src/server/server.ts';
 import { OP_ROLES } from '../../src/server/session.ts';
 import { makeRankItem } from '../../src/store/items.ts';
 import { ItemPushClient, pushEndpoint, readTokenFile } from '../../src/store/item-push-client.ts';
-import { SqlitePreferenceStore } from '../../src/store/store-api.ts';
 import { Store } from '../../src/store/store.ts';
+import { openPreferenceStore, SqlitePreferenceStore } from '../../src/store/store-api.ts';
+import { freshDatabase, PG_URL } from '../store/_pg.ts';
 import { connect, ropeCloud, tempDir, TestClient, WORKSPACE } from './_helpers.ts';
 
 /** A rank item of 4 candidates; `variant` changes its content, not its id. */
@@ -384,5 +385,36 @@ describe('store export gives the training data of every robot', () => {
     const text = await (await fetch(`${server.url}api/export`, { headers: { authorization: `Bearer ${tokens.adm}` } })).text();
     const states = text.trim().split('\n').map((l) => (JSON.parse(l) as { stateId?: string }).stateId);
     expect(states).toEqual(expect.arrayContaining(['cell1/boot/0', 'cell2/boot/0']));
+  });
+});
+
+describe.skipIf(!PG_URL)('on PostgreSQL (the handler on one PgStore, export from another)', () => {
+  it('stores two robots’ pushes and retries once; their answers export from the other replica', async () => {
+    const db = await freshDatabase();
+    const [pg1, pg2] = [await openPreferenceStore(db.url), await openPreferenceStore(db.url)];
+    const http = createServer((req, res) => void handleItemPush(req, res, { store: pg1, access: new AccessGuard(), log: () => {} }));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+      const items = ['pg-cell1/0', 'pg-cell2/0'].map((id) => rankItem(id));
+      for (const [k, it] of items.entries()) {
+        const { token } = await pg1.addUser(`pgcell${k + 1}`, 'robot');
+        const c = new ItemPushClient({ url, token, retryBaseMs: 5 });
+        c.push(it, { minAnnotations: 1 });
+        c.push(it, { minAnnotations: 1 }); // a caller's own retry: stored once
+        expect(await c.close(30_000)).toMatchObject({ added: 1, duplicates: 1, pending: 0 });
+      }
+      const { user } = await pg2.addUser('pgann', 'annotator');
+      const got = await pg2.next(user, { count: 5 });
+      expect(got.map((i) => i.id)).toEqual(items.map((i) => i.id));
+      for (const [k, it] of items.entries())
+        await pg2.submit(user, { clientId: `pg-export-${k}-abc`, itemId: it.id, answer: { kind: 'rank', groups: [[0], [1, 2, 3]], notComparable: [], idealBeatsAll: false }, durationMs: 10 });
+      expect((await pg1.exportRecords()).map((r) => r.kind === 'ranking' && r.stateId)).toEqual(['pg-cell1/0', 'pg-cell2/0']);
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+      await pg1.close();
+      await pg2.close();
+      await db.drop();
+    }
   });
 });
