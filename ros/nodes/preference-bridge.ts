@@ -1,7 +1,10 @@
 // preference bridge: records what the robot (or sim bridge) saw, proposed and did. Every decision's
 // cloud and candidates become a rank item in the annotation store (src/store, what `pamstack serve`
-// shows annotators), and every episode is written as a ROS 2 MCAP bag (src/record) for training.
+// shows annotators: a local file, or a remote server the items are pushed to), and every episode is
+// written as a ROS 2 MCAP bag (src/record) for training.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { unpackPointCloud2 } from '../../src/cloud/pointcloud2.ts';
 import type { PointCloud } from '../../src/core/pointcloud.ts';
@@ -16,8 +19,9 @@ import {
   type PointCloud2,
 } from '../../src/record/index.ts';
 import type { Store } from '../../src/store/store.ts';
+import { ItemPushClient, pushEndpoint, readTokenFile } from '../../src/store/item-push-client.ts';
 import { makeRankItem } from '../../src/store/items.ts';
-import type { ParamSpec, ParamValues, RosPort } from '../port.ts';
+import type { ParamSpec, ParamValues, RosNode, RosPort } from '../port.ts';
 import { EPISODE_END_TOPIC } from './sim-bridge.ts';
 import { diagnosticsTimer, status, WORKSPACE_PARAMS, workspaceFrom, type PamstackNode } from './common.ts';
 
@@ -31,10 +35,45 @@ export const PREFERENCE_BRIDGE_PARAMS = {
   task: { type: 'string', description: 'task name stored with each rank item', default: 'rope-circle', readOnly: true },
   output_dir: { type: 'string', description: 'episode bags go here (empty = no bags)', default: 'runs/robot-episodes', readOnly: true },
   db: { type: 'string', description: 'annotation store (SQLite) to add rank items to (empty = none)', default: '', readOnly: true },
+  push_url: { type: 'string', description: 'URL of a pamstack serve to push rank items to (empty = none); needs token_file', default: '', readOnly: true },
+  token_file: { type: 'string', description: "file holding this cell's robot token (pamstack users add --role robot)", default: '', readOnly: true },
+  cell: { type: 'string', description: 'name of this robot cell in item ids (empty = the namespace, else the host name)', default: '', readOnly: true },
   min_annotations: { type: 'integer', description: 'answers after which an item leaves the queue', default: 3, range: { from: 1, to: 100 } },
   ...WORKSPACE_PARAMS,
 } as const satisfies ParamSpec;
 export type PreferenceBridgeParams = ParamValues<typeof PREFERENCE_BRIDGE_PARAMS>;
+
+/** How long shutdown waits for undelivered items (ros2 launch escalates to SIGTERM after 5 s; the whole node set gets 4 s). */
+const PUSH_FLUSH_MS = 2000;
+
+/** The push client of push_url, reading token_file; a bad value stops the node naming the parameter. */
+function openPush(name: string, url: string, tokenFile: string, logger: RosNode['logger']): ItemPushClient {
+  if (!tokenFile) throw new Error(`${name}: parameter token_file: needed with push_url (a file holding a robot token; never a parameter value)`);
+  let token: string;
+  try {
+    pushEndpoint(url, 'push_url');
+    token = readTokenFile(tokenFile, 'token_file');
+  } catch (e) {
+    throw new Error(`${name}: parameter ${(e as Error).message}`);
+  }
+  let last: string | null = null;
+  return new ItemPushClient({
+    url,
+    token,
+    onRetry: (error, delayMs) => {
+      // Once per kind of failure, not once per retry.
+      if (error !== last) logger.warn(`push: ${error}; retrying (next in ${(delayMs / 1000).toFixed(1)} s), items queue meanwhile`);
+      last = error;
+    },
+    onRejected: (id, error) => logger.error(`push: ${id} refused by the server, dropped: ${error}`),
+  });
+}
+
+/** The cell name in item ids: the parameter, else the namespace, else the host name ([A-Za-z0-9_.-]). */
+function cellName(name: string, param: string, namespace: string): string {
+  if (param && !/^[A-Za-z0-9_.-]{1,64}$/.test(param)) throw new Error(`${name}: parameter cell: expected 1–64 characters of A–Z a–z 0–9 _ . -, received ${JSON.stringify(param)}`);
+  return param || namespace.replace(/^\/+|\/+$/g, '').replace(/\//g, '.') || hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
+}
 
 /** Opens the store; the entry point passes src/store's Store (tests may pass a temp one). */
 export type StoreFactory = (path: string) => Store;
@@ -50,6 +89,10 @@ export async function startPreferenceBridge(
   const task = TaskNameSchema.safeParse(p.task);
   if (!task.success) throw new Error(`${name}: parameter task: ${task.error.issues[0]!.message}, received ${JSON.stringify(p.task)}`);
   const workspace = workspaceFrom(name, p.workspace_min, p.workspace_max);
+  if (!p.push_url && p.token_file) throw new Error(`${name}: parameter token_file: only used with push_url`);
+  // Item ids unique across cells and restarts: the cell, a random id of this start, a count.
+  const source = `${cellName(name, p.cell, namespace)}/${randomBytes(6).toString('hex')}`;
+  const push = p.push_url ? openPush(name, p.push_url, p.token_file, node.logger) : null;
   const store = p.db && openStore ? openStore(p.db) : null;
   if (p.db && !openStore) node.logger.warn(`db ${p.db} given but no store is available; rank items are not stored`);
   if (p.output_dir) await mkdir(p.output_dir, { recursive: true });
@@ -114,17 +157,19 @@ export async function startPreferenceBridge(
       if (cloud) record(EPISODE_TOPICS.objectCloud.name, cloud); // the new bag gets the decision's cloud too
     }
     record(EPISODE_TOPICS.candidates.name, msg);
-    if (!store) return;
+    if (!store && !push) return;
     try {
       const d = markerArrayToCandidates(msg);
       if (!d || d.candidates.length < 2) return; // nothing to rank
       const cloud = near(clouds, timeToNanoseconds(msg.markers[0]!.header.stamp));
       if (!cloud) return node.logger.warn(`decision ${d.decision}: its cloud was not received; no rank item`);
-      store.addItem(
-        makeRankItem({ stateId: `${run}:${d.decision}`, task: task.data as TaskName, primitive: FAMILY_PRIMITIVE[taskFamily(task.data)], cloud, candidates: d.candidates, workspace }),
-        { minAnnotations: p.min_annotations },
-      );
+      // The bridge's own count keeps ids unique when the policy restarts its decision numbers.
+      const stateId = `${source}/${items}:${d.decision}`;
+      const item = makeRankItem({ stateId, task: task.data as TaskName, primitive: FAMILY_PRIMITIVE[taskFamily(task.data)], cloud, candidates: d.candidates, workspace });
       items++;
+      if (push && !push.push(item, { minAnnotations: p.min_annotations }))
+        node.logger.error(`rank item ${item.id} not pushed: ${push.summary().pending} items wait for ${p.push_url} already (the queue is full)`);
+      store?.addItem(item, { minAnnotations: p.min_annotations });
     } catch (e) {
       node.logger.error(`rank item not stored: ${(e as Error).message}`);
     }
@@ -140,9 +185,14 @@ export async function startPreferenceBridge(
     endRequested = true;
   });
 
-  const diag = diagnosticsTimer(node, () =>
-    status('OK', `pamstack/${name}`, bag ? `recording ${bagFile}` : 'idle', { state: bag ? 'recording' : 'idle', bags: bags.length, rank_items: items, store: store ? p.db : 'none' }),
-  );
+  const diag = diagnosticsTimer(node, () => {
+    const values = { state: bag ? 'recording' : 'idle', bags: bags.length, rank_items: items, store: store ? p.db : 'none' };
+    if (!push) return status('OK', `pamstack/${name}`, bag ? `recording ${bagFile}` : 'idle', values);
+    const s = push.summary();
+    const level = s.stopped ? 'ERROR' : s.error ? 'WARN' : 'OK';
+    const message = s.stopped || s.error ? `push: ${s.error}` : bag ? `recording ${bagFile}` : 'idle';
+    return status(level, `pamstack/${name}`, message, { ...values, push_url: p.push_url, push_pending: s.pending, push_added: s.added, push_dropped: s.dropped });
+  });
 
   return {
     node,
@@ -154,6 +204,10 @@ export async function startPreferenceBridge(
       serial(closeBag);
       await chain;
       store?.close();
+      if (push) {
+        const s = await push.close(PUSH_FLUSH_MS);
+        if (s.pending) node.logger.error(`${s.pending} rank items not delivered to ${p.push_url} (${s.error}); they are lost unless db keeps a local copy`);
+      }
     },
   };
 }

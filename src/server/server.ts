@@ -10,6 +10,7 @@ import { openPreferenceStore, SqlitePreferenceStore } from '../store/store-api.t
 import { StoreError } from '../store/store-error.ts';
 import { DEFAULT_DB_PATH, Store, type StoreOptions } from '../store/store.ts';
 import { AccessGuard, CLOSE, remoteAddress, type AccessOptions } from './access.ts';
+import { handleItemPush } from './item-push.ts';
 import { LiveHub, type LiveFrame, type LiveStats } from './live-hub.ts';
 import { Session } from './session.ts';
 import { SECURITY_HEADERS, serveStatic } from './static-files.ts';
@@ -121,6 +122,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
   };
 
   const access = new AccessGuard(opts.access);
+  const pushContext = { store, access, log };
   const teleop = new TeleopController({
     world,
     onTeleop: opts.onTeleop,
@@ -225,6 +227,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<PamServer> 
       return;
     }
     if (path === '/api/export') return exportHttp(req, res);
+    if (path === '/api/items') return void handleItemPush(req, res, pushContext);
     if (webRoot && serveStatic(webRoot, req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
     res.end(webRoot ? 'not found\n' : 'this server runs without the web app (API only)\n');

@@ -206,6 +206,12 @@ export class Session {
           if (this.#failedAuth >= MAX_FAILED_AUTH) this.ws.close(CLOSE.policy, 'too many refused tokens');
           return;
         }
+        if (user.role === 'robot') {
+          // Its whole job is POST /api/items; a socket would get teleop state broadcasts.
+          this.error(m.id, 'forbidden', 'token', 'a robot token only adds items (POST /api/items); it opens no WebSocket session');
+          this.ws.close(CLOSE.policy, 'robot tokens only add items');
+          return;
+        }
         this.#user = user;
         this.#tokenHash = hashToken(m.token);
         if (this.#authDeadline) clearTimeout(this.#authDeadline);

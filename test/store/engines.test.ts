@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Answer, Item } from '../../src/core/protocol.ts';
+import { pushItems } from '../../src/store/item-push.ts';
 import { MIGRATIONS } from '../../src/store/migrations.ts';
 import { migratePg, PG_MIGRATIONS } from '../../src/store/pg-migrations.ts';
 import { PgStore } from '../../src/store/pg-store.ts';
@@ -311,6 +312,22 @@ describe.each(engines)('store on $name', (engine) => {
     await store.submit(alice, { clientId: nextCid(), itemId: id, answer: rank([[3], [1]]), durationMs: 7 });
     const [rec] = await r2.exportRecords();
     expect(rec).toMatchObject({ kind: 'ranking', stateId: 'state-0', groups: [[3], [1]], annotator: 'alice' });
+  });
+
+  it('pushed items (two replicas): concurrent retries store one, other content under a taken id is a conflict, answers export from either', async () => {
+    const r2 = await replica();
+    const other = { ...RANK[1]!, id: RANK[0]!.id };
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, k) => pushItems(k % 2 ? r2 : store, { item: RANK[0]!, minAnnotations: 1 })));
+    expect(replies.map((r) => r.results[0]!.duplicate).filter((d) => !d)).toHaveLength(1);
+    expect(await pushItems(r2, { items: [{ item: RANK[2]! }, { item: other }, { item: RANK[3]! }] })).toMatchObject({
+      results: [{ id: RANK[2]!.id, duplicate: false }],
+      index: 1,
+      error: { code: 'conflict', field: 'items.1.item.id', message: `an item "${RANK[0]!.id}" exists with other content; a new item needs a new id` },
+    });
+    expect(await store.item(RANK[3]!.id)).toBeNull();
+    expect((await store.next(alice, { count: 5 })).map((i) => i.id)).toEqual([RANK[0]!.id, RANK[2]!.id]);
+    await r2.submit(alice, { clientId: nextCid(), itemId: RANK[0]!.id, answer: rank([[1], [0]]), durationMs: 5 });
+    expect((await store.exportRecords()).map((r) => r.kind === 'ranking' && r.stateId)).toEqual(['state-0']);
   });
 
   it('computes agreement per item and annotator, gold accuracy and queue counts', async () => {

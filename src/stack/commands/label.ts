@@ -9,7 +9,10 @@ import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../prefer
 import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
 import { readRewardMeta } from '../../preference/reward-io.ts';
 import { teacherPreset, TEACHER_PRESETS, type TeacherConfig } from '../../preference/teachers.ts';
+import type { TaskGoal } from '../../core/goal.ts';
+import { ItemPushClient, ItemPushError, pushEndpoint, readTokenFile } from '../../store/item-push-client.ts';
 import { action, CliError, intFlag, numFlag, parseFlags, printJson } from '../command-kit.ts';
+import { pushStates } from '../push-states.ts';
 import type { DeciderOverrides } from '../decider-spec.ts';
 
 const Flags = z.strictObject({
@@ -32,6 +35,9 @@ const Flags = z.strictObject({
   policy: z.string().min(1).default('expert'),
   active: intFlag(1, 100000).optional(),
   activeReward: z.string().min(1).optional(),
+  push: z.string().min(1).optional(),
+  tokenFile: z.string().min(1).optional(),
+  pushTimeout: numFlag(1, 86_400).default(60),
   json: z.boolean().default(false),
 });
 
@@ -62,6 +68,9 @@ export function register(program: Command): void {
     .option('--policy <policy>', 'with --collect: who proposes the candidates: a task folder (its decider spec), a policy checkpoint (DDIM, eta 1) or the jittered expert', 'expert')
     .option('--active <k>', 'rank only the k states the reward(s) of --active-reward are least sure of (the rest stay unlabelled)')
     .option('--active-reward <dirs>', 'with --active: one robust reward (σ of its top candidates) or several rewards, comma-separated (ensemble disagreement)')
+    .option('--push <url>', 'also queue the states this run labels as rank items on a remote `pamstack serve` (its URL), for human annotators')
+    .option('--token-file <file>', 'with --push: file holding a robot token (`pamstack users add --role robot`)')
+    .option('--push-timeout <s>', 'with --push: seconds to keep retrying delivery at the end before giving up', '60')
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -72,6 +81,11 @@ export function register(program: Command): void {
           throw new CliError(f.rewardDir ? '--reward-dir: only used with --execute reward' : '--execute reward: needs --reward-dir <dir> (the reward that chooses)');
         if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
           throw new CliError('--execute reward: needs --collect and a --policy (a checkpoint or task folder whose candidates the reward chooses among)');
+        if ((f.push === undefined) !== (f.tokenFile === undefined))
+          throw new CliError(f.push ? '--push: needs --token-file <file> (the token never goes on the command line)' : '--token-file: only used with --push <url>');
+        // Before the collection: a bad URL or a refused token fails in seconds, not after the rollouts.
+        const pusher = f.push ? await openPusher(f.push, f.tokenFile!) : null;
+        let goal: TaskGoal | undefined;
         if (f.collect) {
           const [{ createWorld }, { deciderSpecFor }, { loadCommandDecider }, { collectCandidateStates }] = await Promise.all([
             import('../../../sim/index.ts'),
@@ -96,6 +110,7 @@ export function register(program: Command): void {
               onState: () => bar.tick(),
             });
             writeStates(f.data, states);
+            goal = world.taskGoal?.();
           } finally {
             bar.stop();
             world.dispose();
@@ -142,11 +157,33 @@ export function register(program: Command): void {
         }
         const out = join(f.data, RANKINGS_FILE);
         writeJsonl(out, rankings);
-        const summary = { states: states.length, rankings: rankings.length, skipped, teacher: f.teacher, config: cfg, out };
+        const summary: Record<string, unknown> = { states: states.length, rankings: rankings.length, skipped, teacher: f.teacher, config: cfg, out };
+        if (!f.json) console.log(`labelled ${rankings.length} of ${states.length} states (${skipped} skipped) with teacher ${f.teacher} → ${out}`);
+        if (pusher) {
+          const p = await pushStates(pusher.client, states, { deadlineMs: f.pushTimeout * 1000, goal });
+          summary.push = { url: f.push, added: p.added, duplicates: p.duplicates, skipped: p.skipped };
+          if (pusher.rejected.length) throw new CliError(`--push: the server refused ${pusher.rejected.length} item(s): ${pusher.rejected[0]}`, 1);
+          if (p.stopped || p.pending) throw new CliError(`--push: ${p.pending} of ${states.length - p.skipped} items not delivered within ${f.pushTimeout} s (--push-timeout): ${p.error}`, 1);
+          if (!f.json) console.log(`queued ${p.added} rank items on ${f.push} (${p.duplicates} were there already${p.skipped ? `, ${p.skipped} states of one candidate not pushed` : ''})`);
+        }
         if (f.json) printJson(summary);
-        else console.log(`labelled ${rankings.length} of ${states.length} states (${skipped} skipped) with teacher ${f.teacher} → ${out}`);
       }),
     );
+}
+
+/** A push client for `--push` whose token the server accepts, or a CliError naming the flag at fault. */
+async function openPusher(url: string, tokenFile: string): Promise<{ client: ItemPushClient; rejected: string[] }> {
+  pushEndpoint(url, '--push');
+  const rejected: string[] = [];
+  const client = new ItemPushClient({ url, token: readTokenFile(tokenFile, '--token-file'), onRejected: (id, e) => rejected.push(`${id}: ${e}`) });
+  try {
+    await client.check();
+  } catch (e) {
+    await client.close();
+    const status = e instanceof ItemPushError ? e.status : null;
+    throw new CliError(`${status === 401 || status === 403 ? '--token-file' : '--push'}: ${(e as Error).message}`);
+  }
+  return { client, rejected };
 }
 
 /** The kind of reward model in `dir` (bt | robust), read from its reward.json without loading weights. */

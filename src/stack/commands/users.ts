@@ -48,7 +48,9 @@ export function register(program: Command): void {
         else {
           console.log(`created ${user.role} ${user.name}`);
           console.log(`token: ${token}`);
-          console.log(`sign in: http://127.0.0.1:8080/#token=${token}`);
+          // A robot token opens no app session: it goes into the file the pusher reads.
+          if (user.role === 'robot') console.log('put it in a file only the robot can read (mode 600) for `label --push … --token-file` or the ROS token_file parameter');
+          else console.log(`sign in: http://127.0.0.1:8080/#token=${token}`);
           console.log('(the token is not stored; keep it somewhere safe)');
         }
       }),
