@@ -202,6 +202,29 @@ describe.each(engines)('store on $name', (engine) => {
     }
   });
 
+  it("waits for another annotator's answer in progress and counts it once: the item still has room after it", async () => {
+    const id = await store.addItem(RANK[0]!, { minAnnotations: 2 });
+    expect((await store.next(bob, { count: 1 })).map((i) => i.id)).toEqual([id]);
+    if (engine.name !== 'postgres') {
+      await store.submit(bob, { clientId: nextCid(), itemId: id, answer: rank([[0]]), durationMs: 1 });
+      return void expect((await store.next(alice, { count: 1 })).map((i) => i.id)).toEqual([id]);
+    }
+    // Bob's answer, written as the store writes one (count it, drop his lease), not yet committed.
+    const other = await (store as PgStore).pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('UPDATE items SET n_submitted = n_submitted + 1 WHERE id = $1', [id]);
+      await other.query('DELETE FROM leases WHERE item_id = $1 AND user_id = $2', [id, bob.id]);
+      const asked = store.next(alice, { count: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      await other.query('COMMIT');
+      // Rechecked against the row as committed but the leases as first seen, Bob would count twice.
+      expect((await asked).map((i) => i.id)).toEqual([id]);
+    } finally {
+      other.release();
+    }
+  });
+
   it('gives back leased items the client does not hold, and renews the held ones', async () => {
     for (const it of RANK.slice(0, 3)) await store.addItem(it, { minAnnotations: 1 });
     const ids = RANK.slice(0, 3).map((i) => i.id);
