@@ -103,6 +103,11 @@ function retryable(e: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/** A statement that lost to concurrent ones three times: the client may send it again later. */
+function contended(e: unknown): StoreError {
+  return new StoreError('unavailable', null, `the database is busy with conflicting work (${(e as { code?: string }).code}); send it again`);
+}
+
 const INSERT_ITEM_SQL = `INSERT INTO items (id, kind, task, ref_a, ref_b, payload, candidate_count, gold, min_annotations, priority, disagreement, created_at, min_watch_ms)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
 function itemParams(r: ReturnType<typeof itemRow>): unknown[] {
@@ -193,23 +198,33 @@ export class PgStore implements PreferenceStore {
       try {
         return await this.#transactionOnce(fn);
       } catch (e) {
-        if (!retryable(e) || attempt >= 3) throw e;
+        if (!retryable(e)) throw e;
+        if (attempt >= 3) throw contended(e);
       }
     }
   }
 
   async #transactionOnce<T>(fn: (c: Q) => Promise<T>): Promise<T> {
+    // A checked-out client has no pool listener for 'error' (pg-pool removes its idle listener on
+    // acquire), and a client emits 'error' for a server message that arrives between queries, e.g.
+    // 57P01 when PostgreSQL shuts down. Ours is attached in connect's callback, not after an awaited
+    // promise: pg-pool may hand over a client that another query just released while that client's
+    // parser is still reading the same network chunk, whose next message can be that error; a
+    // listener added a microtask later would miss it and the process would die of an unhandled 'error'.
+    let broken: unknown = null;
+    const onError = (e: Error) => (broken ??= e);
     let c: pg.PoolClient;
     try {
-      c = await this.pool.connect();
+      c = await new Promise<pg.PoolClient>((resolve, reject) =>
+        this.pool.connect((err, client) => {
+          if (err || !client) return reject(err ?? new Error('no client'));
+          client.on('error', onError);
+          resolve(client);
+        }),
+      );
     } catch (e) {
       throw asStoreError(e);
     }
-    // A checked-out client has no pool listener for 'error' (pg-pool removes its idle listener on
-    // acquire), so a server restart mid-transaction would crash the process without this one.
-    let broken: unknown = null;
-    const onError = (e: Error) => (broken ??= e);
-    c.on('error', onError);
     try {
       await c.query('BEGIN');
       try {
@@ -239,8 +254,8 @@ export class PgStore implements PreferenceStore {
       try {
         return await this.pool.query<R>(named(sql, params, name));
       } catch (e) {
-        if (retryable(e) && attempt < 3) continue;
-        throw asStoreError(e);
+        if (!retryable(e)) throw asStoreError(e);
+        if (attempt >= 3) throw contended(e);
       }
     }
   }
@@ -438,15 +453,22 @@ export class PgStore implements PreferenceStore {
 
   /**
    * The best eligible item: a gold one (shared by every annotator: not locked), or a regular one with
-   * room, locked FOR UPDATE and either skipping rows other transactions hold (`skip-locked`) or
-   * waiting for them (`wait`; READ COMMITTED re-checks the row's own columns once the lock is granted).
+   * room, locked FOR UPDATE, skipping rows other transactions hold (`skip-locked`) or waiting for the
+   * first one (`wait`). The waiting form chooses its row in a subquery and locks it by id: had the
+   * room condition been on the locked row itself, READ COMMITTED would re-check it once the lock is
+   * granted against the row as the holder committed it but the leases as this statement first saw
+   * them, and an answer just counted whose lease was just dropped would count twice (a false "full").
+   * Either way the caller's lease statement re-checks the room with a fresh snapshot.
    */
   async #pick(c: Q, user: User, now: number, k: number[], exclude: string[], how: 'gold' | 'skip-locked' | 'wait') {
+    const best = `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
+           ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1`;
     const sql =
       how === 'gold'
         ? `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NOT NULL AND ${ELIGIBLE} ORDER BY i.seq LIMIT 1`
-        : `SELECT i.id, i.kind, i.payload, i.gold FROM items i WHERE i.gold IS NULL AND ${ELIGIBLE} AND i.n_submitted + ${OTHERS_LEASES} < i.min_annotations
-           ORDER BY i.disagreement IS NULL, i.disagreement DESC, i.priority DESC, i.seq LIMIT 1 FOR UPDATE OF i${how === 'skip-locked' ? ' SKIP LOCKED' : ''}`;
+        : how === 'skip-locked'
+          ? `${best} FOR UPDATE OF i SKIP LOCKED`
+          : `SELECT w.id, w.kind, w.payload, w.gold FROM items w WHERE w.id = (SELECT b.id FROM (${best}) b) FOR UPDATE OF w`;
     const r = await query<{ id: string; kind: ItemKind; payload: string; gold: string | null }>(c, sql, [user.id, now, ...k, exclude], `next_pick_${how}`);
     return r.rows[0];
   }

@@ -133,15 +133,15 @@ describe.skipIf(!PG_URL)('failures on PostgreSQL', () => {
     await run(CLUSTER, ['restart', dir], { timeout: 60_000 });
     await Promise.all(running);
     // The process survived the restart and every client finished its work over the same socket.
-    expect(srv.child.exitCode).toBeNull();
-    expect(srv.child.signalCode).toBeNull();
+    expect(srv.child.exitCode, srv.stderr()).toBeNull();
+    expect(srv.child.signalCode, srv.stderr()).toBeNull();
     expect(clients.map((c) => c.closed)).toEqual(clients.map(() => null));
     for (const c of clients) c.close();
+    expect(srv.stderr()).not.toMatch(/internal error/);
     expect(ackedBefore).toBeLessThan(1500);
     expect(ledger.unavailable).toBeGreaterThan(0);
-    expect(ledger.sent.size).toBe(1500);
+    expect(ledger.sent.size, srv.stderr()).toBe(1500);
     expect(ledger.acked.size).toBe(1500);
-    expect(srv.stderr()).not.toMatch(/internal error/);
     const check = await PgStore.open(url);
     try {
       await expectOnceEach(check, ledger, srv.url, adminToken);

@@ -29,6 +29,24 @@ const rank = (groups: number[][], notComparable: number[] = []): Answer => ({ ki
 let cid = 0;
 const nextCid = () => `client-${String(++cid).padStart(6, '0')}`;
 
+/**
+ * Runs `statements` in a transaction on a connection of its own, starts `during` while it is open,
+ * commits a moment later and resolves with what `during` resolved to.
+ */
+async function whileOpen<T>(store: PgStore, statements: [string, unknown[]][], during: () => Promise<T>): Promise<T> {
+  const other = await store.pool.connect();
+  try {
+    await other.query('BEGIN');
+    for (const [sql, params] of statements) await other.query(sql, params);
+    const result = during();
+    await new Promise((r) => setTimeout(r, 200));
+    await other.query('COMMIT');
+    return await result;
+  } finally {
+    other.release();
+  }
+}
+
 interface Engine {
   name: 'sqlite' | 'postgres';
   /** Opens a store on a fresh database; `again` opens a second handle on the same one (a replica). */
@@ -190,17 +208,25 @@ describe.each(engines)('store on $name', (engine) => {
     const id = await store.addItem(RANK[0]!, { minAnnotations: 2 });
     // SQLite has one writer at a time: nothing is ever "busy" between transactions there.
     if (engine.name !== 'postgres') return void expect((await store.next(alice, { count: 1 })).map((i) => i.id)).toEqual([id]);
-    const other = await (store as PgStore).pool.connect();
-    try {
-      await other.query('BEGIN');
-      await other.query('SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [id]);
-      const asked = store.next(alice, { count: 1 });
-      await new Promise((r) => setTimeout(r, 200));
-      await other.query('COMMIT');
-      expect((await asked).map((i) => i.id)).toEqual([id]);
-    } finally {
-      other.release();
+    const got = await whileOpen(store as PgStore, [['SELECT 1 FROM items WHERE id = $1 FOR UPDATE', [id]]], () => store.next(alice, { count: 1 }));
+    expect(got.map((i) => i.id)).toEqual([id]);
+  });
+
+  it("waits for another annotator's answer in progress and counts it once: the item still has room after it", async () => {
+    const id = await store.addItem(RANK[0]!, { minAnnotations: 2 });
+    expect((await store.next(bob, { count: 1 })).map((i) => i.id)).toEqual([id]);
+    if (engine.name !== 'postgres') {
+      await store.submit(bob, { clientId: nextCid(), itemId: id, answer: rank([[0]]), durationMs: 1 });
+      return void expect((await store.next(alice, { count: 1 })).map((i) => i.id)).toEqual([id]);
     }
+    // Bob's answer, written as the store writes one (count it, drop his lease), not yet committed.
+    const bobsAnswer: [string, unknown[]][] = [
+      ['UPDATE items SET n_submitted = n_submitted + 1 WHERE id = $1', [id]],
+      ['DELETE FROM leases WHERE item_id = $1 AND user_id = $2', [id, bob.id]],
+    ];
+    const got = await whileOpen(store as PgStore, bobsAnswer, () => store.next(alice, { count: 1 }));
+    // Rechecked against the row as committed but the leases as first seen, Bob would count twice.
+    expect(got.map((i) => i.id)).toEqual([id]);
   });
 
   it('gives back leased items the client does not hold, and renews the held ones', async () => {
