@@ -56,7 +56,8 @@ describe('label --collect --push', () => {
       expect(it.id).toBe(`rank:${it.stateId}`);
       expect(it.candidates).toEqual(s.candidates.map((primitive) => ({ primitive })));
       expect([it.cloud.n, it.cloud.points]).toEqual([s.cloud.n, s.cloud.points]);
-      expect(it.goal).toBeDefined();
+      // rope-circle's goal: a closed circle the rope should match, placed freely
+      expect(it.goal).toMatchObject({ kind: 'curve', closed: true, placement: 'free' });
     });
     // The same seeded collection again: the same content, so the same ids; the server keeps one of each.
     const again = await collect(join(tmp.dir, 'run2'), ['--push', server.url, '--token-file', robotFile]);
