@@ -1,16 +1,19 @@
 // Rollouts spread over worker threads, one MuJoCo world and one decider each. Every episode's randomness
-// derives from its own seed (world reset, decision seeds), so the results equal a serial run's.
+// derives from its own seed (world reset, decision seeds, the collector's choices), so the results equal a
+// serial run's: evaluation episodes and collected label states alike.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { EvalResult } from '../core/episode.ts';
 import { startProgress } from '../core/progress.ts';
 import type { TaskName } from '../core/task.ts';
+import type { CandidateState } from '../preference/dataset.ts';
+import type { CollectOptions } from './collect-states.ts';
 import type { DeciderSpec } from './decider-spec.ts';
 import { aggregate, type EpisodeResult } from './rollout.ts';
 
-/** Worker threads for `episodes` episodes: the machine's cores, at most one per episode. */
-export function defaultWorkers(episodes: number): number {
-  return Math.max(1, Math.min(availableParallelism(), episodes));
+/** Worker threads for `units` independent units of work (episodes): the machine's cores, at most one per unit. */
+export function defaultWorkers(units: number): number {
+  return Math.max(1, Math.min(availableParallelism(), units));
 }
 
 export interface ParallelRolloutOptions {
@@ -26,16 +29,27 @@ export interface ParallelRolloutOptions {
 }
 
 /** What a worker sends back. */
-export type WorkerMessage = { kind: 'episode'; result: EpisodeResult } | { kind: 'error'; message: string } | { kind: 'done' };
+export type WorkerMessage =
+  | { kind: 'episode'; result: EpisodeResult }
+  | { kind: 'states'; episode: number; states: CandidateState[] }
+  | { kind: 'error'; message: string }
+  | { kind: 'done' };
+
+/** What the collector of a worker records (collectCandidateStates' options that travel to a thread). */
+export type CollectJob = Pick<CollectOptions, 'execute' | 'demos' | 'oracle' | 'maxSteps'>;
 
 /** What a worker is given. */
 export interface WorkerJob {
   task: TaskName;
   spec: DeciderSpec;
-  /** Episode indices this worker runs (episode i on seed + i). */
-  episodes: number[];
   seed: number;
+  /** This worker runs episodes first, first + stride, … below `episodes` (Infinity: until it is terminated). */
+  first: number;
+  stride: number;
+  episodes: number;
   maxSteps?: number;
+  /** Record each episode's candidate states (posted as `states`) instead of evaluating it. */
+  collect?: CollectJob;
 }
 
 /**
@@ -44,52 +58,103 @@ export interface WorkerJob {
  */
 export async function rolloutParallel(task: TaskName, spec: DeciderSpec, o: ParallelRolloutOptions): Promise<{ result: EvalResult; episodes: EpisodeResult[] }> {
   const n = Math.max(1, Math.min(o.workers, o.episodes));
-  const jobs: WorkerJob[] = Array.from({ length: n }, (_, w) => ({
-    task,
-    spec,
-    seed: o.seed,
-    ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
-    episodes: Array.from({ length: o.episodes }, (_, i) => i).filter((i) => i % n === w),
-  }));
   const progress = startProgress(`${task} ${spec.method ?? spec.select} ×${n} workers`, o.episodes, { quiet: o.quiet ?? false });
   const results: (EpisodeResult | undefined)[] = new Array(o.episodes);
   let next = 0;
   let chain = Promise.resolve();
-  const deliver = () => {
-    // hand results on in episode order
-    while (next < o.episodes && results[next]) {
-      const r = results[next++]!;
-      progress.tick(1, { success: results.slice(0, next).filter((x) => x?.success).length / next });
-      if (o.onEpisode) chain = chain.then(() => o.onEpisode!(r));
-    }
-  };
-  const workers: Worker[] = [];
   try {
-    await Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<void>((resolve, reject) => {
-            const w = startWorker(job);
-            workers.push(w);
-            w.on('message', (m: WorkerMessage) => {
-              if (m.kind === 'episode') {
-                results[m.result.episode] = m.result;
-                deliver();
-              } else if (m.kind === 'error') reject(new Error(m.message));
-              else resolve();
-            });
-            w.on('error', reject);
-            w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rollout worker exited with code ${code}`))));
-          }),
-      ),
+    await runWorkers(
+      Array.from({ length: n }, (_, w) => ({ task, spec, seed: o.seed, first: w, stride: n, episodes: o.episodes, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) })),
+      (m) => {
+        if (m.kind !== 'episode') return false;
+        results[m.result.episode] = m.result;
+        // hand results on in episode order
+        while (next < o.episodes && results[next]) {
+          const r = results[next++]!;
+          progress.tick(1, { success: results.slice(0, next).filter((x) => x?.success).length / next });
+          if (o.onEpisode) chain = chain.then(() => o.onEpisode!(r));
+        }
+        return false;
+      },
     );
     await chain;
   } finally {
     progress.stop();
-    await Promise.all(workers.map((w) => w.terminate()));
   }
   const episodes = results as EpisodeResult[];
   return { result: aggregate(task, o.seed, episodes), episodes };
+}
+
+export interface ParallelCollectOptions extends CollectJob {
+  states: number;
+  /** Episode i resets with seed + i. */
+  seed: number;
+  workers: number;
+  /** Called in the serial run's order. */
+  onState?: (s: CandidateState, index: number) => void;
+}
+
+/**
+ * collectCandidateStates over `workers` threads: each runs whole episodes (episode i on worker
+ * i mod workers) and the states are taken in episode order until `states` are in, so the result equals
+ * the serial collection's for the same seed. The workers then stop; episodes they ran past that are dropped.
+ */
+export async function collectParallel(task: TaskName, spec: DeciderSpec, o: ParallelCollectOptions): Promise<CandidateState[]> {
+  const n = Math.max(1, o.workers);
+  const { states: _n, seed: _s, workers: _w, onState: _o, ...collect } = o;
+  const byEpisode = new Map<number, CandidateState[]>();
+  const out: CandidateState[] = [];
+  let next = 0;
+  await runWorkers(
+    Array.from({ length: n }, (_, w) => ({ task, spec, seed: o.seed, first: w, stride: n, episodes: Infinity, collect })),
+    (m) => {
+      if (m.kind !== 'states') return false;
+      byEpisode.set(m.episode, m.states);
+      while (byEpisode.has(next) && out.length < o.states) {
+        for (const s of byEpisode.get(next)!) {
+          if (out.length >= o.states) break;
+          out.push(s);
+          o.onState?.(s, out.length - 1);
+        }
+        byEpisode.delete(next++);
+      }
+      return out.length >= o.states;
+    },
+  );
+  return out;
+}
+
+/**
+ * Starts one thread per job and feeds their messages to `onMessage` until every worker is done or
+ * `onMessage` answers true (enough); then terminates them all. A worker's error rejects with its message.
+ */
+async function runWorkers(jobs: WorkerJob[], onMessage: (m: WorkerMessage) => boolean): Promise<void> {
+  const workers: Worker[] = [];
+  let enough: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (enough = resolve));
+  try {
+    await Promise.race([
+      stopped,
+      Promise.all(
+        jobs.map(
+          (job) =>
+            new Promise<void>((resolve, reject) => {
+              const w = startWorker(job);
+              workers.push(w);
+              w.on('message', (m: WorkerMessage) => {
+                if (m.kind === 'error') reject(new Error(m.message));
+                else if (m.kind === 'done') resolve();
+                else if (onMessage(m)) enough();
+              });
+              w.on('error', reject);
+              w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rollout worker exited with code ${code}`))));
+            }),
+        ),
+      ),
+    ]);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 /** A worker thread running ./rollout-worker.ts through tsx (the sources are TypeScript). */

@@ -1,6 +1,8 @@
-// One rollout worker thread: its own world and decider, the episodes it was given, each result posted back.
+// One rollout worker thread: its own world and decider, the episodes it was given, each result posted back
+// (an evaluated episode, or the candidate states a collection recorded in it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createWorld } from '../../sim/index.ts';
+import { collectEpisodeStates } from './collect-states.ts';
 import { loadDecider } from './decider.ts';
 import { rollout } from './rollout.ts';
 import type { WorkerJob, WorkerMessage } from './rollout-parallel.ts';
@@ -11,7 +13,11 @@ try {
   const world = await createWorld(job.task);
   const decider = await loadDecider(job.spec);
   try {
-    for (const i of job.episodes) {
+    for (let i = job.first; i < job.episodes; i += job.stride) {
+      if (job.collect) {
+        post({ kind: 'states', episode: i, states: await collectEpisodeStates(world, decider, { ...job.collect, seed: job.seed }, i) });
+        continue;
+      }
       const { episodes } = await rollout(world, decider, { episodes: 1, seed: job.seed + i, quiet: true, ...(job.maxSteps !== undefined ? { maxSteps: job.maxSteps } : {}) });
       post({ kind: 'episode', result: { ...episodes[0]!, episode: i } });
     }

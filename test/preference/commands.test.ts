@@ -146,6 +146,8 @@ describe('pamstack label / train reward / train dpo', () => {
     [['label', '--data', 'x', '--reward-dir', 'r'], /--reward-dir: only used with --execute reward/],
     [['label', '--data', 'x', '--execute', 'reward', '--reward-dir', 'r'], /needs --collect and a --policy/],
     [['label', '--data', '/nonexistent', '--active', '3'], /--active: needs --active-reward/],
+    [['label', '--data', 'x', '--workers', '2'], /--workers: only used with --collect/],
+    [['label', '--data', 'x', '--collect', '--workers', '0'], /--workers/],
   ])('refuses bad input with a clear message (%#)', (args, msg) => {
     const r = run(args);
     expect(r.status).not.toBe(0);

@@ -38,6 +38,7 @@ const Flags = z.strictObject({
   push: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   pushTimeout: numFlag(1, 86_400).default(60),
+  workers: intFlag(1, 256).optional(),
   json: z.boolean().default(false),
 });
 
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     .option('--push <url>', 'also queue the states this run labels as rank items on a remote `pamstack serve` (its URL), for human annotators')
     .option('--token-file <file>', 'with --push: file holding a robot token (`pamstack users add --role robot`)')
     .option('--push-timeout <s>', 'with --push: seconds to keep retrying delivery at the end before giving up', '60')
+    .option('--workers <n>', "with --collect: worker threads, one sim world and decider each (the states equal a serial run's; default: the machine's cores)")
     .option('--json', 'print one JSON summary object')
     .action(
       action(async (raw: Record<string, unknown>) => {
@@ -81,40 +83,51 @@ export function register(program: Command): void {
           throw new CliError(f.rewardDir ? '--reward-dir: only used with --execute reward' : '--execute reward: needs --reward-dir <dir> (the reward that chooses)');
         if (f.execute === 'reward' && (!f.collect || f.policy === 'expert'))
           throw new CliError('--execute reward: needs --collect and a --policy (a checkpoint or task folder whose candidates the reward chooses among)');
+        if (f.workers !== undefined && !f.collect) throw new CliError('--workers: only used with --collect (the rollouts run on workers)');
         if ((f.push === undefined) !== (f.tokenFile === undefined))
           throw new CliError(f.push ? '--push: needs --token-file <file> (the token never goes on the command line)' : '--token-file: only used with --push <url>');
         // Before the collection: a bad URL or a refused token fails in seconds, not after the rollouts.
         const pusher = f.push ? await openPusher(f.push, f.tokenFile!) : null;
         let goal: TaskGoal | undefined;
         if (f.collect) {
-          const [{ createWorld }, { deciderSpecFor }, { loadCommandDecider }, { collectCandidateStates }] = await Promise.all([
+          const [{ createWorld }, { deciderSpecFor }, { loadCommandDecider }, { collectCandidateStates }, { collectParallel, defaultWorkers }] = await Promise.all([
             import('../../../sim/index.ts'),
             import('../decider-spec.ts'),
             import('../decider-flags.ts'),
             import('../collect-states.ts'),
+            import('../rollout-parallel.ts'),
           ]);
           // The decider proposes the N candidates; it scores only when its choice is what runs (--execute reward).
           const overrides: DeciderOverrides = { candidates: f.candidates, select: 'first' };
           if (f.policy === 'expert') overrides.noise = f.noise;
           if (f.rewardDir) Object.assign(overrides, { select: 'ras', reward: rewardKind(f.rewardDir), rewardDir: f.rewardDir, lcb: f.lcb });
           const spec = deciderSpecFor(f.policy, overrides, '--policy');
+          const workers = f.workers ?? defaultWorkers(f.states);
           const world = await createWorld(f.task);
-          const decider = await loadCommandDecider(world, spec);
-          const bar = startProgress('collect', f.states, { quiet: f.json });
+          goal = world.taskGoal?.();
+          const bar = startProgress(workers > 1 ? `collect ×${workers} workers` : 'collect', f.states, { quiet: f.json });
           try {
-            const states = await collectCandidateStates(world, decider, {
-              states: f.states,
-              seed: f.seed,
-              execute: f.execute,
-              demos: f.demos,
-              onState: () => bar.tick(),
-            });
+            const opts = { states: f.states, seed: f.seed, execute: f.execute, demos: f.demos, onState: () => bar.tick() };
+            let states;
+            if (workers > 1) {
+              world.dispose();
+              try {
+                states = await collectParallel(f.task, spec, { ...opts, workers });
+              } catch (e) {
+                throw new CliError(`label --collect: ${(e as Error).message}`, 1);
+              }
+            } else {
+              const decider = await loadCommandDecider(world, spec);
+              try {
+                states = await collectCandidateStates(world, decider, opts);
+              } finally {
+                decider.dispose();
+                world.dispose();
+              }
+            }
             writeStates(f.data, states);
-            goal = world.taskGoal?.();
           } finally {
             bar.stop();
-            world.dispose();
-            decider.dispose();
           }
         }
         let states = readStates(f.data);
