@@ -139,6 +139,17 @@ describe('pamstack label / train reward / train dpo', () => {
     expect(run(['label', '--data', dir, '--json']).status).toBe(0);
   });
 
+  it('fine-tunes with DPO on several dataset folders joined by commas; a state in two of them is refused naming --data', () => {
+    const out = join(dir, 'dpo-two');
+    const r = run(['train', 'dpo', '--policy', join(dir, 'sl'), '--data', `${dir},${join(dir, 'second-session')}`, '--out', out, '--epochs', '1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout).states).toBe(15);
+    const twice = run(['train', 'dpo', '--policy', join(dir, 'sl'), '--data', `${dir},${dir}`, '--out', join(dir, 'dpo-twice'), '--epochs', '1']);
+    expect(twice.status).not.toBe(0);
+    expect(twice.stderr).toMatch(/--data: state .* is in both/);
+    expect(existsSync(join(dir, 'dpo-twice'))).toBe(false);
+  });
+
   it.each([
     [['train', 'dpo', '--policy', '/nonexistent', '--data', 'x', '--out', 'y', '--loss', 'hinge'], /--loss/],
     [['label', '--data', '/nonexistent'], /no such file/],

@@ -1,11 +1,11 @@
 // `pamstack train dpo`: Diffusion-DPO fine-tune of a supervised policy on ranked candidates.
 import type { Command } from 'commander';
 import { writeDpoFile } from '../../preference/dpo-file.ts';
-import { join, resolve, relative } from 'node:path';
+import { resolve, relative } from 'node:path';
 import { z } from 'zod';
 import { initBackend } from '../../nn/backend.ts';
 import { loadPolicy, savePolicy } from '../../policy/checkpoint.ts';
-import { RANKINGS_FILE, readRankings, readStates } from '../../preference/dataset.ts';
+import { readDatasets, readRankings, readStates } from '../../preference/dataset.ts';
 import { dpoStatesFrom } from '../../preference/dpo-data.ts';
 import { DPO_LOSSES, DpoTrainer, type DpoStepStats } from '../../preference/dpo.ts';
 import { startProgress } from '../../core/progress.ts';
@@ -35,8 +35,8 @@ export function register(program: Command): void {
     .command('dpo')
     .description('Diffusion-DPO fine-tune of a supervised policy against its frozen copy, on ranked candidates')
     .requiredOption('--policy <dir>', 'supervised policy checkpoint (also the frozen reference)')
-    .requiredOption('--data <dir>', 'dataset folder with states.jsonl (and rankings.jsonl)')
-    .option('--rankings <file>', 'rankings file (default <data>/rankings.jsonl)')
+    .requiredOption('--data <dirs>', 'dataset folder with states.jsonl and rankings.jsonl, or several joined by commas (e.g. labelling runs)')
+    .option('--rankings <file>', 'rankings file (default <data>/rankings.jsonl; only with one --data folder)')
     .requiredOption('--out <dir>', 'where the fine-tuned policy goes (policy.json, weights.bin, dpo.json)')
     .option('--loss <form>', 'logsigmoid (Diffusion-DPO, −log σ) | sigmoid (DeformPAM, −σ) | plackett-luce (all ranked candidates of a state at once, one shared noise draw per state)', 'logsigmoid')
     .option('--beta <x>', 'β of the DPO loss', '100')
@@ -56,8 +56,14 @@ export function register(program: Command): void {
         const { model: policy, processor, checkpoint } = loadPolicy(f.policy, { trainable: true });
         const reference = policy.clone({ trainable: false });
         try {
-          const states = readStates(f.data);
-          const rankings = readRankings(f.rankings ?? join(f.data, RANKINGS_FILE));
+          const dirs = f.data.split(',').filter((d) => d.length > 0);
+          if (dirs.length > 1 && f.rankings) throw new CliError('--rankings: only with a single --data folder (each folder uses its own rankings.jsonl)');
+          let states, rankings;
+          try {
+            ({ states, rankings } = f.rankings ? { states: readStates(f.data), rankings: readRankings(f.rankings) } : readDatasets(dirs));
+          } catch (e) {
+            throw new CliError(`--data: ${(e as Error).message}`);
+          }
           const dpoStates = dpoStatesFrom(states, rankings, processor);
           if (dpoStates.length === 0) throw new CliError(`${f.data}: the rankings hold no strict preference pairs`);
           const cfg = {
