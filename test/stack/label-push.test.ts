@@ -44,7 +44,8 @@ const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as R
 describe('label --collect --push', () => {
   it('queues each collected state as a rank item on the server, and a rerun stores nothing twice', async () => {
     const data = join(tmp.dir, 'run1');
-    const r = await collect(data, ['--push', server.url, '--token-file', robotFile]);
+    // Two workers: the rollouts' worlds are in the workers, the goal is read here only because of --push.
+    const r = await collect(data, ['--push', server.url, '--token-file', robotFile, '--workers', '2']);
     expect(r.code, r.err).toBe(0);
     expect(lastJson(r.out)).toMatchObject({ states: 2, push: { url: server.url, added: 2, duplicates: 0, skipped: 0 } });
     const local = readFileSync(join(data, 'states.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stateId: string; candidates: unknown[]; cloud: { n: number; points: string } });
@@ -59,8 +60,8 @@ describe('label --collect --push', () => {
       // rope-circle's goal: a closed circle the rope should match, placed freely
       expect(it.goal).toMatchObject({ kind: 'curve', closed: true, placement: 'free' });
     });
-    // The same seeded collection again: the same content, so the same ids; the server keeps one of each.
-    const again = await collect(join(tmp.dir, 'run2'), ['--push', server.url, '--token-file', robotFile]);
+    // The same seeded collection again, serially: the same content, so the same ids; the server keeps one of each.
+    const again = await collect(join(tmp.dir, 'run2'), ['--push', server.url, '--token-file', robotFile, '--workers', '1']);
     expect(again.code, again.err).toBe(0);
     expect(lastJson(again.out)).toMatchObject({ push: { added: 0, duplicates: 2 } });
     expect((store.db.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n).toBe(2);

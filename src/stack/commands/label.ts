@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../../core/rng.ts';
 import { startProgress } from '../../core/progress.ts';
-import { TaskNameSchema } from '../../core/task.ts';
+import { TaskNameSchema, type TaskName } from '../../core/task.ts';
+import type { World } from '../../core/world.ts';
 import { RANKINGS_FILE, readStates, writeJsonl, writeStates } from '../../preference/dataset.ts';
 import { scriptedRanker, scriptedRanking } from '../../preference/ranker.ts';
 import { readRewardMeta } from '../../preference/reward-io.ts';
@@ -103,21 +104,25 @@ export function register(program: Command): void {
           if (f.rewardDir) Object.assign(overrides, { select: 'ras', reward: rewardKind(f.rewardDir), rewardDir: f.rewardDir, lcb: f.lcb });
           const spec = deciderSpecFor(f.policy, overrides, '--policy');
           const workers = f.workers ?? defaultWorkers(f.states);
-          const world = await createWorld(f.task);
-          goal = world.taskGoal?.();
           const bar = startProgress(workers > 1 ? `collect ×${workers} workers` : 'collect', f.states, { quiet: f.json });
           try {
             const opts = { states: f.states, seed: f.seed, execute: f.execute, demos: f.demos, onState: () => bar.tick() };
             let states;
             if (workers > 1) {
-              world.dispose();
+              // The rollouts' worlds live in the workers; the pushed items' goal (fixed per task) needs one here only with --push.
+              if (pusher) goal = await taskGoalOf(createWorld, f.task);
               try {
                 states = await collectParallel(f.task, spec, { ...opts, workers });
               } catch (e) {
                 throw new CliError(`label --collect: ${(e as Error).message}`, 1);
               }
             } else {
-              const decider = await loadCommandDecider(world, spec);
+              const world = await createWorld(f.task);
+              goal = world.taskGoal?.();
+              const decider = await loadCommandDecider(world, spec).catch((e: unknown) => {
+                world.dispose();
+                throw e;
+              });
               try {
                 states = await collectCandidateStates(world, decider, opts);
               } finally {
@@ -197,6 +202,16 @@ async function openPusher(url: string, tokenFile: string): Promise<{ client: Ite
     throw new CliError(`${status === 401 || status === 403 ? '--token-file' : '--push'}: ${(e as Error).message}`);
   }
   return { client, rejected };
+}
+
+/** The goal of `task` (the same for every episode), read from a world opened for it and closed again. */
+async function taskGoalOf(createWorld: (task: TaskName) => Promise<World & { dispose(): void }>, task: TaskName): Promise<TaskGoal | undefined> {
+  const world = await createWorld(task);
+  try {
+    return world.taskGoal?.();
+  } finally {
+    world.dispose();
+  }
 }
 
 /** The kind of reward model in `dir` (bt | robust), read from its reward.json without loading weights. */
