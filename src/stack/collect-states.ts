@@ -53,6 +53,18 @@ export async function collectEpisodeStates(world: World, decider: Decider, opts:
   return out;
 }
 
+/**
+ * A choose hook that runs the candidate the candidate oracle scores best (each tried from the saved
+ * sim state): selection's ceiling among the decider's candidates. Null (the episode holds) when the
+ * world refuses them all.
+ */
+export function oracleChoice(world: World, oracle?: OracleOptions): NonNullable<RolloutHooks['choose']> {
+  return async (_s, d, rng) => {
+    const scores = await scoreCandidatesInWorld(world, d.candidates.map((c) => c.primitive), oracle);
+    return chooseExecuted('best', scores.map((x) => x.score), rng);
+  };
+}
+
 /** The collector's choose hook: records the state with the oracle's scores in `out`, then picks what runs. */
 function recordingChoice(world: World, opts: Omit<CollectOptions, 'states'>, episodeOf: (s: StepContext) => number, out: CandidateState[]): NonNullable<RolloutHooks['choose']> {
   const how = opts.execute ?? 'random';

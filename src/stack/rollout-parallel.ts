@@ -24,6 +24,8 @@ export interface ParallelRolloutOptions {
   quiet?: boolean;
   /** Steps per episode at most. @default the world's step limit */
   maxSteps?: number;
+  /** Run the candidate the candidate oracle scores best instead of the decider's choice (oracleChoice). */
+  oracle?: boolean;
   /** Called in episode order (an episode that ends early waits for the ones before it). */
   onEpisode?: (r: EpisodeResult) => void | Promise<void>;
 }
@@ -48,6 +50,8 @@ export interface WorkerJob {
   stride: number;
   episodes: number;
   maxSteps?: number;
+  /** Evaluate with the candidate oracle choosing (oracleChoice). */
+  oracle?: boolean;
   /** Record each episode's candidate states (posted as `states`) instead of evaluating it. */
   collect?: CollectJob;
 }
@@ -58,13 +62,13 @@ export interface WorkerJob {
  */
 export async function rolloutParallel(task: TaskName, spec: DeciderSpec, o: ParallelRolloutOptions): Promise<{ result: EvalResult; episodes: EpisodeResult[] }> {
   const n = Math.max(1, Math.min(o.workers, o.episodes));
-  const progress = startProgress(`${task} ${spec.method ?? spec.select} ×${n} workers`, o.episodes, { quiet: o.quiet ?? false });
+  const progress = startProgress(`${task} ${o.oracle ? 'oracle' : (spec.method ?? spec.select)} ×${n} workers`, o.episodes, { quiet: o.quiet ?? false });
   const results: (EpisodeResult | undefined)[] = new Array(o.episodes);
   let next = 0;
   let chain = Promise.resolve();
   try {
     await runWorkers(
-      Array.from({ length: n }, (_, w) => ({ task, spec, seed: o.seed, first: w, stride: n, episodes: o.episodes, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) })),
+      Array.from({ length: n }, (_, w) => ({ task, spec, seed: o.seed, first: w, stride: n, episodes: o.episodes, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}), ...(o.oracle ? { oracle: true } : {}) })),
       (m) => {
         if (m.kind !== 'episode') return false;
         results[m.result.episode] = m.result;

@@ -2,7 +2,7 @@
 // (an evaluated episode, or the candidate states a collection recorded in it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createWorld } from '../../sim/index.ts';
-import { collectEpisodeStates } from './collect-states.ts';
+import { collectEpisodeStates, oracleChoice } from './collect-states.ts';
 import { loadDecider } from './decider.ts';
 import { rollout } from './rollout.ts';
 import type { WorkerJob, WorkerMessage } from './rollout-parallel.ts';
@@ -18,7 +18,13 @@ try {
         post({ kind: 'states', episode: i, states: await collectEpisodeStates(world, decider, { ...job.collect, seed: job.seed }, i) });
         continue;
       }
-      const { episodes } = await rollout(world, decider, { episodes: 1, seed: job.seed + i, quiet: true, ...(job.maxSteps !== undefined ? { maxSteps: job.maxSteps } : {}) });
+      const { episodes } = await rollout(world, decider, {
+        episodes: 1,
+        seed: job.seed + i,
+        quiet: true,
+        ...(job.maxSteps !== undefined ? { maxSteps: job.maxSteps } : {}),
+        ...(job.oracle ? { hooks: { choose: oracleChoice(world) } } : {}),
+      });
       post({ kind: 'episode', result: { ...episodes[0]!, episode: i } });
     }
   } finally {

@@ -7,6 +7,7 @@ import { action, CliError, flagDefault, intFlag, parseFlags, printJson } from '.
 import { deciderSpecFor, describeSpec } from '../decider-spec.ts';
 import { rollout, type EpisodeResult, type StepInfo } from '../rollout.ts';
 import { defaultWorkers, rolloutParallel } from '../rollout-parallel.ts';
+import { oracleChoice } from '../collect-states.ts';
 import type { EvalResult } from '../../core/episode.ts';
 import { EpisodeRecorder, episodeFileName } from '../../record/index.ts';
 import { mkdirSync } from 'node:fs';
@@ -21,6 +22,7 @@ const Flags = z.strictObject({
   seed: intFlag(0, 2 ** 32 - 1).default(0),
   record: z.string().min(1).optional(),
   workers: intFlag(1, 256).optional(),
+  oracle: z.boolean().default(false),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -35,13 +37,23 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'episodes (episode i uses seed + i)', flagDefault(Flags, 'episodes'))
     .option('--seed <s>', 'first episode seed', flagDefault(Flags, 'seed'))
     .option('--record <dir>', 'write one MCAP file per episode (ros2 profile, cdr: cloud, candidates, executed primitive)')
+    .option('--oracle', "sim only: run the candidate the candidate oracle scores best (each tried from the saved state) instead of the decider's choice; the ceiling of selection among its candidates")
     .option('--workers <n>', "worker threads, one sim world each (results equal a serial run's; default: the machine's cores, 1 with --record)")
     .option('--json', 'print one JSON object { task, episodes, seed, success_rate, mean_steps, metrics, decider } last')
     .option('--quiet', 'no progress bar')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const f = parseFlags(Flags, raw);
-        const spec = deciderSpecFor(f.policy, deciderOverrides(f), '--policy');
+        const overrides = deciderOverrides(f);
+        if (f.oracle) {
+          const scoring = (['select', 'reward', 'rewardDir', 'lcb', 'draws'] as const).filter((k) => overrides[k] !== undefined);
+          if (scoring.length) throw new CliError(`--oracle: the oracle chooses; drop --${scoring[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+          if (f.policy === 'expert' && overrides.noise === undefined) throw new CliError('--oracle: with --policy expert give --noise (the unjittered expert proposes one candidate)');
+          // The decider only proposes (no reward is loaded or run); the candidates are those its spec proposes.
+          overrides.select = 'first';
+        }
+        const spec = deciderSpecFor(f.policy, overrides, '--policy');
+        const chooser = f.oracle ? 'oracle' : undefined;
         if (f.record && f.workers !== undefined && f.workers > 1) throw new CliError('--workers: 1 with --record (the recorder runs in this process)');
         const workers = f.workers ?? (f.record ? 1 : defaultWorkers(f.episodes));
         const logEpisode = (e: EpisodeResult) => {
@@ -51,7 +63,7 @@ export function register(program: Command): void {
             );
         };
         const report = (result: EvalResult, name: string) => {
-          if (f.json) printJson({ ...result, decider: describeSpec(spec) });
+          if (f.json) printJson({ ...result, decider: describeSpec(spec), ...(chooser ? { chooser } : {}) });
           else
             console.log(
               `${result.task} ${name}: success rate ${(result.success_rate * 100).toFixed(1)} % over ${result.episodes} episodes, mean steps ${result.mean_steps.toFixed(2)}, metrics ${JSON.stringify(result.metrics)}`,
@@ -60,11 +72,11 @@ export function register(program: Command): void {
         if (workers > 1) {
           let result;
           try {
-            ({ result } = await rolloutParallel(f.task, spec, { episodes: f.episodes, seed: f.seed, workers, quiet: f.quiet || f.json, onEpisode: logEpisode }));
+            ({ result } = await rolloutParallel(f.task, spec, { episodes: f.episodes, seed: f.seed, workers, quiet: f.quiet || f.json, onEpisode: logEpisode, oracle: f.oracle }));
           } catch (e) {
             throw new CliError(`eval: ${(e as Error).message}`, 1);
           }
-          report(result, `${spec.method ?? spec.select} (${workers} workers)`);
+          report(result, `${chooser ?? spec.method ?? spec.select} (${workers} workers)`);
           return;
         }
         let world;
@@ -82,6 +94,7 @@ export function register(program: Command): void {
             quiet: f.quiet || f.json,
             hooks: {
               ...(recorder ? { onStep: recorder.onStep } : {}),
+              ...(f.oracle ? { choose: oracleChoice(world) } : {}),
               // Each episode's line as soon as it ends (long runs show results as they come).
               onEpisode: async (e) => {
                 await recorder?.onEpisodeEnd();
@@ -90,7 +103,7 @@ export function register(program: Command): void {
             },
           }).finally(() => recorder?.abortOpen());
           if (recorder && !f.json) console.log(`recorded ${recorder.files.length} episode bags in ${f.record}`);
-          report(result, decider.name);
+          report(result, chooser ?? decider.name);
         } finally {
           world.dispose();
           decider.dispose();
