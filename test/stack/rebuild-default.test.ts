@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../src/core/episode.ts';
 import { readTaskDecider } from '../../src/stack/decider-spec.ts';
-import { chooseDefault, evalMethods, pickRound, profileFor, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
+import { chooseDefault, evalMethods, FLYWHEEL_EVAL_SEED, pickRound, profileFor, REGRESSION_EPISODES, REGRESSION_SEED, VALIDATION_SEED, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pam-default-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,6 +29,23 @@ describe('the committed default of a rebuild', () => {
     expect(readTaskDecider(dir)).toMatchObject({ method: 'ras-bt', candidates: 32, rewardDir: join(dir, 'reward-bt') });
     writeFileSync(join(dir, 'default.json'), JSON.stringify({ ...d, candidates: 0 }));
     expect(() => readTaskDecider(dir)).toThrow(/candidates/);
+  });
+
+  it('the default is chosen on validation seeds that no table, CI run or flywheel round shares', () => {
+    for (const t of ['rope-circle', 'granular-t', 'cloth-unfold'] as const)
+      for (const name of ['full', 'ci'] as const) {
+        const p = profileFor(t, name);
+        const ranges = [
+          ['table', p.evalSeed, p.evalEpisodes],
+          ['validation', VALIDATION_SEED, p.validationEpisodes],
+          ['CI', REGRESSION_SEED, REGRESSION_EPISODES],
+          ['flywheel', FLYWHEEL_EVAL_SEED, p.flywheelEvalEpisodes],
+        ] as const;
+        for (const [a, a0, an] of ranges)
+          for (const [b, b0, bn] of ranges)
+            if (a !== b) expect(a0 + an <= b0 || b0 + bn <= a0, `${t} ${name}: ${a} and ${b} seeds overlap`).toBe(true);
+      }
+    expect(profileFor('rope-circle', 'full').validationEpisodes).toBe(24);
   });
 
   it('rope-circle trains longer, labels mixed rollouts twice and adds the point reward; the small tasks keep their one-run recipe', () => {
