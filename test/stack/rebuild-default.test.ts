@@ -1,10 +1,22 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../src/core/episode.ts';
 import { readTaskDecider } from '../../src/stack/decider-spec.ts';
-import { chooseDefault, evalMethods, FLYWHEEL_EVAL_SEED, pickRound, profileFor, REGRESSION_EPISODES, REGRESSION_SEED, VALIDATION_SEED, type EvalRow } from '../../src/stack/flywheel/rebuild.ts';
+import {
+  chooseDefault,
+  evalMethods,
+  FLYWHEEL_EVAL_SEED,
+  pickRound,
+  profileFor,
+  PROVENANCE_FILE,
+  REGRESSION_EPISODES,
+  REGRESSION_SEED,
+  VALIDATION_SEED,
+  writeTaskReadme,
+  type EvalRow,
+} from '../../src/stack/flywheel/rebuild.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pam-default-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +75,32 @@ describe('the committed default of a rebuild', () => {
     expect(chooseDefault(table, P, 128, { points: true })).toEqual({
       method: 'ras-points', policy: 'sl', select: 'ras', reward: 'robust', rewardDir: 'reward-points', lcb: 1, candidates: 128,
     });
+  });
+
+  it('the README reports the table, the validation rows that chose the default, and keeps a hand-written provenance', () => {
+    const P = join(dir, 'readme', 'granular-t');
+    mkdirSync(P, { recursive: true });
+    const profile = profileFor('granular-t', 'full');
+    const table = [row('expert', 1, 8, 0.45), row('sl-first', 0.5, 13, 0.39), row('ras-robust', 0.25, 13, 0.41)];
+    const validation = [row('sl-first', 0.25, 14, 0.37), row('ras-robust', 0.5, 13, 0.38)];
+    const def = chooseDefault(validation, P, profile.candidates);
+    const readme = () => {
+      writeTaskReadme('granular-t', profile, P, [], { table, validation }, 600, 0, def);
+      return readFileSync(join(P, 'README.md'), 'utf8');
+    };
+    const first = readme();
+    // Chosen on validation although SL-first leads the table: the table's seeds only report it.
+    expect(def.method).toBe('ras-robust');
+    expect(first).toContain('runs **ras-robust**: the best learned row on 8 validation episodes');
+    expect(first).toMatch(/## Evaluation \(4 episodes, seeds 10000…10003, never used in training, choice or CI\)[^#]*\| ras-robust \(default\) \|/);
+    expect(first).toMatch(/## Choice of the default \(8 episodes, validation seeds 30000…30007\)[^#]*\| sl-first \| [^|]* \| 25 % \|/);
+    expect(first.match(/\(default\)/g)).toHaveLength(2);
+    expect(JSON.parse(readFileSync(join(P, 'eval.json'), 'utf8'))).toMatchObject({ task: 'granular-t', validation: [{ method: 'sl-first' }, { method: 'ras-robust' }] });
+    writeFileSync(join(P, PROVENANCE_FILE), 'Made in two stages by hand.\n\n');
+    const lines = readme().split('\n');
+    expect(lines[2]).toMatch(/^Made by `npm run policies:rebuild -- --task granular-t` in 10.0 min/);
+    expect(lines[3]).toBe('Made in two stages by hand.');
+    expect(lines[4]).toMatch(/^The demo/);
   });
 
   it('flywheel rounds: off in the full profile unless asked, refused where no point reward is trained, the best validation round kept', () => {

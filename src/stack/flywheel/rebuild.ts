@@ -361,7 +361,14 @@ export function chooseDefault(validation: EvalRow[], P: string, n = 8, opts: { p
   return d;
 }
 
-function writeTaskReadme(
+/**
+ * A folder that was made in stages (commands run by hand, outputs copied between runs) says how in this
+ * hand-written file; the README shows it under its first line, so a re-evaluation keeps it.
+ */
+export const PROVENANCE_FILE = 'PROVENANCE.md';
+
+/** Writes default.json, eval.json and README.md of policies/<task> from the steps and both tables. */
+export function writeTaskReadme(
   task: string,
   profile: RebuildProfile,
   P: string,
@@ -381,6 +388,7 @@ function writeTaskReadme(
     `# Default policies for \`${task}\``,
     '',
     `Made by \`npm run policies:rebuild -- --task ${task}\` in ${(wall / 60).toFixed(1)} min on ${process.env.PAMSTACK_MACHINE ?? 'the 2-core development machine'} (seed ${seed}).`,
+    ...(existsSync(join(P, PROVENANCE_FILE)) ? [readFileSync(join(P, PROVENANCE_FILE), 'utf8').trim()] : []),
     `The demo (\`npm start -- --task ${task}\`) runs **${def.method}**: the best learned row on ${profile.validationEpisodes} validation episodes (success, then steps, then final metric; last table).`,
     '',
     '## Commands that made it',
