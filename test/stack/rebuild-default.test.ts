@@ -63,7 +63,9 @@ describe('the committed default of a rebuild', () => {
   it('rope-circle trains longer, labels mixed rollouts twice and adds the point reward; the small tasks keep their one-run recipe', () => {
     expect(profileFor('rope-circle', 'full')).toMatchObject({ slLongerEpochs: 400, prefExecute: 'mixed', prefExtraStates: 800, onPolicyStates: 400, pointRewardEpochs: 40, candidates: 128 });
     for (const t of ['granular-t', 'cloth-unfold'] as const)
-      expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0, candidates: 8 });
+      expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0 });
+    expect(profileFor('granular-t', 'full')).toMatchObject({ prefStates: 240, candidates: 32, evalEpisodes: 24, validationEpisodes: 24 });
+    expect(profileFor('cloth-unfold', 'full')).toMatchObject({ prefStates: 16, candidates: 8, evalEpisodes: 4, validationEpisodes: 8 });
   });
 
   it('the point reward is a row (and can be the default) only where the folder has one', () => {
@@ -78,14 +80,14 @@ describe('the committed default of a rebuild', () => {
   });
 
   it('the README reports the table, the validation rows that chose the default, and keeps a hand-written provenance', () => {
-    const P = join(dir, 'readme', 'granular-t');
+    const P = join(dir, 'readme', 'cloth-unfold');
     mkdirSync(P, { recursive: true });
-    const profile = profileFor('granular-t', 'full');
+    const profile = profileFor('cloth-unfold', 'full');
     const table = [row('expert', 1, 8, 0.45), row('sl-first', 0.5, 13, 0.39), row('ras-robust', 0.25, 13, 0.41)];
     const validation = [row('sl-first', 0.25, 14, 0.37), row('ras-robust', 0.5, 13, 0.38)];
     const def = chooseDefault(validation, P, profile.candidates);
     const readme = () => {
-      writeTaskReadme('granular-t', profile, P, [], { table, validation }, 600, 0, def);
+      writeTaskReadme('cloth-unfold', profile, P, [], { table, validation }, 600, 0, def);
       return readFileSync(join(P, 'README.md'), 'utf8');
     };
     const first = readme();
@@ -95,10 +97,10 @@ describe('the committed default of a rebuild', () => {
     expect(first).toMatch(/## Evaluation \(4 episodes, seeds 10000…10003, never used in training, choice or CI\)[^#]*\| ras-robust \(default\) \|/);
     expect(first).toMatch(/## Choice of the default \(8 episodes, validation seeds 30000…30007\)[^#]*\| sl-first \| [^|]* \| 25 % \|/);
     expect(first.match(/\(default\)/g)).toHaveLength(2);
-    expect(JSON.parse(readFileSync(join(P, 'eval.json'), 'utf8'))).toMatchObject({ task: 'granular-t', validation: [{ method: 'sl-first' }, { method: 'ras-robust' }] });
+    expect(JSON.parse(readFileSync(join(P, 'eval.json'), 'utf8'))).toMatchObject({ task: 'cloth-unfold', validation: [{ method: 'sl-first' }, { method: 'ras-robust' }] });
     writeFileSync(join(P, PROVENANCE_FILE), 'Made in two stages by hand.\n\n');
     const lines = readme().split('\n');
-    expect(lines[2]).toMatch(/^Made by `npm run policies:rebuild -- --task granular-t` in 10.0 min/);
+    expect(lines[2]).toMatch(/^Made by `npm run policies:rebuild -- --task cloth-unfold` in 10.0 min/);
     expect(lines[3]).toBe('Made in two stages by hand.');
     expect(lines[4]).toMatch(/^The demo/);
   });
