@@ -46,6 +46,14 @@ export interface PolicyObservation {
   tablePoints: Float32Array;
 }
 
+/** The cloud holds nothing of the object once cropped (it left the workspace, or the cameras lost it). */
+export class NoObjectPointsError extends Error {
+  constructor(readonly pointsIn: number) {
+    super(`observation: no object points left after preprocessing (${pointsIn} points in)`);
+    this.name = 'NoObjectPointsError';
+  }
+}
+
 /** Maps between the table frame of the world and the object frame of the policy. */
 export class PolicyProcessor {
   readonly config: ProcessorConfig;
@@ -67,7 +75,7 @@ export class PolicyProcessor {
     const pre = preprocessChain(raw, { ...this.config.preprocess, fps: { k: this.points } });
     let pts = pre.points;
     const n = pts.length / 3;
-    if (n === 0) throw new Error(`observation: no object points left after preprocessing (${raw.length / 3} points in)`);
+    if (n === 0) throw new NoObjectPointsError(raw.length / 3);
     if (n < this.points) {
       const full = new Float32Array(this.points * 3);
       for (let i = 0; i < this.points; i++) full.set(pts.subarray((i % n) * 3, (i % n) * 3 + 3), i * 3);

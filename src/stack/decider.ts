@@ -7,7 +7,7 @@ import type { Primitive, PrimitiveKind } from '../core/primitive.ts';
 import { deriveSeed, Rng } from '../core/rng.ts';
 import type { ActionProposer, CandidateScorer, Decision } from '../core/stages.ts';
 import type { World } from '../core/world.ts';
-import type { PolicyObservation } from '../policy/processor.ts';
+import { NoObjectPointsError, type PolicyObservation } from '../policy/processor.ts';
 import type { FeatureConfig } from '../preference/features.ts';
 import type { RewardModel } from '../preference/reward-model.ts';
 import { selectAction, selectionOrder, type CandidateScore, type SafetyConfig } from '../select/index.ts';
@@ -52,6 +52,8 @@ export interface Decider {
 export interface Proposal {
   primitives: Primitive[];
   observation?: PolicyObservation;
+  /** Why no candidates were proposed (the decision holds with it). */
+  holdReason?: string;
 }
 
 /** The propose stage: any ActionProposer, or one that also hands over its observation. */
@@ -101,12 +103,13 @@ export function composeDecider(spec: DeciderSpec, proposer: ProposeStage, scorer
       // the context's veto first, then the world's (what it would refuse at execution)
       const vetoes = [ctx.check, ctx.world && ((p: Primitive) => ctx.world!.checkPrimitive(p))].filter((v): v is (p: Primitive) => string | null => !!v);
       const check = vetoes.length ? (p: Primitive) => vetoes.reduce<string | null>((why, v) => why ?? v(p), null) : undefined;
-      const d = selectAction(proposal.primitives, scores, {
+      const selected = selectAction(proposal.primitives, scores, {
         workspace: ctx.workspace,
         lcb: spec.lcb,
         ...(check ? { check } : {}),
         ...(ctx.safety ? { safety: ctx.safety } : {}),
       });
+      const d = proposal.holdReason && !proposal.primitives.length ? { ...selected, holdReason: proposal.holdReason } : selected;
       const fallback = selectionOrder(scores, spec.lcb).filter((i) => d.candidates[i]!.safe);
       const t3 = performance.now();
       return { ...d, fallback, timings: { propose: t1 - t0, score: t2 - t1, select: t3 - t2, total: t3 - t0 } };
@@ -165,8 +168,14 @@ async function proposeStageFor(spec: DeciderSpec, backend: 'onnx' | 'tfjs', owne
     async propose(cloud, n, ctx) {
       let p = byKind.get(ctx.kind);
       if (!p) byKind.set(ctx.kind, (p = make(ctx.kind)));
-      const { primitives, observation } = await (await p).sample(cloud, n, ctx.seed);
-      return { primitives, observation };
+      try {
+        const { primitives, observation } = await (await p).sample(cloud, n, ctx.seed);
+        return { primitives, observation };
+      } catch (e) {
+        // Nothing of the object in view is a state of the world (flung off the table, occluded), not a fault: hold.
+        if (e instanceof NoObjectPointsError) return { primitives: [], holdReason: `hold: ${e.message}` };
+        throw e;
+      }
     },
   };
 }

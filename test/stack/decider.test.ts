@@ -79,6 +79,11 @@ describe('loadDecider', () => {
     // the same seed gives the same decision (sampling and scoring noise both derive from it)
     const again = await decider.decide(cloud, ctx);
     expect(again.candidates).toEqual(d.candidates);
+    // Nothing of the object in view (a cloth flung off the table, cameras lost it): the decision holds, saying why.
+    const away = makeCloud(new Float32Array(0), 'table');
+    const held = await decider.decide(away, ctx);
+    expect(held).toMatchObject({ candidates: [], chosen: null, fallback: [] });
+    expect(held.holdReason).toMatch(/^hold: observation: no object points left after preprocessing \(0 points in\)$/);
     decider.dispose();
   });
 
