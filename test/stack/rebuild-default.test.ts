@@ -65,7 +65,7 @@ describe('the committed default of a rebuild', () => {
     for (const t of ['granular-t', 'cloth-unfold'] as const)
       expect(profileFor(t, 'full')).toMatchObject({ slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0 });
     expect(profileFor('granular-t', 'full')).toMatchObject({ prefStates: 240, candidates: 32, evalEpisodes: 24, validationEpisodes: 24 });
-    expect(profileFor('cloth-unfold', 'full')).toMatchObject({ prefStates: 16, candidates: 8, evalEpisodes: 4, validationEpisodes: 8 });
+    expect(profileFor('cloth-unfold', 'full')).toMatchObject({ demoEpisodes: 64, prefStates: 160, candidates: 32, evalEpisodes: 24, validationEpisodes: 12 });
   });
 
   it('the point reward is a row (and can be the default) only where the folder has one', () => {
@@ -82,7 +82,7 @@ describe('the committed default of a rebuild', () => {
   it('the README reports the table, the validation rows that chose the default, and keeps a hand-written provenance', () => {
     const P = join(dir, 'readme', 'cloth-unfold');
     mkdirSync(P, { recursive: true });
-    const profile = profileFor('cloth-unfold', 'full');
+    const profile = profileFor('cloth-unfold', 'full', { evalEpisodes: 4, validationEpisodes: 8 });
     const table = [row('expert', 1, 8, 0.45), row('sl-first', 0.5, 13, 0.39), row('ras-robust', 0.25, 13, 0.41)];
     const validation = [row('sl-first', 0.25, 14, 0.37), row('ras-robust', 0.5, 13, 0.38)];
     const def = chooseDefault(validation, P, profile.candidates);
