@@ -110,7 +110,7 @@ export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
  * labelled states) gave rewards no better than SL first on validation seeds, so granular-t labels ten
  * times the states and cloth-unfold also learns from four times the demos (its SL policy did no better than
  * random); both rerank 32 candidates and report 24 test episodes (a labelled state costs ≈ 4 s on granular
- * and ≈ 9 s on cloth, an episode ≈ 6 s).
+ * and ≈ 9 s on cloth, an episode ≈ 6 s and ≈ 11 s, on one core).
  */
 const SMALL_TASK: Partial<RebuildProfile> = {
   slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0, candidates: 8, evalEpisodes: 4, validationEpisodes: 8,
