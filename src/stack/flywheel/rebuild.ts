@@ -109,8 +109,9 @@ export const REBUILD_PROFILES: Record<'full' | 'ci', RebuildProfile> = {
  * one SL run, random rollouts for labelling and 8 candidates. Their first recipes (16–24 demos and
  * labelled states) gave rewards no better than SL first on validation seeds, so granular-t labels ten
  * times the states and cloth-unfold also learns from four times the demos (its SL policy did no better than
- * random); both rerank 32 candidates and report 24 test episodes (a labelled state costs ≈ 4 s on granular
- * and ≈ 9 s on cloth, an episode ≈ 6 s and ≈ 11 s, on one core).
+ * random); both rerank 32 candidates and report 24 test episodes, and cloth chooses its default on 12
+ * validation episodes to fit its evaluation in about 25 min (a labelled state costs ≈ 4 s on granular and
+ * ≈ 9 s on cloth, an episode ≈ 6 s and ≈ 11 s, on one core).
  */
 const SMALL_TASK: Partial<RebuildProfile> = {
   slEpochs: 300, slLongerEpochs: 0, prefExecute: 'random', prefExtraStates: 0, onPolicyStates: 0, pointRewardEpochs: 0, candidates: 8, evalEpisodes: 4, validationEpisodes: 8,
