@@ -119,6 +119,8 @@ export async function showGuidelinesOnFirstVisit(ctx: AppContext, task: TaskName
     debugHooks().guidelinesOpen = false;
   };
   document.body.append(dialog);
-  debugHooks().guidelinesOpen = true;
   await fillGuidelines(box, ctx, task, close);
+  // Open for the keys only once "Got it" exists: Enter / Escape click it (main.ts), and a key pressed while
+  // the text is still on its way would do nothing.
+  if (dialog.isConnected) debugHooks().guidelinesOpen = true;
 }
