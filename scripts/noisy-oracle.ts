@@ -9,6 +9,7 @@ import { createWorld } from '../sim/index.ts';
 import { Rng } from '../src/core/rng.ts';
 import type { TaskName } from '../src/core/task.ts';
 import { scoreCandidatesInWorld } from '../src/preference/candidate-oracle.ts';
+import { chooseExecuted } from '../src/preference/collect.ts';
 import { loadCommandDecider } from '../src/stack/decider-flags.ts';
 import { deciderSpecFor } from '../src/stack/decider-spec.ts';
 import { rollout } from '../src/stack/rollout.ts';
@@ -35,12 +36,14 @@ const { result } = await rollout(world, decider, {
   seed: Number(a.seed),
   quiet: true,
   hooks: {
-    choose: async (_s, d) => {
+    choose: async (_s, d, rng) => {
       const truth = (await scoreCandidatesInWorld(world, d.candidates.map((c) => c.primitive))).map((x) => x.score);
-      const pick = noise === null ? d.chosen : argmax(truth.map((v) => v + noiseRng.normal(0, noise)));
-      const mean = truth.reduce((s, v) => s + v, 0) / truth.length;
-      const best = Math.max(...truth);
-      if (pick !== null && best - mean > 1e-6) shares.push((truth[pick]! - mean) / (best - mean));
+      // as `eval --oracle` chooses (candidates the oracle could not score are never picked), on noisy scores
+      const pick = noise === null ? d.chosen : chooseExecuted('best', truth.map((v) => v + noiseRng.normal(0, noise)), rng);
+      const tried = truth.filter(Number.isFinite);
+      const mean = tried.reduce((s, v) => s + v, 0) / tried.length;
+      const best = Math.max(...tried);
+      if (pick !== null && Number.isFinite(truth[pick]) && best - mean > 1e-6) shares.push((truth[pick]! - mean) / (best - mean));
       return pick;
     },
   },
@@ -55,7 +58,3 @@ console.log(
 );
 world.dispose();
 decider.dispose();
-
-function argmax(v: number[]): number {
-  return v.reduce((b, x, i) => (x > v[b]! ? i : b), 0);
-}
