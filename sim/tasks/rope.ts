@@ -112,8 +112,18 @@ export class RopeWorld extends MujocoWorld {
   }
 
   protected randomize(seed: number): void {
-    const rng = new Rng(seed ^ 0x0c0ffee);
-    const pts = randomRopeCurve(rng, ROPE.vertices, ROPE.segment);
+    this.layRope(randomRopeCurve(new Rng(seed ^ 0x0c0ffee), ROPE.vertices, ROPE.segment));
+  }
+
+  /**
+   * Lays the rope at rest along `pts` ([ROPE.vertices, 2] xy, table frame, about ROPE.segment apart) and
+   * lets it settle; the edges pull other spacings to the segment length. Used to start the sim from a
+   * rope seen elsewhere (a perceived centre line) as well as from the seeded draws.
+   */
+  layRope(pts: Float64Array): void {
+    if (pts.length !== ROPE.vertices * 2 || !pts.every(Number.isFinite))
+      throw new Error(`pts: expected ${ROPE.vertices * 2} finite numbers (${ROPE.vertices} xy pairs, m), received ${pts.length}`);
+    (this.data.qvel as Float64Array).fill(0);
     const q = this.data.qpos as Float64Array;
     for (let i = 0; i < ROPE.vertices; i++) {
       const a = this.#qposAdr[i]!;

@@ -60,6 +60,21 @@ describe('rope-circle world', () => {
     expect(Array.from(w.vertices())).toEqual(first);
   });
 
+  it('lays the rope along given points, even after it moved, and refuses a wrong point count', async () => {
+    w.reset(5);
+    await w.execute(w.expertActions(1, new Rng(2))[0]!);
+    // A circle of the rope's own length: laid exactly, it meets the goal.
+    const n = 32, r = w.ropeLength / (2 * Math.PI);
+    const pts = Float64Array.from({ length: n * 2 }, (_, i) => ((i % 2 ? Math.sin : Math.cos)((2 * Math.PI * Math.floor(i / 2)) / n) * r) + (i % 2 ? 0.05 : -0.1));
+    w.layRope(pts);
+    const v = w.vertices();
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.hypot(v[i * 3]! - pts[i * 2]!, v[i * 3 + 1]! - pts[i * 2 + 1]!));
+    expect(worst).toBeLessThan(0.005);
+    expect(w.success()).toBe(true);
+    expect(() => w.layRope(new Float64Array(10))).toThrow(/pts: expected 64 finite numbers/);
+  });
+
   it('restores a saved state exactly', async () => {
     w.reset(4);
     const s = w.saveState();
