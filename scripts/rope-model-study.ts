@@ -34,14 +34,48 @@ const { values: a } = parseArgs({
     // vertices the cloud's centre line is resampled to for the drag model
     'line-vertices': { type: 'string', default: '32' },
     // where the second world's rope is laid: the centre line seen in the cloud, its vertices spread evenly
-    // (cloud) or at the rope's own segment length, centred on the line (cloud-length); or, as controls, the true
+    // (cloud) or at the rope's own segment length, centred on the line (cloud-length), the latter then fitted to
+    // the cloud (cloud-fit: each vertex drawn to the points nearest it, segments held at their length); or, as controls, the true
     // vertices, the true vertices each moved by N(0, 3 mm) (jitter), or the true rope with its vertices slid
     // along it by one random offset of up to half a segment (shift: the same curve, other grasp points)
     lay: { type: 'string', default: 'cloud' },
   },
 });
 const CHOICES = ['truth', 'verts', 'cloud', 'sim', 'combo', 'decider'];
-const LAYS = ['cloud', 'cloud-length', 'verts', 'jitter', 'shift'];
+const LAYS = ['cloud', 'cloud-length', 'cloud-fit', 'verts', 'jitter', 'shift'];
+/**
+ * Fits a chain [n, 3] (xy used) to cloud points in place: each round every vertex moves halfway to the mean
+ * of the points nearest it, then every segment is pulled back to length `seg` (a few projection passes).
+ */
+function fitChain(v: Float64Array, cloud: Float32Array, seg: number, rounds = 30): Float64Array {
+  const n = v.length / 3;
+  const sx = new Float64Array(n), sy = new Float64Array(n), cnt = new Float64Array(n);
+  for (let r = 0; r < rounds; r++) {
+    sx.fill(0); sy.fill(0); cnt.fill(0);
+    for (let i = 0; i < cloud.length; i += 3) {
+      let b = 0, bd = Infinity;
+      for (let j = 0; j < n; j++) {
+        const d = (cloud[i]! - v[j * 3]!) ** 2 + (cloud[i + 1]! - v[j * 3 + 1]!) ** 2;
+        if (d < bd) { bd = d; b = j; }
+      }
+      sx[b] += cloud[i]!; sy[b] += cloud[i + 1]!; cnt[b]++;
+    }
+    for (let j = 0; j < n; j++) {
+      if (!cnt[j]) continue;
+      v[j * 3] += 0.5 * (sx[j]! / cnt[j]! - v[j * 3]!);
+      v[j * 3 + 1] += 0.5 * (sy[j]! / cnt[j]! - v[j * 3 + 1]!);
+    }
+    for (let pass = 0; pass < 10; pass++)
+      for (let j = 0; j + 1 < n; j++) {
+        const dx = v[(j + 1) * 3]! - v[j * 3]!, dy = v[(j + 1) * 3 + 1]! - v[j * 3 + 1]!;
+        const d = Math.hypot(dx, dy) || 1e-9;
+        const k = (0.5 * (d - seg)) / d;
+        v[j * 3] += k * dx; v[j * 3 + 1] += k * dy;
+        v[(j + 1) * 3] -= k * dx; v[(j + 1) * 3 + 1] -= k * dy;
+      }
+  }
+  return v;
+}
 if (!CHOICES.includes(a.choose!)) throw new Error(`--choose: one of ${CHOICES.join(', ')}, received ${a.choose}`);
 if (!LAYS.includes(a.lay!)) throw new Error(`--lay: one of ${LAYS.join(', ')}, received ${a.lay}`);
 const layRng = new Rng(Number(a.seed) ^ 0x1a7);
@@ -250,6 +284,7 @@ const { result } = await rollout(world, decider, {
         : a.lay === 'jitter' ? verts.map((x, i) => (i % 3 === 2 ? x : x + layRng.normal(0, 0.003)))
         : a.lay === 'shift' ? alongPolyline(verts, ROPE.vertices, layRng.uniform(-0.5, 0.5) * ROPE.segment, ROPE.segment, ROPE.vertices)
         : a.lay === 'cloud-length' ? alongPolyline(raw, rawN, (len - world.ropeLength) / 2, ROPE.segment, ROPE.vertices)
+        : a.lay === 'cloud-fit' ? fitChain(alongPolyline(raw, rawN, (len - world.ropeLength) / 2, ROPE.segment, ROPE.vertices), s.obs.points, ROPE.segment)
         : resamplePolyline(raw, rawN, ROPE.vertices, 0, false);
       scratch.layRope(Float64Array.from({ length: ROPE.vertices * 2 }, (_, i) => laid[Math.floor(i / 2) * 3 + (i % 2)]!));
       const ps = (await scoreCandidatesInWorld(scratch, cands)).map((x) => x.score);
