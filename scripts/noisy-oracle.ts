@@ -13,6 +13,7 @@ import { chooseExecuted } from '../src/preference/collect.ts';
 import { loadCommandDecider } from '../src/stack/decider-flags.ts';
 import { deciderSpecFor } from '../src/stack/decider-spec.ts';
 import { rollout } from '../src/stack/rollout.ts';
+import { shareOfBestGain } from './decision-share.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -40,10 +41,8 @@ const { result } = await rollout(world, decider, {
       const truth = (await scoreCandidatesInWorld(world, d.candidates.map((c) => c.primitive))).map((x) => x.score);
       // as `eval --oracle` chooses (candidates the oracle could not score are never picked), on noisy scores
       const pick = noise === null ? d.chosen : chooseExecuted('best', truth.map((v) => v + noiseRng.normal(0, noise)), rng);
-      const tried = truth.filter(Number.isFinite);
-      const mean = tried.reduce((s, v) => s + v, 0) / tried.length;
-      const best = Math.max(...tried);
-      if (pick !== null && Number.isFinite(truth[pick]) && best - mean > 1e-6) shares.push((truth[pick]! - mean) / (best - mean));
+      const sh = shareOfBestGain(truth, pick);
+      if (sh !== null) shares.push(sh);
       return pick;
     },
   },

@@ -22,6 +22,7 @@ import { chooseExecuted } from '../src/preference/collect.ts';
 import { loadCommandDecider } from '../src/stack/decider-flags.ts';
 import { deciderSpecFor } from '../src/stack/decider-spec.ts';
 import { rollout } from '../src/stack/rollout.ts';
+import { shareOfBestGain } from './decision-share.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -238,11 +239,12 @@ const stats = { truth: [] as number[], verts: [] as number[], cloud: [] as numbe
 const corr = { verts: [] as number[], cloud: [] as number[], sim: [] as number[] };
 const absErr = { verts: [] as number[], cloud: [] as number[], sim: [] as number[] };
 const lengths: number[] = [];
-function share(truth: number[], pick: number): number | null {
-  const tried = truth.filter(Number.isFinite);
-  const mean = tried.reduce((s, v) => s + v, 0) / tried.length;
-  const best = Math.max(...tried);
-  return Number.isFinite(truth[pick]) && best - mean > 1e-6 ? (truth[pick]! - mean) / (best - mean) : null;
+/** Each value's z-score among the finite ones (a state's candidates), so two scorers can be added. */
+function zScores(v: number[]): number[] {
+  const f = v.filter(Number.isFinite);
+  const m = f.reduce((s, x) => s + x, 0) / f.length;
+  const sd = Math.sqrt(f.reduce((s, x) => s + (x - m) ** 2, 0) / f.length) || 1;
+  return v.map((x) => (x - m) / sd);
 }
 function spearman(x: number[], y: number[]): number {
   const idx = x.map((_, i) => i).filter((i) => Number.isFinite(x[i]) && Number.isFinite(y[i]));
@@ -298,13 +300,7 @@ const { result } = await rollout(world, decider, {
       corr.cloud.push(spearman(truth, pc));
       corr.sim.push(spearman(truth, ps));
       const rw = d.candidates.map((c, i) => (Number.isFinite(pc[i]) && c.score !== undefined ? c.score - (c.scoreStd ?? 0) : -Infinity));
-      const z = (v: number[]) => {
-        const f = v.filter(Number.isFinite);
-        const m = f.reduce((s, x) => s + x, 0) / f.length;
-        const sd = Math.sqrt(f.reduce((s, x) => s + (x - m) ** 2, 0) / f.length) || 1;
-        return v.map((x) => (x - m) / sd);
-      };
-      const zr = z(rw), zc = z(pc);
+      const zr = zScores(rw), zc = zScores(pc);
       const combo = zr.map((x, i) => x + zc[i]!);
       const pickR = chooseExecuted('best', rw, rng);
       const pickX = chooseExecuted('best', combo, rng);
@@ -313,7 +309,7 @@ const { result } = await rollout(world, decider, {
       const pickC = chooseExecuted('best', pc, rng);
       const pickS = chooseExecuted('best', ps, rng);
       for (const [k, p] of [['truth', pickT], ['verts', pickV], ['cloud', pickC], ['sim', pickS], ['reward', pickR], ['combo', pickX]] as const) {
-        const sh = p === null ? null : share(truth, p);
+        const sh = shareOfBestGain(truth, p);
         if (sh !== null) stats[k].push(sh);
       }
       return a.choose === 'truth' ? pickT : a.choose === 'verts' ? pickV : a.choose === 'cloud' ? pickC : a.choose === 'combo' ? pickX : a.choose === 'sim' ? pickS : d.chosen;
